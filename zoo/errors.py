@@ -1,0 +1,35 @@
+"""One error type for everything a user can get wrong, and the CLI wrapper that turns it into
+a single line on stderr and a non-zero exit instead of a traceback."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+
+class ZooError(Exception):
+    """A problem the user can fix: bad input, a missing file, an unknown name.
+
+    The message is shown to the user as one line, so it must say what is wrong and, where it
+    can, what to do instead.
+    """
+
+
+EXIT_USAGE = 2
+
+
+def cli(main):
+    """Decorate a CLI entry point: `ZooError` and Ctrl-C become one line and exit status 2/130."""
+
+    @functools.wraps(main)
+    def wrapper(argv=None):
+        try:
+            return main(argv)
+        except ZooError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+
+    return wrapper

@@ -1,0 +1,3 @@
+"""Importing this package registers every model of the zoo."""
+
+from zoo.models import cnn, dcgan, vae  # noqa: F401

@@ -1,0 +1,82 @@
+"""CNN image classifier: VGG-style blocks with batch normalisation and dropout.
+
+Conv-BN-ReLU pairs (Ioffe & Szegedy, 2015) and dropout (Srivastava et al., 2014); random
+translations and flips come from the tf.data pipeline, so the exported model is the bare network.
+Input: images in [0, 1], NHWC. Output: class logits.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from zoo.models.common import image_input
+from zoo.recipe import Recipe
+from zoo.registry import register
+
+
+def conv_bn_relu(x, filters, name):
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def build_cnn(image_shape, num_classes, widths=(32, 64, 128), dropout=0.3):
+    inputs = image_input(image_shape)
+    x = inputs
+    for i, width in enumerate(widths, start=1):
+        x = conv_bn_relu(x, width, f"block{i}a")
+        x = conv_bn_relu(x, width, f"block{i}b")
+        if i < len(widths):
+            x = layers.MaxPooling2D(name=f"block{i}_pool")(x)
+            x = layers.Dropout(dropout / 2, name=f"block{i}_dropout")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    logits = layers.Dense(num_classes, name="logits", dtype="float32")(x)
+    return keras.Model(inputs, logits, name="cnn")
+
+
+@register
+class CNNRecipe(Recipe):
+    name = "cnn"
+    task = "classifier"
+    description = "CNN classifier: conv-BN-ReLU blocks, dropout, flip/translate augmentation"
+    paper = "Ioffe & Szegedy 2015 (batch norm); Srivastava et al. 2014 (dropout)"
+    defaults = {"epochs": 15, "batch_size": 128, "learning_rate": 2e-3, "latent_dim": None}
+    needs_labels = True
+    augment = "crop+flip"
+
+    def build(self, info):
+        if not info.num_classes:
+            raise ValueError("the CNN needs a labelled dataset")
+        model = build_cnn(info.image_shape, info.num_classes)
+        steps = max(1, info.num_train // self.config["batch_size"]) * self.config["epochs"]
+        schedule = keras.optimizers.schedules.CosineDecay(self.config["learning_rate"], steps, alpha=0.01)
+        model.compile(
+            optimizer=keras.optimizers.Adam(schedule),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            jit_compile=self.config.get("jit_compile", False),
+        )
+        return model
+
+    def evaluate(self, model, splits):
+        from zoo.evaluation import classifier_predictions
+
+        labels, logits = classifier_predictions(model, splits, self.config)
+        return {"test_accuracy": float((logits.argmax(-1) == labels).mean()), "test_images": int(len(labels))}
+
+    def report(self, run, model, splits):
+        from zoo.evaluation import classifier_predictions
+        from zoo.plots import confusion_matrix_png, worst_predictions_png
+
+        labels, logits = classifier_predictions(model, splits, self.config)
+        names = splits.info.class_names
+        confusion_matrix_png(run.images / "confusion_matrix.png", labels, logits.argmax(-1), names)
+        worst_predictions_png(run.images / "worst_predictions.png", splits, labels, logits, names, self.config)
+
+    def exportables(self, model):
+        image = model.inputs[0]
+        logits = model(image)
+        probabilities = layers.Softmax(name="probabilities")(logits)
+        return {"classifier": keras.Model(image, {"logits": logits, "probabilities": probabilities}, name="classifier")}

@@ -1,0 +1,38 @@
+"""Small pieces the model files share."""
+
+from __future__ import annotations
+
+import keras
+
+
+def num_halvings(size: int, max_halvings: int = 4, min_side: int = 4) -> int:
+    """How many stride-2 steps take `size` down to a small feature map (>= `min_side`) exactly.
+
+    28 -> 2 (7x7), 32 -> 3 (4x4), 64 -> 4 (4x4). Generators upsample the same number of times.
+    """
+    n = 0
+    while n < max_halvings and size % 2 ** (n + 1) == 0 and size // 2 ** (n + 1) >= min_side:
+        n += 1
+    if n == 0:
+        raise ValueError(f"image side {size} cannot be halved; use --image-size 28, 32 or 64")
+    return n
+
+
+def scale_for_replicas(loss):
+    """Divide a per-replica mean loss by the number of replicas.
+
+    Under tf.distribute, Keras sums the gradients of all replicas, so a custom `train_step` has
+    to scale its loss as `compile()`-built losses do. A no-op with one replica or other backends.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            return loss / replicas
+    return loss
+
+
+def image_input(shape, name="image"):
+    """A named float32 image input: NHWC, values in [0, 1] (the zoo's one convention)."""
+    return keras.Input(shape=tuple(shape), name=name, dtype="float32")

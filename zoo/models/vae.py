@@ -1,0 +1,166 @@
+"""Convolutional variational autoencoder (Kingma & Welling, 2014, "Auto-Encoding Variational Bayes").
+
+The encoder maps an image x to the mean and log-variance of q(z|x); the decoder maps z to the
+per-pixel Bernoulli means of p(x|z). Training maximises the evidence lower bound
+
+    ELBO = E_q[log p(x|z)] - KL(q(z|x) || N(0, I)),
+
+with z drawn by the reparameterisation trick z = mu + sigma * eps, eps ~ N(0, I), so gradients
+flow through mu and sigma. `train_step` reports both terms; `loss` is the negative ELBO in nats
+per image.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from zoo.models.common import image_input, num_halvings, scale_for_replicas
+from zoo.recipe import Recipe
+from zoo.registry import register
+
+
+def build_encoder(image_shape, latent_dim):
+    inputs = image_input(image_shape)
+    x = inputs
+    for i in range(num_halvings(image_shape[0])):
+        x = layers.Conv2D(32 * 2 ** i, 3, strides=2, padding="same", activation="relu", name=f"conv{i + 1}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(256, activation="relu", name="hidden")(x)
+    z_mean = layers.Dense(latent_dim, name="z_mean", dtype="float32")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var", dtype="float32")(x)
+    return keras.Model(inputs, {"z_mean": z_mean, "z_log_var": z_log_var}, name="encoder")
+
+
+def build_decoder(image_shape, latent_dim):
+    side, _, channels = image_shape
+    n = num_halvings(side)
+    base, width = side // 2 ** n, 32 * 2 ** (n - 1)
+    z = keras.Input(shape=(latent_dim,), name="z")
+    x = layers.Dense(256, activation="relu", name="hidden")(z)
+    x = layers.Dense(base * base * width, activation="relu", name="project")(x)
+    x = layers.Reshape((base, base, width), name="reshape")(x)
+    for i in reversed(range(n)):
+        x = layers.Conv2DTranspose(32 * 2 ** i, 3, strides=2, padding="same", activation="relu", name=f"deconv{i + 1}")(x)
+    logits = layers.Conv2D(channels, 3, padding="same", name="logits", dtype="float32")(x)
+    image = layers.Activation("sigmoid", name="image", dtype="float32")(logits)
+    return keras.Model(z, image, name="decoder")
+
+
+def gaussian_kl(z_mean, z_log_var):
+    """KL(N(mu, sigma^2) || N(0, 1)) summed over latent dimensions, per example (nats)."""
+    return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+
+
+def bernoulli_nll(x, x_hat, eps=1e-6):
+    """-log p(x|z) for per-pixel Bernoulli means x_hat, summed over pixels, per example (nats)."""
+    x_hat = ops.clip(x_hat, eps, 1.0 - eps)
+    nll = -(x * ops.log(x_hat) + (1.0 - x) * ops.log(1.0 - x_hat))
+    return ops.sum(ops.reshape(nll, (ops.shape(nll)[0], -1)), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class VAE(keras.Model):
+    """Encoder + decoder trained on the negative ELBO. Calling it reconstructs its input."""
+
+    def __init__(self, encoder, decoder, beta=1.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder, self.beta = encoder, decoder, beta
+        self.latent_dim = decoder.inputs[0].shape[-1]
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+
+    def reparameterize(self, z_mean, z_log_var):
+        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * eps
+
+    def call(self, x, training=False):
+        q = self.encoder(x, training=training)
+        return self.decoder(self.reparameterize(q["z_mean"], q["z_log_var"]), training=training)
+
+    def negative_elbo(self, x, training=False):
+        """Per-example reconstruction NLL and KL, in nats."""
+        q = self.encoder(x, training=training)
+        z = self.reparameterize(q["z_mean"], q["z_log_var"])
+        x_hat = self.decoder(z, training=training)
+        return bernoulli_nll(x, x_hat), gaussian_kl(q["z_mean"], q["z_log_var"])
+
+    def _update(self, reconstruction, kl):
+        self.loss_tracker.update_state(reconstruction + kl)
+        self.reconstruction_tracker.update_state(reconstruction)
+        self.kl_tracker.update_state(kl)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        import tensorflow as tf  # GradientTape: fit() runs on the TensorFlow backend
+
+        x = data[0] if isinstance(data, tuple) else data
+        with tf.GradientTape() as tape:
+            reconstruction, kl = self.negative_elbo(x, training=True)
+            loss = ops.mean(reconstruction + self.beta * kl)
+            scaled = self.optimizer.scale_loss(scale_for_replicas(loss))
+        grads = tape.gradient(scaled, self.trainable_weights)
+        self.optimizer.apply(grads, self.trainable_weights)
+        return self._update(reconstruction, kl)
+
+    def test_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        return self._update(*self.negative_elbo(x))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "beta": self.beta,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
+        return cls(**config)
+
+
+@register
+class VAERecipe(Recipe):
+    name = "vae"
+    task = "vae"
+    description = "convolutional VAE: reparameterisation trick, ELBO = reconstruction + KL"
+    paper = "Kingma & Welling 2014, Auto-Encoding Variational Bayes"
+    defaults = {"epochs": 30, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": 16}
+
+    def build(self, info):
+        latent = self.config["latent_dim"]
+        model = VAE(build_encoder(info.image_shape, latent), build_decoder(info.image_shape, latent),
+                    seed=self.config.get("seed"), name="vae")
+        model.build((None, *info.image_shape))
+        model.compile(optimizer=keras.optimizers.Adam(self.config["learning_rate"]),
+                      jit_compile=self.config.get("jit_compile", False))
+        return model
+
+    def callbacks(self, run, splits):
+        from zoo.callbacks import SampleGrid
+
+        return [SampleGrid(run.images, lambda model, z: model.decoder(z), self.config["latent_dim"],
+                           seed=self.config.get("seed") or 0)]
+
+    def evaluate(self, model, splits):
+        from zoo.evaluation import vae_negative_elbo
+
+        return vae_negative_elbo(model, splits, self.config)
+
+    def report(self, run, model, splits):
+        from zoo.plots import vae_latent_walk_png, vae_reconstructions_png
+
+        vae_reconstructions_png(run.images / "reconstructions.png", model, splits, self.config)
+        vae_latent_walk_png(run.images / "latent_walk.png", model, splits, self.config)
+
+    def exportables(self, model):
+        return {"encoder": model.encoder, "decoder": model.decoder}

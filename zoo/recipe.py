@@ -1,0 +1,74 @@
+"""What every registered model provides: how to build it, train it, picture it, evaluate it and
+export it. The CLI (`zoo.train`, `zoo.evaluate`) and the exporters only talk to this interface.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+class Recipe:
+    """Base class of a registered model. Subclasses set the class attributes and override the
+    methods; `config` is the run's configuration (the CLI flags, as stored in config.json)."""
+
+    name: str = ""
+    task: str = ""  # "classifier" | "gan" | "vae" | "image-to-image"
+    description: str = ""
+    paper: str = ""
+    # Hyper-parameter defaults for this model; the CLI's flags override them.
+    defaults: dict = {"epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": None}
+    needs_labels: bool = False
+    augment: str = "none"  # default tf.data augmentation (see zoo.data.pipeline.AUGMENTATIONS)
+    drop_remainder: bool = False  # GANs want full batches for batch norm
+
+    def __init__(self, config: dict):
+        self.config = config
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser):
+        """Add flags of this model's own (the stylizer's --style, say)."""
+
+    def load_data(self):
+        """Return the run's `zoo.data.Splits`. The default reads --dataset and its options."""
+        from zoo import data
+
+        c = self.config
+        return data.load(c["dataset"], data_dir=c.get("data_dir"), image_size=c.get("image_size"),
+                         channels=c.get("channels"), limit=c.get("limit"))
+
+    def pipelines(self, splits, global_batch_size):
+        """Return (train, test) batched tf.data pipelines for fit() and evaluation."""
+        from zoo.data import make_pipeline
+
+        seed = self.config.get("seed") or 0
+        augment = self.config.get("augment") or self.augment
+        train = make_pipeline(splits.train, batch_size=global_batch_size, training=True, augment=augment,
+                              seed=seed, drop_remainder=self.drop_remainder)
+        test = make_pipeline(splits.test, batch_size=global_batch_size, training=False)
+        return train, test
+
+    def build(self, info):
+        """Return the compiled keras.Model for a dataset described by `info` (a DatasetInfo)."""
+        raise NotImplementedError
+
+    def build_optimizers(self, model):
+        """Create optimizer variables before a checkpoint (which holds them) is loaded."""
+        model.optimizer.build(model.trainable_variables)
+
+    def callbacks(self, run, splits) -> list:
+        """Extra callbacks for fit(): sample grids and such. `run` is a zoo.runs.Run."""
+        return []
+
+    def report(self, run, model, splits) -> None:
+        """Write the pictures that show a finished run (confusion matrix, reconstructions...)."""
+
+    def evaluate(self, model, splits) -> dict:
+        """Return test metrics as a flat dict of floats, with units in the names."""
+        raise NotImplementedError
+
+    def exportables(self, model) -> dict:
+        """Return {name: keras.Model} to export, each with named inputs and outputs.
+
+        The CNN exports one classifier; the VAE an encoder and a decoder; the DCGAN its generator.
+        """
+        raise NotImplementedError

@@ -1,0 +1,107 @@
+"""A run folder: everything one training run leaves behind, and the way back into it.
+
+    RUN/
+      config.json     the recipe name, hyper-parameters, dataset and versions
+      model.keras     the latest complete model (rewritten atomically after every epoch)
+      checkpoint/     state.json + epoch-NNNN.weights.h5 (weights and optimizer state) for --resume
+      logs/           TensorBoard event files
+      images/         loss curves, per-epoch sample grids, evaluation pictures
+      metrics.json    test metrics of the finished run
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from pathlib import Path
+
+from zoo.errors import ZooError
+from zoo.fileio import read_json, write_json
+
+RUNS_ROOT = Path("saved_models") / "runs"
+
+
+class Run:
+    def __init__(self, root):
+        self.root = Path(root)
+
+    config_path = property(lambda self: self.root / "config.json")
+    model_path = property(lambda self: self.root / "model.keras")
+    metrics_path = property(lambda self: self.root / "metrics.json")
+    checkpoint_dir = property(lambda self: self.root / "checkpoint")
+    logs = property(lambda self: self.root / "logs")
+    images = property(lambda self: self.root / "images")
+
+    @classmethod
+    def create(cls, out, model_name, dataset_name):
+        """Make a new run folder (default: saved_models/runs/MODEL-DATASET-TIMESTAMP)."""
+        if out is None:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(dataset_name).name)
+            out = RUNS_ROOT / f"{model_name}-{safe}-{stamp}"
+        run = cls(out)
+        if run.config_path.exists():
+            raise ZooError(f"{run.root} already holds a run; pass --resume {run.root} to continue it, or another --out")
+        try:
+            run.images.mkdir(parents=True, exist_ok=True)
+            probe = run.root / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise ZooError(f"cannot write to output folder {run.root}: {e.strerror or e}") from None
+        return run
+
+    @classmethod
+    def open(cls, path):
+        """Open an existing run folder, or raise ZooError if `path` is not one."""
+        run = cls(path)
+        if not run.root.is_dir():
+            raise ZooError(f"run folder {run.root} does not exist")
+        if not run.config_path.is_file():
+            raise ZooError(f"{run.root} is not a zoo run folder (no config.json)")
+        return run
+
+    @property
+    def config(self) -> dict:
+        try:
+            return read_json(self.config_path)
+        except ValueError as e:
+            raise ZooError(f"{self.config_path} is not valid JSON: {e}") from None
+
+    def write_config(self, config):
+        write_json(self.config_path, config)
+
+    def load_model(self):
+        """Load model.keras in safe mode (no Lambda layers or pickled code from the file)."""
+        return load_keras_model(self.model_path)
+
+
+def load_keras_model(path):
+    """Load a `.keras` file in safe mode, turning every failure into a one-line ZooError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ZooError(f"no model file at {path}; train the run first or give a .keras file")
+    import keras
+
+    import zoo.models  # noqa: F401  (registers the zoo's custom classes for deserialisation)
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except ValueError as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if "safe_mode" in str(e) or "Lambda" in str(e):
+            msg = "it contains a Lambda layer or other code, which safe mode refuses to load"
+        raise ZooError(f"cannot load {path}: {msg}") from None
+    except Exception as e:  # zip, h5 or JSON damage
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        raise ZooError(f"cannot load {path}: corrupt or not a .keras file ({type(e).__name__}: {first})") from None
+
+
+def is_chief() -> bool:
+    """False on the non-chief workers of a multi-worker run (they must not write the run folder)."""
+    import json
+
+    tf_config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
+    task = tf_config.get("task", {})
+    return task.get("type", "worker") in ("chief",) or (task.get("type") == "worker" and task.get("index", 0) == 0
+                                                          and "chief" not in tf_config.get("cluster", {}))
