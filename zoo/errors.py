@@ -3,6 +3,7 @@ a single line on stderr and a non-zero exit instead of a traceback."""
 
 from __future__ import annotations
 
+import argparse
 import functools
 import sys
 
@@ -33,3 +34,11 @@ def cli(main):
             return 130
 
     return wrapper
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (not the whole usage block) and exit status 2."""
+
+    def error(self, message):
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)

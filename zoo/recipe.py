@@ -20,6 +20,7 @@ class Recipe:
     needs_labels: bool = False
     augment: str = "none"  # default tf.data augmentation (see zoo.data.pipeline.AUGMENTATIONS)
     drop_remainder: bool = False  # GANs want full batches for batch norm
+    validate_each_epoch: bool = True  # run test_step on the test split after every epoch
 
     def __init__(self, config: dict):
         self.config = config

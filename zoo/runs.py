@@ -97,11 +97,25 @@ def load_keras_model(path):
         raise ZooError(f"cannot load {path}: corrupt or not a .keras file ({type(e).__name__}: {first})") from None
 
 
+def find_classifier(path, dataset_name):
+    """The zoo CNN to measure a generator with: `path` (run folder or .keras), else the released
+    `saved_models/cnn-DATASET`, else None."""
+    if path is None:
+        default = Path("saved_models") / f"cnn-{dataset_name}" / "model.keras"
+        if not default.is_file():
+            return None
+        path = default
+    path = Path(path)
+    return load_keras_model(path / "model.keras" if path.is_dir() else path)
+
+
 def is_chief() -> bool:
-    """False on the non-chief workers of a multi-worker run (they must not write the run folder)."""
+    """True unless this process is a non-chief worker of a multi-worker run (those must not
+    write the run folder). Without a chief in TF_CONFIG, worker 0 is the chief, as in TF."""
     import json
 
-    tf_config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
-    task = tf_config.get("task", {})
-    return task.get("type", "worker") in ("chief",) or (task.get("type") == "worker" and task.get("index", 0) == 0
-                                                          and "chief" not in tf_config.get("cluster", {}))
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = tf_config.get("task")
+    if not task or task.get("type") == "chief":
+        return True
+    return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in tf_config.get("cluster", {})

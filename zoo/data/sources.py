@@ -240,14 +240,15 @@ def decode_image(path, size, channels):
 
 def _from_image_folder(folder: Path, *, image_size, channels) -> Splits:
     paths, labels, class_names = scan_image_folder(folder)
+    if len(paths) < 2:
+        raise ZooError(f"{folder} holds a single usable image; training needs at least 2")
     order = np.random.default_rng(0).permutation(len(paths))  # fixed split, whatever --seed says
-    n_test = len(paths) // 10
+    n_test = max(1, len(paths) // 10)
     test_idx, train_idx = order[:n_test], order[n_test:]
 
     def files(idx):
-        ds = tf.data.Dataset.from_tensor_slices(
-            ([str(paths[i]) for i in idx], np.array([labels[i] for i in idx], np.int32).reshape(-1))
-        )
+        ds = tf.data.Dataset.from_tensor_slices((
+            tf.constant([str(paths[i]) for i in idx], tf.string), tf.constant([labels[i] for i in idx], tf.int32)))
         ds = ds.map(lambda p, y: (decode_image(p, image_size, channels), y), AUTOTUNE)
         # A file that passed the header check but is truncated is dropped (TF logs it), not fatal.
         return ds.ignore_errors(log_warning=True)

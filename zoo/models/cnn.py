@@ -61,19 +61,19 @@ class CNNRecipe(Recipe):
         return model
 
     def evaluate(self, model, splits):
-        from zoo.evaluation import classifier_predictions
+        from zoo.evaluation import classifier_metrics, classifier_predictions
 
-        labels, logits = classifier_predictions(model, splits, self.config)
-        return {"test_accuracy": float((logits.argmax(-1) == labels).mean()), "test_images": int(len(labels))}
+        _, labels, logits = classifier_predictions(model, splits)
+        return classifier_metrics(labels, logits)
 
     def report(self, run, model, splits):
         from zoo.evaluation import classifier_predictions
         from zoo.plots import confusion_matrix_png, worst_predictions_png
 
-        labels, logits = classifier_predictions(model, splits, self.config)
+        images, labels, logits = classifier_predictions(model, splits)
         names = splits.info.class_names
         confusion_matrix_png(run.images / "confusion_matrix.png", labels, logits.argmax(-1), names)
-        worst_predictions_png(run.images / "worst_predictions.png", splits, labels, logits, names, self.config)
+        worst_predictions_png(run.images / "worst_predictions.png", images, labels, logits, names)
 
     def exportables(self, model):
         image = model.inputs[0]

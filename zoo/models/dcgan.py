@@ -16,6 +16,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from zoo.log import log
 from zoo.models.common import image_input, num_halvings, scale_for_replicas
 from zoo.recipe import Recipe
 from zoo.registry import register
@@ -149,6 +150,7 @@ class DCGANRecipe(Recipe):
     paper = "Radford, Metz & Chintala 2016, Unsupervised Representation Learning with DCGANs"
     defaults = {"epochs": 20, "batch_size": 128, "learning_rate": 2e-4, "latent_dim": 100}
     drop_remainder = True
+    validate_each_epoch = False  # a GAN's losses on held-out data say little; the FD is measured at the end
 
     def build(self, info):
         latent = self.config["latent_dim"]
@@ -171,10 +173,21 @@ class DCGANRecipe(Recipe):
         return [SampleGrid(run.images, lambda model, z: model.generator(z), self.config["latent_dim"],
                            seed=self.config.get("seed") or 0)]
 
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--classifier", metavar="RUN_OR_KERAS",
+                            help="trained zoo CNN whose features the Fréchet distance uses "
+                                 "(default: saved_models/cnn-DATASET if present)")
+
     def evaluate(self, model, splits):
         from zoo.evaluation import gan_frechet_distance
+        from zoo.runs import find_classifier
 
-        return gan_frechet_distance(model, splits, self.config)
+        classifier = find_classifier(self.config.get("classifier"), splits.info.name)
+        if classifier is None:
+            log.info(f"no trained zoo CNN for {splits.info.name}: Fréchet distance skipped (pass --classifier)")
+            return {}
+        return gan_frechet_distance(model.generator, splits, classifier, seed=self.config.get("seed") or 0)
 
     def exportables(self, model):
         return {"generator": model.generator}

@@ -154,13 +154,13 @@ class VAERecipe(Recipe):
     def evaluate(self, model, splits):
         from zoo.evaluation import vae_negative_elbo
 
-        return vae_negative_elbo(model, splits, self.config)
+        return vae_negative_elbo(model, splits)
 
     def report(self, run, model, splits):
         from zoo.plots import vae_latent_walk_png, vae_reconstructions_png
 
-        vae_reconstructions_png(run.images / "reconstructions.png", model, splits, self.config)
-        vae_latent_walk_png(run.images / "latent_walk.png", model, splits, self.config)
+        vae_reconstructions_png(run.images / "reconstructions.png", model, splits)
+        vae_latent_walk_png(run.images / "latent_walk.png", model, splits)
 
     def exportables(self, model):
         return {"encoder": model.encoder, "decoder": model.decoder}

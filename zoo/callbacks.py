@@ -1,0 +1,107 @@
+"""Keras callbacks that make a run folder: resumable checkpoints, history and loss curves, per-epoch
+sample grids, and a NaN guard that stops before anything bad is saved."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import keras
+import numpy as np
+
+from zoo.errors import ZooError
+from zoo.fileio import atomic_path, read_json, write_json
+from zoo.plots import loss_curves_png, save_grid
+
+
+class NaNLossError(ZooError):
+    """Training produced a non-finite loss; the last good checkpoint is kept."""
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Raise at the first non-finite logged value, before any later callback can save weights.
+
+    Keras's TerminateOnNaN stops at the end of the batch and lets other callbacks run; raising
+    here (this callback goes first) keeps the checkpoint and model.keras of the last good epoch.
+    """
+
+    def __init__(self, run):
+        super().__init__()
+        self.run = run
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            if not math.isfinite(float(value)):
+                raise NaNLossError(
+                    f"{name} became {float(value)} at epoch {self.epoch + 1}, batch {batch + 1}; training stopped, "
+                    f"the last good checkpoint in {self.run.root} is kept (lower --learning-rate and --resume)")
+
+
+class RunHistory(keras.callbacks.Callback):
+    """Per-epoch metrics of the whole run (across resumes), with a loss-curve picture."""
+
+    def __init__(self, run, history):
+        super().__init__()
+        self.run, self.history = run, history
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.history.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+        loss_curves_png(self.run.images / "loss_curves.png", self.history)
+
+
+class ResumableCheckpoint(keras.callbacks.Callback):
+    """After every epoch: weights with optimizer state, then the state file that points at them,
+    then model.keras; each written atomically and in that order, so a `kill -9` at any moment
+    leaves a consistent checkpoint to `--resume` from."""
+
+    def __init__(self, run, history, recipe):
+        super().__init__()
+        self.run, self.history, self.recipe = run, history, recipe
+
+    @property
+    def state_path(self):
+        return self.run.checkpoint_dir / "state.json"
+
+    def on_epoch_end(self, epoch, logs=None):
+        weights = self.run.checkpoint_dir / f"epoch-{epoch + 1:04d}.weights.h5"
+        with atomic_path(weights, suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp)
+        write_json(self.state_path, {"epoch": epoch + 1, "weights": weights.name, "history": self.history})
+        for old in self.run.checkpoint_dir.glob("epoch-*.weights.h5"):
+            if old != weights:
+                old.unlink()
+        with atomic_path(self.run.model_path, suffix=".keras") as tmp:
+            self.model.save(tmp)
+
+    @staticmethod
+    def restore(run, model, recipe):
+        """Load the last checkpoint into `model`; return (epochs done, history). (0, []) if none."""
+        state_path = run.checkpoint_dir / "state.json"
+        if not state_path.exists():
+            return 0, []
+        state = read_json(state_path)
+        if not re.fullmatch(r"epoch-\d{4}\.weights\.h5", state.get("weights", "")):
+            raise ZooError(f"{state_path} is damaged")
+        recipe.build_optimizers(model)
+        try:
+            model.load_weights(run.checkpoint_dir / state["weights"])
+        except (OSError, ValueError) as e:
+            raise ZooError(f"cannot resume from {run.checkpoint_dir}: {str(e).splitlines()[0]}") from None
+        return int(state["epoch"]), list(state["history"])
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Save a grid generated from the same fixed noise after every epoch, so epochs compare."""
+
+    def __init__(self, folder, generate, latent_dim, seed=0, count=64):
+        super().__init__()
+        self.folder, self.generate = folder, generate
+        self.z = np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = keras.ops.convert_to_numpy(self.generate(self.model, self.z))
+        save_grid(self.folder / f"samples_epoch_{epoch + 1:03d}.png", images, cols=8)

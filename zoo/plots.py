@@ -1,0 +1,141 @@
+"""Pictures a person looks at to judge a run: image grids (Pillow, pixel-exact) and charts
+(matplotlib, headless)."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+
+from zoo.fileio import write_bytes
+
+
+def image_grid(images, cols=None, scale=None, pad=2):
+    """Tile float images in [0, 1] (N, H, W, C) into one PIL image; small images are enlarged."""
+    from PIL import Image
+
+    images = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
+    n, h, w, c = images.shape
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    scale = scale or max(1, 64 // max(h, w))
+    canvas = np.ones((rows * (h + pad) + pad, cols * (w + pad) + pad, c), np.float32)
+    for i, im in enumerate(images):
+        r, k = divmod(i, cols)
+        canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + k * (w + pad): pad + k * (w + pad) + w] = im
+    pil = Image.fromarray((canvas * 255).round().astype(np.uint8).squeeze(-1) if c == 1 else (canvas * 255).round().astype(np.uint8))
+    if scale > 1:
+        pil = pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
+    return pil
+
+
+def save_png(path, pil_image):
+    buf = io.BytesIO()
+    pil_image.save(buf, format="PNG")
+    write_bytes(path, buf.getvalue())
+
+
+def save_grid(path, images, cols=None):
+    save_png(path, image_grid(images, cols))
+
+
+def _figure_png(path, fig):
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    write_bytes(path, buf.getvalue())
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def loss_curves_png(path, history):
+    """One panel per metric family (loss, accuracy...), train and val_ curves together."""
+    plt = _pyplot()
+    keys = [k for k in history[0] if k != "epoch" and not k.startswith("val_") and k != "learning_rate"]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
+    epochs = [h["epoch"] for h in history]
+    for ax, key in zip(axes[0], keys):
+        ax.plot(epochs, [h[key] for h in history], marker="o", ms=3, label="train")
+        if f"val_{key}" in history[0]:
+            ax.plot(epochs, [h[f"val_{key}"] for h in history], marker="o", ms=3, label="test")
+            ax.legend()
+        ax.set_title(key)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    _figure_png(path, fig)
+
+
+def confusion_matrix_png(path, labels, predictions, class_names):
+    plt = _pyplot()
+    k = len(class_names)
+    cm = np.zeros((k, k), np.int64)
+    np.add.at(cm, (labels, predictions), 1)
+    fig, ax = plt.subplots(figsize=(1 + 0.6 * k, 1 + 0.55 * k))
+    ax.imshow(cm, cmap="Blues")
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, cm[i, j], ha="center", va="center", fontsize=7,
+                    color="white" if cm[i, j] > cm.max() / 2 else "black")
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(k), class_names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"confusion matrix (accuracy {np.trace(cm) / cm.sum():.2%})")
+    _figure_png(path, fig)
+
+
+def worst_predictions_png(path, images, labels, logits, class_names, count=24):
+    """The test images the classifier is most confidently wrong about (highest loss)."""
+    plt = _pyplot()
+    z = logits - logits.max(-1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    loss = -log_probs[np.arange(len(labels)), labels]
+    worst = np.argsort(-loss)[:count]
+    cols = 8
+    fig, axes = plt.subplots(math.ceil(len(worst) / cols), cols, figsize=(cols * 1.5, math.ceil(len(worst) / cols) * 1.8))
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, worst):
+        ax.imshow(images[i].squeeze(), cmap="gray" if images.shape[-1] == 1 else None, vmin=0, vmax=1)
+        pred = int(logits[i].argmax())
+        ax.set_title(f"true {class_names[labels[i]]}\npred {class_names[pred]} {np.exp(log_probs[i, pred]):.0%}", fontsize=6)
+    _figure_png(path, fig)
+
+
+def vae_reconstructions_png(path, model, splits, count=16):
+    """Top row: test images; bottom row: decoder(z_mean) of each."""
+    from zoo.evaluation import test_arrays
+
+    x, _ = test_arrays(splits, limit=count)
+    recon = np.asarray(model.decoder(model.encoder(x)["z_mean"]))
+    save_grid(path, np.concatenate([x, recon]), cols=len(x))
+
+
+def vae_latent_walk_png(path, model, splits, steps=15):
+    """Decode a grid over the two most-used latent dimensions (largest mean KL on the test set),
+    the others held at 0, at Gaussian quantiles 5%..95% as in Kingma & Welling's figure 4."""
+    from statistics import NormalDist
+
+    from zoo.evaluation import test_arrays
+
+    x, _ = test_arrays(splits, limit=2000)
+    q = model.encoder(x)
+    mean, log_var = np.asarray(q["z_mean"]), np.asarray(q["z_log_var"])
+    per_dim_kl = -0.5 * (1 + log_var - mean ** 2 - np.exp(log_var)).mean(0)
+    dims = np.argsort(-per_dim_kl)[:2]
+    values = [NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, steps)]
+    z = np.zeros((steps * steps, mean.shape[1]), np.float32)
+    for i, a in enumerate(values[::-1]):
+        for j, b in enumerate(values):
+            z[i * steps + j, dims[1]], z[i * steps + j, dims[0]] = a, b
+    save_grid(path, np.asarray(model.decoder(z)), cols=steps)

@@ -1,0 +1,223 @@
+"""Train a zoo model: `python -m zoo.train MODEL [options]`.
+
+Writes a run folder (see zoo.runs) that `--resume`, `zoo.evaluate` and `python -m exporters` take.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from zoo import registry  # noqa: E402
+from zoo.errors import ArgumentParser, ZooError, cli  # noqa: E402
+from zoo.log import log, setup  # noqa: E402
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+def build_parser(model_name=None):
+    parser = ArgumentParser(
+        prog="python -m zoo.train",
+        description="Train a zoo model and write a run folder (model.keras, checkpoints, TensorBoard logs, "
+                    "config.json, metrics.json, PNG pictures).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("model", choices=registry.names(), help="which model to train (see python -m zoo.list)")
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", default="fashion_mnist",
+                      help="tensorflow-datasets name (mnist, fashion_mnist, cifar10...), a folder of IDX files, "
+                           "or a folder of images (one sub-folder per class for the CNN)")
+    data.add_argument("--data-dir", help="prepared tensorflow-datasets folder (works offline)")
+    data.add_argument("--image-size", type=int, help="resize images to this square side")
+    data.add_argument("--channels", type=int, choices=(1, 3), help="convert images to 1 or 3 channels")
+    data.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
+    data.add_argument("--augment", choices=("none", "crop", "flip", "crop+flip"),
+                      help="tf.data augmentation (default: the model's own)")
+    hp = parser.add_argument_group("training (defaults depend on the model: see python -m zoo.list)")
+    hp.add_argument("--epochs", type=int)
+    hp.add_argument("--batch-size", type=int, help="global batch size (split across replicas)")
+    hp.add_argument("--learning-rate", type=float)
+    hp.add_argument("--latent-dim", type=int, help="latent size of the VAE and DCGAN")
+    hp.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the data)")
+    hp.add_argument("--seed", type=int, default=0, help="seed for weights, noise, shuffling and augmentation")
+    run = parser.add_argument_group("run")
+    run.add_argument("--out", help="run folder to create (default: saved_models/runs/MODEL-DATASET-TIME)")
+    run.add_argument("--resume", metavar="RUN_DIR",
+                     help="continue the run in RUN_DIR from its last checkpoint (--epochs may extend it)")
+    run.add_argument("--mixed-precision", action="store_true",
+                     help="mixed_float16 on GPU, mixed_bfloat16 on CPU")
+    run.add_argument("--jit-compile", action="store_true", help="compile train steps with XLA")
+    run.add_argument("--strategy", choices=STRATEGIES, default="default",
+                     help="tf.distribute strategy: mirrored = all local GPUs (or --cpu-devices), "
+                          "multiworker = MultiWorkerMirroredStrategy from TF_CONFIG")
+    run.add_argument("--cpu-devices", type=int, default=1,
+                     help="split the CPU into N logical devices (to run --strategy mirrored without GPUs)")
+    if model_name in registry.names():
+        registry.get(model_name).add_arguments(parser.add_argument_group(f"{model_name} options"))
+    return parser
+
+
+def parse(argv):
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("model", nargs="?")
+    known, _ = first.parse_known_args(argv)
+    args = build_parser(known.model).parse_args(argv)
+    for flag in ("epochs", "batch_size", "latent_dim", "limit", "image_size", "steps_per_epoch", "cpu_devices"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise ZooError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+    if args.learning_rate is not None and not args.learning_rate > 0:
+        raise ZooError(f"--learning-rate must be positive, got {args.learning_rate}")
+    return args
+
+
+def make_config(args, recipe_cls):
+    """Recipe defaults, overridden by every flag the user gave."""
+    config = {"model": recipe_cls.name, **recipe_cls.defaults}
+    for key, value in vars(args).items():
+        if value is not None or key not in config:
+            config[key] = value
+    return config
+
+
+def make_strategy(name, cpu_devices):
+    import tensorflow as tf
+
+    cpus = tf.config.list_physical_devices("CPU")
+    if cpu_devices > 1:
+        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * cpu_devices)
+    if name == "mirrored":
+        devices = None if tf.config.list_physical_devices("GPU") else [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if name == "multiworker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ZooError("--strategy multiworker needs the TF_CONFIG environment variable (cluster and task)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def set_precision(enabled):
+    import keras
+    import tensorflow as tf
+
+    policy = ("mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16") if enabled else "float32"
+    keras.mixed_precision.set_global_policy(policy)
+    if enabled:
+        log.info(f"mixed precision: {policy}")
+
+
+def set_learning_rate(model, value):
+    """Give every optimizer of `model` a new constant learning rate (the checkpoint restored the old
+    one); optimizers on a schedule were already rebuilt from the new config."""
+    import keras
+
+    for optimizer in {id(v): v for v in vars(model).values() if isinstance(v, keras.optimizers.Optimizer)}.values():
+        if not isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            optimizer.learning_rate = value
+    log.info(f"learning rate set to {value}")
+
+
+def versions():
+    import keras
+    import tensorflow as tf
+
+    import zoo
+
+    return {"zoo": zoo.__version__, "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+@cli
+def main(argv=None):
+    args = parse(sys.argv[1:] if argv is None else argv)
+    setup()
+    from zoo.runs import Run, is_chief
+
+    recipe_cls = registry.get(args.model)
+    if args.resume:
+        run = Run.open(args.resume)
+        config = run.config
+        if config.get("model") != args.model:
+            raise ZooError(f"{run.root} is a {config.get('model')!r} run; cannot resume it as {args.model!r}")
+        # A resumed run keeps its configuration, but may be extended or cooled down.
+        for key in ("epochs", "learning_rate"):
+            if getattr(args, key):
+                config[key] = getattr(args, key)
+        log.info(f"resuming {run.root}")
+    else:
+        config = make_config(args, recipe_cls)
+        run = None
+
+    import keras
+
+    strategy = make_strategy(config["strategy"], config.get("cpu_devices") or 1)
+    set_precision(config["mixed_precision"])
+    keras.utils.set_random_seed(config["seed"])
+    recipe = recipe_cls(config)
+    splits = recipe.load_data()
+    if recipe.needs_labels and not splits.info.num_classes:
+        raise ZooError(f"{args.model} needs labelled images; {splits.info.source} has no classes "
+                       "(put the images of each class in a sub-folder)")
+    log.info(f"data: {splits.info.source}: {splits.info.num_train} train / {splits.info.num_test} test images "
+             f"of shape {splits.info.image_shape}")
+
+    chief = is_chief()
+    if run is None:
+        # Non-chief workers of a multi-worker run do the same work (collectives need every worker)
+        # but write into a throw-away folder, as the Keras multi-worker guide does.
+        out = config["out"] if chief else tempfile.mkdtemp(prefix="zoo-worker-")
+        run = Run.create(out, args.model, config["dataset"])
+        config.update(dataset_info=splits.info.to_json(), versions=versions(), command=["python", "-m", "zoo.train", *(argv or sys.argv[1:])])
+        run.write_config(config)
+
+    train_ds, test_ds = recipe.pipelines(splits, config["batch_size"])
+    with strategy.scope():
+        model = recipe.build(splits.info)
+    from zoo.callbacks import ResumableCheckpoint, RunHistory, StopOnNaN
+
+    initial_epoch, history = ResumableCheckpoint.restore(run, model, recipe)
+    if initial_epoch:
+        log.info(f"restored checkpoint of epoch {initial_epoch}")
+        if args.learning_rate:
+            set_learning_rate(model, args.learning_rate)
+    callbacks = [
+        StopOnNaN(run),
+        RunHistory(run, history),
+        ResumableCheckpoint(run, history, recipe),
+        keras.callbacks.TensorBoard(log_dir=str(run.logs)),
+        *recipe.callbacks(run, splits),
+    ]
+    log.info(f"training {args.model} for {config['epochs']} epochs into {run.root}")
+    start = time.perf_counter()
+    model.fit(
+        train_ds, epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
+        steps_per_epoch=config.get("steps_per_epoch"),
+        validation_data=test_ds if recipe.validate_each_epoch else None,
+        shuffle=False,  # the tf.data pipeline shuffles
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+    seconds = time.perf_counter() - start
+    if initial_epoch >= config["epochs"]:
+        log.info(f"the run already has {initial_epoch} epochs; evaluating it again")
+
+    metrics = recipe.evaluate(model, splits)
+    recipe.report(run, model, splits)
+    from zoo.fileio import write_json
+
+    write_json(run.metrics_path, {
+        "model": args.model, "dataset": splits.info.name, "data_source": splits.info.source,
+        "epochs": len(history), **metrics,
+        "final_train": {k: v for k, v in history[-1].items() if k != "epoch"} if history else {},
+        "train_seconds_this_session": round(seconds, 1),
+    })
+    summary = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float))
+    print(f"run saved to {run.root}" + (f": {summary}" if summary else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
