@@ -1,0 +1,72 @@
+"""Export zoo runs to SavedModel, TFLite and ONNX, validated against Keras.
+
+`FORMATS` is the one table that drives everything: the CLI's --format and --quantize choices,
+the file names, the validation tolerances, the manifest and the benchmark loop (as ultralytics'
+exporter does). Each format's conversion lives in its own small module (savedmodel, tflite,
+onnx), as in keras/src/export/.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything imports TensorFlow
+
+from exporters import onnx, savedmodel, tflite  # noqa: E402
+
+
+@dataclasses.dataclass(frozen=True)
+class Format:
+    """One exported variant.
+
+    `pattern` is the file name, `{stem}` being "model" when the run has one exportable and the
+    exportable's name when it has several (encoder.onnx, decoder_int8.tflite), `{prefix}` being
+    "" or "encoder_". `tolerance` bounds |exported - Keras| as a fraction of the range of the
+    Keras output; `min_psnr` (dB, against the Keras output) applies to image outputs and
+    `max_accuracy_drop` (points) to classifiers: the task-level checks that keep quantized files
+    honest where a per-value bound has to be loose.
+    """
+
+    key: str
+    format: str
+    quantize: str | None
+    pattern: str
+    export: Callable
+    tolerance: float
+    min_psnr: float
+    max_accuracy_drop: float = 0.5
+
+    def filename(self, exportable: str, several: bool) -> str:
+        return self.pattern.format(stem=exportable if several else "model", prefix=f"{exportable}_" if several else "")
+
+
+# Float32 formats must match Keras to 1e-4 of each output's range (float summation order is the
+# only difference). The quantized bounds were measured on the zoo's Fashion-MNIST models (see
+# tests/test_export.py and the benchmark): fp16 weights cost about 1e-3 of the range; int8
+# weights (dynamic range) and full int8 activations a few per cent, with outliers, so their
+# value bound is a coarse sanity check and the PSNR and accuracy checks carry the weight.
+FORMATS = (
+    Format("savedmodel", "savedmodel", None, "{prefix}saved_model", savedmodel.export, 1e-4, 60.0),
+    Format("tflite", "tflite", None, "{stem}.tflite", tflite.export, 1e-4, 60.0),
+    Format("tflite_fp16", "tflite", "fp16", "{stem}_fp16.tflite", tflite.export, 1e-2, 40.0),
+    Format("tflite_dynamic", "tflite", "dynamic", "{stem}_dynamic_int8.tflite", tflite.export, 0.1, 30.0),
+    Format("tflite_int8", "tflite", "int8", "{stem}_int8.tflite", tflite.export, 0.25, 20.0),
+    Format("onnx", "onnx", None, "{stem}.onnx", onnx.export, 1e-4, 60.0),
+)
+FORMAT_NAMES = tuple(dict.fromkeys(f.format for f in FORMATS))
+QUANTIZATIONS = tuple(f.quantize for f in FORMATS if f.quantize)
+
+
+def select(formats, quantize) -> list[Format]:
+    """The rows of FORMATS for --format and --quantize (quantizations apply to TFLite)."""
+    from zoo.errors import ZooError
+
+    for name in formats:
+        if name not in FORMAT_NAMES:
+            raise ZooError(f"unknown format {name!r}; choose from {', '.join(FORMAT_NAMES)}")
+    for q in quantize:
+        if q not in QUANTIZATIONS:
+            raise ZooError(f"unknown quantization {q!r}; choose from {', '.join(QUANTIZATIONS)}")
+    return [f for f in FORMATS if f.format in formats and (f.quantize is None or f.quantize in quantize)]

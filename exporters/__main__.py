@@ -1,0 +1,67 @@
+"""`python -m exporters RUN_DIR [--format savedmodel,tflite,onnx] [--quantize fp16,dynamic,int8] [--out DIR]`"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from exporters import FORMAT_NAMES, QUANTIZATIONS  # noqa: E402
+from exporters.onnx import DEFAULT_OPSET  # noqa: E402
+from zoo.errors import cli  # noqa: E402
+from zoo.log import setup  # noqa: E402
+
+
+def comma_list(text):
+    return [] if text.strip().lower() in ("", "none") else [t.strip() for t in text.split(",")]
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m exporters",
+        description="Export a zoo run to SavedModel, TFLite (float32 and quantized) and ONNX, validate every file "
+                    "against Keras, and describe them in manifest.json.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("run_dir", help="run folder (config.json + model.keras), e.g. saved_models/cnn-fashion_mnist")
+    parser.add_argument("--format", type=comma_list, default=list(FORMAT_NAMES),
+                        help=f"comma-separated formats among {','.join(FORMAT_NAMES)}")
+    parser.add_argument("--quantize", type=comma_list, default=list(QUANTIZATIONS),
+                        help=f"extra TFLite variants among {','.join(QUANTIZATIONS)}, or 'none'")
+    parser.add_argument("--out", help="export folder (default: RUN_DIR/export)")
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (13 to 18)")
+    parser.add_argument("--no-validate", dest="validate", action="store_false",
+                        help="skip the comparison of every file with the Keras model")
+    parser.add_argument("--eval-images", type=int, default=1000,
+                        help="test images for the task metric of the validation (classifier accuracy)")
+    return parser
+
+
+@cli
+def main(argv=None):
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    setup()
+    from exporters.export import export_run
+
+    start = time.perf_counter()
+    manifest = export_run(args.run_dir, formats=args.format, quantize=args.quantize, out=args.out,
+                          opset=args.opset, check=args.validate, eval_images=args.eval_images)
+    for name, entry in manifest["files"].items():
+        checks = entry.get("validation", {})
+        diff = max((o["max_abs_diff"] for o in checks.get("outputs", {}).values()), default=None)
+        metric = ""
+        if "accuracy" in checks:
+            metric = f"accuracy {checks['accuracy']['value']:.2f}% (Keras {checks['accuracy']['keras']:.2f}%)"
+        elif "psnr_db" in checks:
+            metric = "PSNR " + ", ".join(f"{k} {v:.1f} dB" for k, v in checks["psnr_db"].items())
+        status = "not validated" if diff is None else f"max diff {diff:.2g}"
+        print(f"{name:32s} {entry['size_bytes'] / 1e6:8.2f} MB  {status:18s} {metric}")
+    print(f"exported {len(manifest['files'])} file(s) in {time.perf_counter() - start:.1f} s; "
+          f"manifest: {os.path.join(args.out or os.path.join(args.run_dir, 'export'), 'manifest.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

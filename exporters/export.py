@@ -1,0 +1,203 @@
+"""Export a run folder: load it, turn each exportable into a serving function, then for every
+selected row of FORMATS convert, validate and describe the file before it gets its final name.
+
+Atomicity: every file (or SavedModel folder) is written under a temporary name, validated there,
+and renamed only when it passed; the manifest is removed before the first file is replaced and
+written last, so after a crash or `kill -9` it is either absent or true.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from exporters import FORMAT_NAMES, QUANTIZATIONS, manifest, onnx, select, tflite
+from exporters.savedmodel import SavedModelRunner
+from exporters.validate import accuracy, validate
+from zoo import registry, runtime
+from zoo.errors import ZooError
+from zoo.fileio import atomic_dir, atomic_path
+from zoo.log import log
+from zoo.runs import Run
+
+VALIDATION_BATCH = 16  # more than one: proves the batch axis is dynamic in every file
+CALIBRATION_SAMPLES = 200  # TFLite's guide suggests 100 to 500 representative samples
+
+
+@dataclasses.dataclass
+class Exportable:
+    """One model to export, with what its validation needs: inputs, the Keras outputs on them,
+    and for classifiers a labelled test set and the Keras accuracy on it."""
+
+    name: str
+    model: object
+    serve: object  # tf.function: named float32 inputs -> {output name: float32}
+    inputs: dict
+    reference: dict
+    calibration: Callable  # representative dataset for full-integer conversion
+    eval_images: np.ndarray | None = None
+    eval_labels: np.ndarray | None = None
+    keras_accuracy: float | None = None
+
+
+@dataclasses.dataclass
+class LoadedRun:
+    run: Run
+    config: dict
+    task: str
+    image_shape: tuple
+    class_names: list | None
+    exportables: list
+
+
+def serving_function(model, dynamic_hw: bool):
+    """The signature every format is converted from: inputs named like the model's, any batch
+    (and any height and width for image-to-image models), a dict of named float32 outputs (a
+    single-output model's output takes the name of its output layer)."""
+    import tensorflow as tf
+
+    specs = []
+    for x in model.inputs:
+        shape = [None, *x.shape[1:]]
+        if dynamic_hw and len(shape) == 4:
+            shape[1] = shape[2] = None
+        specs.append(tf.TensorSpec(shape, tf.float32, name=x.name))
+    names = list(model.output) if isinstance(model.output, dict) else list(model.output_names)
+
+    @tf.function(input_signature=specs)
+    def serve(*args):
+        out = model(args[0] if len(args) == 1 else list(args), training=False)
+        values = [out[n] for n in names] if isinstance(out, dict) else tf.nest.flatten(out)
+        return {n: tf.cast(v, tf.float32) for n, v in zip(names, values)}
+
+    return serve
+
+
+class KerasRunner:
+    """The Keras model behind the zoo.runtime calling convention (the reference, and the
+    benchmark's baseline)."""
+
+    def __init__(self, serve):
+        self.serve = serve
+        self.inputs = [runtime.Spec(s.name, tuple(s.shape)) for s in serve.input_signature]
+        self.outputs = None
+
+    def __call__(self, **arrays):
+        return {k: v.numpy() for k, v in self.serve(*(arrays[s.name] for s in self.inputs)).items()}
+
+
+def open_runner(path: Path, threads=None):
+    """Open any exported file the way validation and the benchmark run it."""
+    if path.is_dir():
+        return SavedModelRunner(path)
+    return runtime.RUNNERS[path.suffix](path, threads=threads)
+
+
+def _images(ds, count):
+    """Up to `count` images (and labels, if the pipeline has them) from a batched pipeline."""
+    xs, ys, n = [], [], 0
+    for batch in ds:
+        x, y = batch if isinstance(batch, (tuple, list)) else (batch, None)
+        xs.append(x.numpy())
+        ys.append(None if y is None else y.numpy())
+        n += len(xs[-1])
+        if n >= count:
+            break
+    if not xs:
+        raise ZooError("the run's dataset yielded no images to validate and calibrate the export with")
+    labels = None if ys[0] is None else np.concatenate(ys)[:count]
+    return np.concatenate(xs)[:count].astype(np.float32), labels
+
+
+def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
+    """Open the run, its model and its data, and prepare every exportable."""
+    run = Run.open(run_dir)
+    config = run.config
+    if "model" not in config:
+        raise ZooError(f"{run.config_path} does not say which model the run trained (no 'model' key)")
+    recipe = registry.get(config["model"])(config)
+    model = run.load_model()
+    splits = recipe.load_data()
+    train_ds, test_ds = recipe.pipelines(splits, 100)
+    test_x, test_y = _images(test_ds, eval_images)
+    calib_x, _ = _images(train_ds, CALIBRATION_SAMPLES)
+    rng = np.random.default_rng(0)
+    dynamic_hw = recipe.task == "image-to-image"
+
+    exportables = []
+    for name, m in recipe.exportables(model).items():
+        serve = serving_function(m, dynamic_hw)
+        specs = serve.input_signature
+        # Image inputs get real images; latent inputs the prior N(0, I) they are sampled from.
+        inputs = {s.name: test_x[:VALIDATION_BATCH] if len(s.shape) == 4 else
+                  rng.standard_normal((VALIDATION_BATCH, *s.shape[1:])).astype(np.float32) for s in specs}
+        calibration = {s.name: calib_x if len(s.shape) == 4 else
+                       rng.standard_normal((CALIBRATION_SAMPLES, *s.shape[1:])).astype(np.float32) for s in specs}
+
+        def representative(calibration=calibration, specs=specs):
+            for i in range(CALIBRATION_SAMPLES):
+                yield [calibration[s.name][i:i + 1] for s in specs]
+
+        keras_runner = KerasRunner(serve)
+        ex = Exportable(name, m, serve, inputs, keras_runner(**inputs) if validate else {}, representative)
+        if validate and recipe.task == "classifier" and "logits" in ex.reference and test_y is not None:
+            ex.eval_images, ex.eval_labels = test_x, test_y
+            ex.keras_accuracy = accuracy(keras_runner, test_x, test_y)
+        exportables.append(ex)
+    return LoadedRun(run, config, recipe.task, splits.info.image_shape, splits.info.class_names, exportables)
+
+
+def export_file(ex: Exportable, fmt, target: Path, *, opset: int, check: bool) -> dict:
+    """Convert, validate and describe one file; it appears under `target` only if all went well."""
+    writer = atomic_dir(target) if fmt.format == "savedmodel" else atomic_path(target, suffix=target.suffix)
+    with writer as tmp:
+        start = time.perf_counter()
+        fmt.export(ex, tmp, fmt, opset)
+        seconds = time.perf_counter() - start
+        runner = open_runner(tmp)
+        sha, size = manifest.file_digest(tmp)
+        entry = {
+            "exportable": ex.name, "format": fmt.format, "quantization": fmt.quantize or "float32",
+            "sha256": sha, "size_bytes": size,
+            "inputs": manifest.tensor_specs(runner.inputs, {}), "outputs": manifest.tensor_specs(runner.outputs, {}),
+            "export_seconds": round(seconds, 2),
+        }
+        if fmt.format == "onnx":
+            entry["opset"] = opset
+        if fmt.format == "tflite":
+            entry["gpu_delegate"] = tflite.gpu_compatibility(tmp)
+        if check:
+            entry["validation"] = {"tolerance": fmt.tolerance, "min_psnr_db": fmt.min_psnr,
+                                   **validate(target.name, ex, fmt, runner)}
+    return entry
+
+
+def export_run(run_dir, *, formats=FORMAT_NAMES, quantize=QUANTIZATIONS, out=None, opset=onnx.DEFAULT_OPSET,
+               check=True, eval_images=1000, progress=log.info) -> dict:
+    """Export the run in `run_dir`; return the manifest (also written as manifest.json)."""
+    rows = select(formats, quantize)
+    if not rows:
+        raise ZooError("nothing to export: no format selected")
+    if any(f.format == "onnx" for f in rows):
+        onnx.check_opset(opset)
+    loaded = load_run(run_dir, validate=check, eval_images=eval_images)
+    folder = Path(out) if out else loaded.run.root / "export"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ZooError(f"cannot create export folder {folder}: {e.strerror or e}") from None
+    files = manifest.previous_entries(folder)
+    (folder / runtime.MANIFEST).unlink(missing_ok=True)
+    several = len(loaded.exportables) > 1
+    for ex in loaded.exportables:
+        for fmt in rows:
+            name = fmt.filename(ex.name, several)
+            progress(f"exporting {ex.name} -> {folder / name}")
+            files[name] = export_file(ex, fmt, folder / name, opset=opset, check=check)
+    return manifest.write(folder, run=loaded.run.root, config=loaded.config, task=loaded.task,
+                          image_shape=loaded.image_shape, class_names=loaded.class_names,
+                          exportables=[ex.name for ex in loaded.exportables], files=files)

@@ -1,0 +1,98 @@
+"""manifest.json: what a deployment needs to know about every exported file without opening
+TensorFlow: checksum and size, inputs and outputs (names, shapes, dtypes, int8 scale and zero
+point), preprocessing, class names, GPU-delegate compatibility, validation figures, versions.
+
+It is written last and atomically, and removed before an export starts replacing files, so a
+manifest on disk always describes the files next to it (zoo.runtime checks the sha256)."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import platform
+from pathlib import Path
+
+from zoo.fileio import read_json, write_json
+from zoo.runtime import MANIFEST, sha256
+
+NAMING = ("one exportable: saved_model/, model.tflite, model_<quantization>.tflite, model.onnx; several: the "
+          "same names prefixed with the exportable's name (encoder_saved_model/, encoder.tflite, decoder_int8.tflite)")
+
+
+def file_digest(path: Path):
+    """(sha256, bytes) of a file, or of a SavedModel folder (its files' hashes, in path order)."""
+    if path.is_file():
+        return sha256(path), path.stat().st_size
+    import hashlib
+
+    h, size = hashlib.sha256(), 0
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f"{f.relative_to(path).as_posix()} {sha256(f)}\n".encode())
+        size += f.stat().st_size
+    return h.hexdigest(), size
+
+
+def tensor_specs(specs, storage: dict) -> list:
+    """Manifest entries for runner specs; `storage` maps names to the dtype inside the file."""
+    entries = []
+    for s in specs:
+        entry = {"name": s.name, "shape": [d if d is None else int(d) for d in s.shape], "dtype": storage.get(s.name, "float32")}
+        if s.quantization:
+            entry["quantization"] = {"scale": s.quantization[0], "zero_point": s.quantization[1]}
+            entry["dtype"] = "int8"
+        entries.append(entry)
+    return entries
+
+
+def versions() -> dict:
+    import zoo
+
+    found = {"zoo": zoo.__version__, "python": platform.python_version()}
+    for dist in ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert"):
+        try:
+            found[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def preprocessing(image_shape, dynamic_hw: bool) -> dict:
+    h, w, c = image_shape
+    return {
+        "layout": "NHWC", "dtype": "float32", "value_range": [0.0, 1.0],
+        "image_size": None if dynamic_hw else [h, w], "channels": c,
+        "color": {1: "grayscale", 3: "RGB"}.get(c, f"{c} channels"),
+        "resize": "any height and width" if dynamic_hw else "bilinear with antialiasing to image_size, as in training",
+    }
+
+
+def previous_entries(folder: Path) -> dict:
+    """Entries of an earlier manifest whose files are still there unchanged (kept on re-export)."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        files = read_json(path).get("files", {})
+    except ValueError:
+        return {}
+    return {name: e for name, e in files.items()
+            if (folder / name).exists() and file_digest(folder / name)[0] == e.get("sha256")}
+
+
+def write(folder: Path, *, run, config, task, image_shape, class_names, exportables, files: dict):
+    several = len(exportables) > 1
+    manifest = {
+        "manifest_version": 1,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "run": str(run), "model": config["model"], "task": task, "dataset": config.get("dataset"),
+        "preprocessing": preprocessing(image_shape, dynamic_hw=task == "image-to-image"),
+        "class_names": class_names,
+        "exportables": {name: sorted(n for n, e in files.items() if e["exportable"] == name) for name in exportables},
+        "file_names": NAMING + (" (this export has several, so names are prefixed)" if several else ""),
+        "files": dict(sorted(files.items())),
+        "versions": versions(),
+    }
+    if not class_names:
+        del manifest["class_names"]
+    write_json(folder / MANIFEST, manifest)
+    return manifest

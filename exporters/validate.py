@@ -1,0 +1,69 @@
+"""Check an exported file against the Keras model it came from, as Hugging Face optimum does:
+the same output names, then the same shapes, then values within the format's tolerance; then
+the task metric (classifier accuracy, PSNR of generated images), which is what tells whether a
+quantized file is still the same model. Every failure names the file, the output and by how much.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoo.errors import ZooError
+
+
+class ValidationError(ZooError):
+    """An exported file does not reproduce the Keras model closely enough."""
+
+
+def compare(label, reference: dict, got: dict, tolerance: float) -> dict:
+    """Max |got - reference| per output, allowed up to `tolerance` x the range of the reference."""
+    if sorted(got) != sorted(reference):
+        raise ValidationError(f"{label}: outputs {sorted(got)} but Keras has {sorted(reference)}")
+    report = {}
+    for name, ref in reference.items():
+        out = got[name]
+        if out.shape != ref.shape:
+            raise ValidationError(f"{label}: output {name!r} has shape {out.shape}, Keras {ref.shape}")
+        spread = float(ref.max() - ref.min()) or max(float(np.abs(ref).max()), 1.0)
+        diff, allowed = float(np.abs(out - ref).max()), tolerance * spread
+        if not diff <= allowed:  # also catches NaN
+            raise ValidationError(f"{label}: output {name!r} differs from Keras by up to {diff:.3g} "
+                                  f"(allowed {allowed:.3g} = {tolerance:g} x its range {spread:.3g})")
+        report[name] = {"max_abs_diff": diff, "allowed": allowed}
+    return report
+
+
+def psnr(reference, got) -> float:
+    """Peak signal-to-noise ratio in dB for images in [0, 1] (capped at 100 dB for identical ones)."""
+    mse = float(np.mean((np.asarray(got, np.float64) - reference) ** 2))
+    return 100.0 if mse < 1e-10 else float(10 * np.log10(1.0 / mse))
+
+
+def accuracy(runner, images, labels, output="logits", batch_size=100) -> float:
+    """Top-1 accuracy in per cent of `runner` on `images`."""
+    input_name = runner.inputs[0].name
+    hits = sum(int((runner(**{input_name: images[i:i + batch_size]})[output].argmax(-1) == labels[i:i + batch_size]).sum())
+               for i in range(0, len(images), batch_size))
+    return 100.0 * hits / len(images)
+
+
+def validate(label, exportable, fmt, runner) -> dict:
+    """Run every check of `fmt` on `runner` (an opened export); return the measured figures."""
+    got = runner(**exportable.inputs)
+    report = {"outputs": compare(label, exportable.reference, got, fmt.tolerance)}
+    for name, ref in exportable.reference.items():
+        if ref.ndim == 4:  # image outputs: generators, decoders, image-to-image models
+            value = psnr(ref, got[name])
+            report.setdefault("psnr_db", {})[name] = round(value, 2)
+            if value < fmt.min_psnr:
+                raise ValidationError(f"{label}: output {name!r} has PSNR {value:.1f} dB against Keras "
+                                      f"(at least {fmt.min_psnr:g} dB required)")
+    if exportable.eval_labels is not None:
+        acc = accuracy(runner, exportable.eval_images, exportable.eval_labels)
+        drop = exportable.keras_accuracy - acc
+        report["accuracy"] = {"value": acc, "keras": exportable.keras_accuracy, "images": len(exportable.eval_labels)}
+        if abs(drop) > fmt.max_accuracy_drop:
+            raise ValidationError(f"{label}: test accuracy {acc:.2f}% vs Keras {exportable.keras_accuracy:.2f}% "
+                                  f"on {len(exportable.eval_labels)} images (at most {fmt.max_accuracy_drop:g} "
+                                  "points of difference allowed)")
+    return report

@@ -1,0 +1,195 @@
+"""Deploy-only runtime: run an exported `.onnx` or `.tflite` file without TensorFlow or Keras.
+
+    runner = zoo.runtime.load("export/model_int8.tflite", threads=2)
+    runner.inputs, runner.outputs    # [Spec(name, shape, dtype, quantization)], None = any size
+    out = runner(image=batch)        # float32 in, {output name: float32 array} out
+    runner.manifest                  # the export's manifest.json ({} when the file has none)
+
+Everything a phone or a server without TensorFlow needs to run a zoo model lives here: the
+callers hand over float32 arrays and get float32 arrays back whatever the file stores, because
+full-integer files are quantized and dequantized here with the scale and zero point that the
+file itself declares, and inputs whose size differs from the one the file was saved with are
+resized (dynamic batch, and dynamic height and width for image-to-image models).
+
+Only numpy, onnxruntime and ai_edge_litert are imported (the `[deploy]` extra), lazily, so that
+importing this module costs nothing and never pulls TensorFlow in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import ZooError
+
+MANIFEST = "manifest.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """One input or output as the caller sees it.
+
+    `shape` holds None for a dimension of any size; `dtype` is what the caller passes or gets
+    (always float32: int8 files are (de)quantized inside); `quantization` is the (scale,
+    zero_point) of an int8 tensor inside the file, None for a float one.
+    """
+
+    name: str
+    shape: tuple
+    dtype: str = "float32"
+    quantization: tuple | None = None
+
+
+def sha256(path) -> str:
+    """Hex sha256 of a file, read in chunks (exports can be hundreds of MB)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Runner:
+    """Common part of the ONNX and TFLite runners: input checks and int8 (de)quantization."""
+
+    def __init__(self, path, inputs, outputs, manifest=None):
+        self.path = Path(path)
+        self.inputs, self.outputs = inputs, outputs
+        self.manifest = manifest or {}
+
+    def __call__(self, **arrays):
+        names = [s.name for s in self.inputs]
+        if sorted(arrays) != sorted(names):
+            raise ZooError(f"{self.path.name} takes inputs {names}, got {sorted(arrays)}")
+        feed = {}
+        for spec in self.inputs:
+            x = arrays[spec.name]
+            if not isinstance(x, np.ndarray) or x.dtype != np.float32:
+                got = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
+                raise ZooError(f"input {spec.name!r} of {self.path.name} must be a float32 numpy array, got {got}")
+            if x.ndim != len(spec.shape) or any(d is not None and d != n for d, n in zip(spec.shape, x.shape)):
+                want = "x".join("?" if d is None else str(d) for d in spec.shape)
+                raise ZooError(f"input {spec.name!r} of {self.path.name} must have shape {want}, got "
+                               f"{'x'.join(map(str, x.shape))}")
+            feed[spec.name] = _quantize(x, spec.quantization) if spec.quantization else x
+        raw = self._run(feed)
+        return {s.name: _dequantize(raw[s.name], s.quantization) if s.quantization else
+                np.asarray(raw[s.name], np.float32) for s in self.outputs}
+
+    def _run(self, feed: dict) -> dict:
+        raise NotImplementedError
+
+
+def _quantize(x, quantization):
+    scale, zero_point = quantization
+    return np.clip(np.round(x / scale + zero_point), -128, 127).astype(np.int8)
+
+
+def _dequantize(q, quantization):
+    scale, zero_point = quantization
+    return ((q.astype(np.float32) - zero_point) * scale).astype(np.float32)
+
+
+class OnnxRunner(Runner):
+    def __init__(self, path, threads=None, manifest=None):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types for damaged files
+            raise ZooError(f"cannot load {path}: {_first_line(e)}") from None
+        inputs = [Spec(i.name, _dims(i.shape)) for i in self.session.get_inputs()]
+        outputs = [Spec(o.name, _dims(o.shape)) for o in self.session.get_outputs()]
+        super().__init__(path, inputs, outputs, manifest)
+
+    def _run(self, feed):
+        names = [s.name for s in self.outputs]
+        return dict(zip(names, self.session.run(names, feed)))
+
+
+class TFLiteRunner(Runner):
+    """Runs the file's serving signature: inputs and outputs by signature name, since the order
+    of the interpreter's tensor details is not the model's. The signature runner resizes its
+    input tensors to each call's shapes, which gives dynamic batch and image sizes."""
+
+    def __init__(self, path, threads=None, manifest=None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            signatures = self.interpreter.get_signature_list()
+        except (ValueError, RuntimeError) as e:
+            raise ZooError(f"cannot load {path}: {_first_line(e)}") from None
+        if not signatures:
+            raise ZooError(f"{path} has no signature; export it with `python -m exporters`")
+        self.signature = "serving_default" if "serving_default" in signatures else next(iter(signatures))
+        self.runner = self.interpreter.get_signature_runner(self.signature)
+        inputs = [_tflite_spec(n, d) for n, d in self.runner.get_input_details().items()]
+        outputs = [_tflite_spec(n, d) for n, d in self.runner.get_output_details().items()]
+        outputs.sort(key=lambda s: signatures[self.signature]["outputs"].index(s.name))
+        super().__init__(path, inputs, outputs, manifest)
+
+    def _run(self, feed):
+        return self.runner(**feed)
+
+
+def _tflite_spec(name, detail):
+    shape = tuple(None if d < 0 else int(d) for d in detail["shape_signature"])
+    quantization = None
+    if detail["dtype"] == np.int8:
+        scales, zero_points = detail["quantization_parameters"]["scales"], detail["quantization_parameters"]["zero_points"]
+        quantization = (float(scales[0]), int(zero_points[0]))
+    elif detail["dtype"] != np.float32:
+        raise ZooError(f"tensor {name!r} is {np.dtype(detail['dtype']).name}; the runtime handles float32 and int8 tensors")
+    return Spec(name, shape, "float32", quantization)
+
+
+def _dims(shape):
+    """ONNX shapes name their dynamic dimensions ('batch', 'unk__12') or leave them None."""
+    return tuple(d if isinstance(d, int) and d > 0 else None for d in shape)
+
+
+def _first_line(e):
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
+RUNNERS = {".onnx": OnnxRunner, ".tflite": TFLiteRunner}
+
+
+def read_manifest(folder) -> dict:
+    """The manifest.json of an export folder, or {} when there is none."""
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise ZooError(f"{path} is not valid JSON: {e}") from None
+
+
+def load(path, threads=None) -> Runner:
+    """Open an exported file by its extension, with the manifest of its folder.
+
+    When the manifest lists the file, its sha256 must match: a file replaced or damaged after
+    the export is refused rather than run with the wrong preprocessing or class names.
+    """
+    path = Path(path)
+    runner_cls = RUNNERS.get(path.suffix)
+    if runner_cls is None:
+        raise ZooError(f"cannot run {path.name}: the runtime loads {' and '.join(RUNNERS)} files "
+                       "(a SavedModel needs TensorFlow)")
+    if not path.is_file():
+        raise ZooError(f"no exported model at {path}")
+    manifest = read_manifest(path.parent)
+    entry = manifest.get("files", {}).get(path.name)
+    if entry and entry.get("sha256") != sha256(path):
+        raise ZooError(f"{path} does not match the sha256 in its {MANIFEST}; re-export it")
+    return runner_cls(path, threads=threads, manifest=manifest)
