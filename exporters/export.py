@@ -25,7 +25,7 @@ from zoo.log import log
 from zoo.runs import Run
 
 VALIDATION_BATCH = 16  # more than one: proves the batch axis is dynamic in every file
-CALIBRATION_SAMPLES = 200  # TFLite's guide suggests 100 to 500 representative samples
+CALIBRATION_SAMPLES = 100  # TFLite's guide suggests 100 to 500 representative samples
 
 
 @dataclasses.dataclass
@@ -36,8 +36,7 @@ class Exportable:
     name: str
     model: object
     serve: object  # tf.function: named float32 inputs -> {output name: float32}
-    inputs: dict
-    reference: dict
+    checks: list  # [(inputs, Keras outputs on them)]: image-to-image models get a second size
     calibration: Callable  # representative dataset for full-integer conversion
     eval_images: np.ndarray | None = None
     eval_labels: np.ndarray | None = None
@@ -84,7 +83,7 @@ class KerasRunner:
     def __init__(self, serve):
         self.serve = serve
         self.inputs = [runtime.Spec(s.name, tuple(s.shape)) for s in serve.input_signature]
-        self.outputs = None
+        self.outputs = [runtime.Spec(k, tuple(s.shape)) for k, s in serve.get_concrete_function().structured_outputs.items()]
 
     def __call__(self, **arrays):
         return {k: v.numpy() for k, v in self.serve(*(arrays[s.name] for s in self.inputs)).items()}
@@ -123,7 +122,8 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
     model = run.load_model()
     splits = recipe.load_data()
     train_ds, test_ds = recipe.pipelines(splits, 100)
-    test_x, test_y = _images(test_ds, eval_images)
+    classifier = recipe.task == "classifier"
+    test_x, test_y = _images(test_ds, eval_images if validate and classifier else VALIDATION_BATCH)
     calib_x, _ = _images(train_ds, CALIBRATION_SAMPLES)
     rng = np.random.default_rng(0)
     dynamic_hw = recipe.task == "image-to-image"
@@ -143,8 +143,14 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
                 yield [calibration[s.name][i:i + 1] for s in specs]
 
         keras_runner = KerasRunner(serve)
-        ex = Exportable(name, m, serve, inputs, keras_runner(**inputs) if validate else {}, representative)
-        if validate and recipe.task == "classifier" and "logits" in ex.reference and test_y is not None:
+        variants = [inputs]
+        if dynamic_hw:  # a non-square size other than the training one proves the dynamic height and width
+            h, w = test_x.shape[1:3]
+            variants.append({k: v[:, :max(8, h // 2 // 8 * 8), :max(8, w * 3 // 4 // 8 * 8)] if v.ndim == 4 else v
+                             for k, v in inputs.items()})
+        checks = [(x, keras_runner(**x)) for x in variants] if validate else []
+        ex = Exportable(name, m, serve, checks, representative)
+        if validate and classifier and "logits" in checks[0][1] and test_y is not None:
             ex.eval_images, ex.eval_labels = test_x, test_y
             ex.keras_accuracy = accuracy(keras_runner, test_x, test_y)
         exportables.append(ex)
@@ -163,7 +169,7 @@ def export_file(ex: Exportable, fmt, target: Path, *, opset: int, check: bool) -
         entry = {
             "exportable": ex.name, "format": fmt.format, "quantization": fmt.quantize or "float32",
             "sha256": sha, "size_bytes": size,
-            "inputs": manifest.tensor_specs(runner.inputs, {}), "outputs": manifest.tensor_specs(runner.outputs, {}),
+            "inputs": manifest.tensor_specs(runner.inputs), "outputs": manifest.tensor_specs(runner.outputs),
             "export_seconds": round(seconds, 2),
         }
         if fmt.format == "onnx":
@@ -171,8 +177,7 @@ def export_file(ex: Exportable, fmt, target: Path, *, opset: int, check: bool) -
         if fmt.format == "tflite":
             entry["gpu_delegate"] = tflite.gpu_compatibility(tmp)
         if check:
-            entry["validation"] = {"tolerance": fmt.tolerance, "min_psnr_db": fmt.min_psnr,
-                                   **validate(target.name, ex, fmt, runner)}
+            entry["validation"] = validate(target.name, ex, fmt, runner)
     return entry
 
 

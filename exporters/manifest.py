@@ -32,14 +32,14 @@ def file_digest(path: Path):
     return h.hexdigest(), size
 
 
-def tensor_specs(specs, storage: dict) -> list:
-    """Manifest entries for runner specs; `storage` maps names to the dtype inside the file."""
+def tensor_specs(specs) -> list:
+    """Manifest entries for runner specs, with the dtype stored in the file (int8 tensors carry
+    their scale and zero point: real = scale * (q - zero_point))."""
     entries = []
     for s in specs:
-        entry = {"name": s.name, "shape": [d if d is None else int(d) for d in s.shape], "dtype": storage.get(s.name, "float32")}
+        entry = {"name": s.name, "shape": [d if d is None else int(d) for d in s.shape], "dtype": s.dtype}
         if s.quantization:
-            entry["quantization"] = {"scale": s.quantization[0], "zero_point": s.quantization[1]}
-            entry["dtype"] = "int8"
+            entry.update(dtype="int8", quantization={"scale": s.quantization[0], "zero_point": s.quantization[1]})
         entries.append(entry)
     return entries
 

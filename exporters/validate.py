@@ -49,15 +49,19 @@ def accuracy(runner, images, labels, output="logits", batch_size=100) -> float:
 
 def validate(label, exportable, fmt, runner) -> dict:
     """Run every check of `fmt` on `runner` (an opened export); return the measured figures."""
-    got = runner(**exportable.inputs)
-    report = {"outputs": compare(label, exportable.reference, got, fmt.tolerance)}
-    for name, ref in exportable.reference.items():
-        if ref.ndim == 4:  # image outputs: generators, decoders, image-to-image models
-            value = psnr(ref, got[name])
-            report.setdefault("psnr_db", {})[name] = round(value, 2)
-            if value < fmt.min_psnr:
-                raise ValidationError(f"{label}: output {name!r} has PSNR {value:.1f} dB against Keras "
-                                      f"(at least {fmt.min_psnr:g} dB required)")
+    report = {"tolerance": fmt.tolerance, "min_psnr_db": fmt.min_psnr}
+    for inputs, reference in exportable.checks:
+        got = runner(**inputs)
+        size = "x".join(map(str, next(iter(inputs.values())).shape))
+        outputs = compare(f"{label} (input {size})", reference, got, fmt.tolerance)
+        for name, ref in reference.items():
+            if ref.ndim == 4:  # image outputs: generators, decoders, image-to-image models
+                value = psnr(ref, got[name])
+                if value < fmt.min_psnr:
+                    raise ValidationError(f"{label}: output {name!r} has PSNR {value:.1f} dB against Keras "
+                                          f"for input {size} (at least {fmt.min_psnr:g} dB required)")
+                outputs[name]["psnr_db"] = round(value, 2)
+        report.setdefault("outputs", {})[size] = outputs
     if exportable.eval_labels is not None:
         acc = accuracy(runner, exportable.eval_images, exportable.eval_labels)
         drop = exportable.keras_accuracy - acc

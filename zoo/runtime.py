@@ -193,3 +193,75 @@ def load(path, threads=None) -> Runner:
     if entry and entry.get("sha256") != sha256(path):
         raise ZooError(f"{path} does not match the sha256 in its {MANIFEST}; re-export it")
     return runner_cls(path, threads=threads, manifest=manifest)
+
+
+def export_folder(path) -> Path:
+    """The export folder given itself or the run folder that holds it as export/."""
+    path = Path(path)
+    for folder in (path, path / "export"):
+        if (folder / MANIFEST).is_file():
+            return folder
+    raise ZooError(f"no {MANIFEST} in {path} or {path / 'export'}; export the run first: python -m exporters {path}")
+
+
+def load_exported(path, exportables, fmt, threads=None) -> Runner:
+    """Open the float32 `fmt` ("onnx" or "tflite") file of the first of `exportables` that the
+    export of `path` (a run or export folder) holds."""
+    folder = export_folder(path)
+    files = read_manifest(folder).get("files", {})
+    for wanted in exportables:
+        for name, entry in files.items():
+            if entry.get("exportable") == wanted and entry.get("format") == fmt and entry.get("quantization") == "float32":
+                return load(folder / name, threads=threads)
+    raise ZooError(f"the export in {folder} has no float32 {fmt} file of {' or '.join(exportables)}; "
+                   f"run: python -m exporters RUN_DIR --format {fmt}")
+
+
+def load_keras(run_dir, exportables, threads=None):
+    """The Keras model of a run behind the Runner calling convention (needs TensorFlow): the
+    `--runtime keras` reference of the CLIs. Its manifest holds what config.json knows."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    from exporters.export import KerasRunner, serving_function
+    from zoo import registry
+    from zoo.runs import Run
+
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    run = Run.open(run_dir)
+    config = run.config
+    recipe = registry.get(config.get("model", "?"))(config)
+    models = recipe.exportables(run.load_model())
+    name = next((n for n in exportables if n in models), None)
+    if name is None:
+        raise ZooError(f"{run.root} is a {recipe.name} run; it has no {' or '.join(exportables)} model")
+    runner = KerasRunner(serving_function(models[name], recipe.task == "image-to-image"))
+    runner.manifest = {"model": recipe.name, "task": recipe.task,
+                       "class_names": (config.get("dataset_info") or {}).get("class_names")}
+    return runner
+
+
+RUNTIMES = ("onnx", "tflite", "keras")
+
+
+def add_arguments(parser):
+    """The flags shared by the CLIs that run a model (zoo.generate, zoo.classify)."""
+    parser.add_argument("run_dir", help="run folder (with export/ for onnx and tflite), or an export folder")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="onnx",
+                        help="onnx and tflite run the export without TensorFlow; keras runs model.keras")
+    parser.add_argument("--model", help="run this exported .onnx or .tflite file instead (e.g. export/model_int8.tflite)")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: the runtime's choice)")
+
+
+def open_from_args(args, exportables):
+    if args.threads is not None and args.threads < 1:
+        raise ZooError(f"--threads must be at least 1, got {args.threads}")
+    if args.model:
+        return load(args.model, threads=args.threads)
+    if args.runtime == "keras":
+        return load_keras(args.run_dir, exportables, threads=args.threads)
+    return load_exported(args.run_dir, exportables, args.runtime, threads=args.threads)

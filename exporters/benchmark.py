@@ -1,0 +1,163 @@
+"""`python -m exporters.benchmark RUN_DIR`: export (or reuse), validate and time every format, as
+`yolo benchmark` does, and save the table as benchmark.md and benchmark.json in the export folder.
+
+Latency is the median of --runs timed calls after --warmup calls, at batch 1 and batch 32, with a
+fixed thread count for every runtime (TensorFlow, onnxruntime, LiteRT), printed with the table.
+Keras is the model's serving function in a tf.function: the baseline of the speed column. A
+format that fails to export or validate is reported as failed and the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from exporters import FORMAT_NAMES, QUANTIZATIONS, select  # noqa: E402
+from exporters.__main__ import comma_list  # noqa: E402
+from exporters.onnx import DEFAULT_OPSET  # noqa: E402
+from zoo.errors import ZooError, cli  # noqa: E402
+from zoo.log import log, setup  # noqa: E402
+
+BATCH_SIZES = (1, 32)
+
+
+def latency_ms(runner, inputs, runs, warmup) -> float:
+    """Median wall time of one call, in milliseconds."""
+    for _ in range(warmup):
+        runner(**inputs)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        runner(**inputs)
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def batch_of(inputs: dict, size: int) -> dict:
+    """The validation inputs repeated or cut to `size` examples."""
+    return {k: np.ascontiguousarray(np.resize(v, (size, *v.shape[1:]))) for k, v in inputs.items()}
+
+
+def task_metric(entry) -> str:
+    checks = entry.get("validation", {})
+    if "accuracy" in checks:
+        return f"accuracy {checks['accuracy']['value']:.2f}%"
+    outputs = [o for size in checks.get("outputs", {}).values() for o in size.values()]
+    if any("psnr_db" in o for o in outputs):
+        return f"PSNR {min(o['psnr_db'] for o in outputs if 'psnr_db' in o):.1f} dB"
+    return f"max diff {max(o['max_abs_diff'] for o in outputs):.2g}" if outputs else ""
+
+
+def benchmark(run_dir, *, rows, threads, runs, warmup, opset, eval_images):
+    import tensorflow as tf
+
+    # Must happen before TensorFlow runs its first op.
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from exporters import manifest
+    from exporters.export import KerasRunner, export_file, load_run, open_runner
+    from exporters.validate import validate
+    from zoo import runtime
+
+    loaded = load_run(run_dir, eval_images=eval_images)
+    folder = loaded.run.root / "export"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = manifest.previous_entries(folder)
+    (folder / runtime.MANIFEST).unlink(missing_ok=True)
+    several = len(loaded.exportables) > 1
+    results = []
+    for ex in loaded.exportables:
+        keras_ms = {}
+        keras = KerasRunner(ex.serve)
+        for b in BATCH_SIZES:
+            keras_ms[b] = latency_ms(keras, batch_of(ex.checks[0][0], b), runs, warmup) / b
+        metric = f"accuracy {ex.keras_accuracy:.2f}%" if ex.keras_accuracy is not None else "reference"
+        results.append({"exportable": ex.name, "format": "keras", "file": "model.keras", "status": "ok",
+                        "size_mb": round(loaded.run.model_path.stat().st_size / 1e6, 2), "metric": metric,
+                        **{f"ms_per_image_b{b}": keras_ms[b] for b in BATCH_SIZES}})
+        for fmt in rows:
+            name = fmt.filename(ex.name, several)
+            row = {"exportable": ex.name, "format": fmt.key, "file": name}
+            try:
+                if name in files:
+                    log.info(f"reusing {folder / name}")
+                    files[name]["validation"] = validate(name, ex, fmt, open_runner(folder / name))
+                    row["status"] = "ok (reused)"
+                else:
+                    log.info(f"exporting {ex.name} -> {folder / name}")
+                    files[name] = export_file(ex, fmt, folder / name, opset=opset, check=True)
+                    row["status"] = "ok"
+                runner = open_runner(folder / name, threads=threads)
+                row.update(size_mb=round(files[name]["size_bytes"] / 1e6, 2), metric=task_metric(files[name]))
+                for b in BATCH_SIZES:
+                    ms = latency_ms(runner, batch_of(ex.checks[0][0], b), runs, warmup) / b
+                    row[f"ms_per_image_b{b}"] = ms
+                    row[f"speedup_b{b}"] = keras_ms[b] / ms
+            except ZooError as e:
+                files.pop(name, None)
+                row["status"] = f"failed: {e}"
+            results.append(row)
+    manifest.write(folder, run=loaded.run.root, config=loaded.config, task=loaded.task,
+                   image_shape=loaded.image_shape, class_names=loaded.class_names,
+                   exportables=[ex.name for ex in loaded.exportables], files=files)
+    return folder, results
+
+
+def markdown(results, threads, runs, warmup) -> str:
+    lines = [f"threads: {threads}; latency: median of {runs} runs after {warmup} warm-up runs; "
+             f"speed: Keras (tf.function) ms per image / the format's", "",
+             "| model | format | status | size MB | task metric | ms/image b1 | ms/image b32 | images/s b32 "
+             "| speed vs Keras b1 | speed vs Keras b32 |",
+             "|---|---|---|---:|---|---:|---:|---:|---:|---:|"]
+    for r in results:
+        def num(key, pattern):
+            return pattern.format(r[key]) if key in r else "-"
+        ips = f"{1000 / r['ms_per_image_b32']:.0f}" if "ms_per_image_b32" in r else "-"
+        lines.append(f"| {r['exportable']} | {r['format']} | {r['status']} | {num('size_mb', '{:.2f}')} | "
+                     f"{r.get('metric', '-')} | {num('ms_per_image_b1', '{:.3f}')} | {num('ms_per_image_b32', '{:.3f}')} "
+                     f"| {ips} | {num('speedup_b1', '{:.2f}x')} | {num('speedup_b32', '{:.2f}x')} |")
+    return "\n".join(lines) + "\n"
+
+
+@cli
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m exporters.benchmark", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("run_dir", help="run folder; files already in RUN_DIR/export are reused when unchanged")
+    parser.add_argument("--format", type=comma_list, default=list(FORMAT_NAMES), help="formats to benchmark")
+    parser.add_argument("--quantize", type=comma_list, default=list(QUANTIZATIONS), help="TFLite variants")
+    parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1), help="CPU threads of every runtime")
+    parser.add_argument("--runs", type=int, default=20, help="timed runs per measurement (at least 20)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs first")
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset of new exports")
+    parser.add_argument("--eval-images", type=int, default=1000, help="test images for the classifier accuracy")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.runs < 20:
+        raise ZooError(f"--runs must be at least 20 for a stable median, got {args.runs}")
+    if args.threads < 1:
+        raise ZooError(f"--threads must be at least 1, got {args.threads}")
+    setup()
+    rows = select(args.format, args.quantize)
+    print(f"benchmarking {args.run_dir} with {args.threads} thread(s)", flush=True)
+    folder, results = benchmark(args.run_dir, rows=rows, threads=args.threads, runs=args.runs, warmup=args.warmup,
+                                opset=args.opset, eval_images=args.eval_images)
+    table = markdown(results, args.threads, args.runs, args.warmup)
+    from zoo.fileio import write_json, write_text
+
+    write_text(folder / "benchmark.md", table)
+    write_json(folder / "benchmark.json", {"threads": args.threads, "runs": args.runs, "warmup": args.warmup,
+                                           "batch_sizes": list(BATCH_SIZES), "results": results})
+    print(table)
+    print(f"saved {folder / 'benchmark.md'} and benchmark.json")
+    return 1 if any(r["status"].startswith("failed") for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""`python -m zoo.classify RUN_DIR IMAGE... --runtime onnx|tflite|keras`: the CNN's top classes
+for image files of any size and mode, converted like the training data (grayscale or RGB,
+resized to the model's input with antialiasing, values in [0, 1]).
+
+With --runtime onnx or tflite only the deploy runtime is used (no TensorFlow needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from zoo import runtime
+from zoo.errors import ZooError, cli
+
+
+def preprocess(path, height, width, channels) -> np.ndarray:
+    """One image file -> float32 [height, width, channels] in [0, 1]."""
+    from PIL import Image
+
+    from zoo.images import load_rgb
+
+    image = Image.fromarray(load_rgb(path))
+    if channels == 1:
+        image = image.convert("L")  # ITU-R 601 luma, the weights of tf.image.rgb_to_grayscale
+    image = image.resize((width, height), Image.BILINEAR)  # Pillow antialiases when shrinking
+    return (np.asarray(image, np.float32) / 255.0).reshape(height, width, channels)
+
+
+def softmax(logits):
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+@cli
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m zoo.classify", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    runtime.add_arguments(parser)
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, ...)")
+    parser.add_argument("--top", type=int, default=3, help="classes to show per image")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    runner = runtime.open_from_args(args, ("classifier",))
+    (spec,) = runner.inputs
+    if len(spec.shape) != 4 or None in spec.shape[1:]:
+        raise ZooError(f"{args.model or args.run_dir} takes {spec.name!r} of shape {spec.shape}; "
+                       "zoo.classify runs classifiers of fixed-size images")
+    _, height, width, channels = spec.shape
+    batch = np.stack([preprocess(p, height, width, channels) for p in args.images])
+    outputs = runner(**{spec.name: batch})
+    probabilities = outputs["probabilities"] if "probabilities" in outputs else softmax(outputs["logits"])
+    names = runner.manifest.get("class_names") or [str(i) for i in range(probabilities.shape[-1])]
+    for path, p in zip(args.images, probabilities):
+        best = np.argsort(-p)[:max(1, args.top)]
+        print(f"{path}: " + ", ".join(f"{names[i]} {p[i]:.1%}" for i in best))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""`python -m zoo.generate RUN_DIR --runtime onnx|tflite|keras -n 64 --out grid.png`: sample the
+DCGAN's generator or the VAE's decoder from N(0, I) and save a grid of the images.
+
+With --runtime onnx or tflite only the deploy runtime is used (no TensorFlow needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from zoo import runtime
+from zoo.errors import ZooError, cli
+
+GENERATORS = ("generator", "decoder")
+
+
+@cli
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m zoo.generate", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    runtime.add_arguments(parser)
+    parser.add_argument("-n", type=int, default=64, help="number of images")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
+    parser.add_argument("--out", default="grid.png", help="PNG file to write")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if not 1 <= args.n <= 4096:
+        raise ZooError(f"-n must be between 1 and 4096, got {args.n}")
+    runner = runtime.open_from_args(args, GENERATORS)
+    (z,) = runner.inputs
+    if len(z.shape) != 2:
+        raise ZooError(f"{args.model or args.run_dir} takes {z.name!r} of shape {z.shape}, not a latent vector; "
+                       "zoo.generate runs generators and decoders")
+    latent = np.random.default_rng(args.seed).standard_normal((args.n, z.shape[1])).astype(np.float32)
+    images = next(v for v in runner(**{z.name: latent}).values() if v.ndim == 4)
+
+    from zoo.plots import save_grid
+
+    save_grid(args.out, images)
+    print(f"wrote {args.out}: {args.n} images of {images.shape[1]}x{images.shape[2]} ({args.runtime if not args.model else args.model})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
