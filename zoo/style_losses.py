@@ -1,0 +1,77 @@
+"""The perceptual losses of neural style transfer, shared by the optimiser (Gatys et al., 2016,
+"Image Style Transfer Using Convolutional Neural Networks") and the feed-forward stylizer
+(Johnson, Alahi & Fei-Fei, 2016, "Perceptual Losses for Real-Time Style Transfer and
+Super-Resolution").
+
+Features are VGG19 activations (see `zoo.vgg`). Normalisations are chosen so that a loss does
+not depend on the image size: the Gram matrix is averaged over positions, and every loss is a
+mean. That is what lets the optimiser work coarse to fine, the stylizer train on small crops and
+be evaluated on whole photos, and the style image have any size, all with one set of weights.
+"""
+
+from __future__ import annotations
+
+from keras import ops
+
+# Gatys et al.: style from the first layer of each block, content from conv4_2.
+GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+GATYS_CONTENT_LAYERS = ("block4_conv2",)
+# Johnson et al.: style from relu1_2, relu2_2, relu3_3, relu4_3; content from relu3_3.
+JOHNSON_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
+JOHNSON_CONTENT_LAYERS = ("block3_conv3",)
+
+
+def gram_matrix(features):
+    """[B, H, W, C] -> [B, C, C]: channel correlations averaged over positions."""
+    shape = ops.shape(features)
+    flat = ops.reshape(features, (shape[0], -1, shape[3]))
+    positions = ops.cast(shape[1] * shape[2], features.dtype)
+    return ops.einsum("bnc,bnd->bcd", flat, flat) / positions
+
+
+def content_loss(features: dict, targets: dict, layers):
+    """Mean squared feature difference, averaged over `layers` (per image: shape [B])."""
+    return sum(ops.mean(ops.square(features[n] - targets[n]), axis=(1, 2, 3)) for n in layers) / len(layers)
+
+
+def style_loss(features: dict, target_grams: dict, layers):
+    """Mean squared Gram difference, averaged over `layers` (per image: shape [B]).
+
+    `target_grams[name]` is [1, C, C] (one style image) or [B, C, C].
+    """
+    return sum(ops.mean(ops.square(gram_matrix(features[n]) - target_grams[n]), axis=(1, 2)) for n in layers) / len(layers)
+
+
+def total_variation_loss(images):
+    """Mean squared difference of neighbouring pixels (per image: shape [B]); discourages noise."""
+    dy = images[:, 1:, :, :] - images[:, :-1, :, :]
+    dx = images[:, :, 1:, :] - images[:, :, :-1, :]
+    return ops.mean(ops.square(dy), axis=(1, 2, 3)) + ops.mean(ops.square(dx), axis=(1, 2, 3))
+
+
+class PerceptualLoss:
+    """Weighted content + style + TV loss against one style image, on a `VGGFeatures` network.
+
+    Holds the style image's Gram matrices, computed once. Call it with the generated images and
+    the content images' target features; it returns per-image (total, content, style, tv).
+    """
+
+    def __init__(self, features, style_image, *, content_layers, style_layers,
+                 content_weight, style_weight, tv_weight):
+        self.features = features
+        self.content_layers, self.style_layers = tuple(content_layers), tuple(style_layers)
+        self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
+        style_features = features(ops.convert_to_tensor(style_image, "float32"))
+        self.style_grams = {n: gram_matrix(style_features[n]) for n in self.style_layers}
+
+    def content_targets(self, content_images):
+        feats = self.features(content_images)
+        return {n: feats[n] for n in self.content_layers}
+
+    def __call__(self, images, content_targets):
+        feats = self.features(images)
+        content = content_loss(feats, content_targets, self.content_layers)
+        style = style_loss(feats, self.style_grams, self.style_layers)
+        tv = total_variation_loss(images)
+        total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
+        return total, content, style, tv
