@@ -147,6 +147,9 @@ def main(argv=None):
         for key in ("epochs", "learning_rate"):
             if getattr(args, key):
                 config[key] = getattr(args, key)
+        config.setdefault("resumed_with", []).append(["python", "-m", "zoo.train", *(argv or sys.argv[1:])])
+        if is_chief():
+            run.write_config(config)
         log.info(f"resuming {run.root}")
     else:
         config = make_config(args, recipe_cls)
@@ -155,6 +158,7 @@ def main(argv=None):
     import keras
 
     strategy = make_strategy(config["strategy"], config.get("cpu_devices") or 1)
+    log.info(f"{config['strategy']} strategy: {strategy.num_replicas_in_sync} replicas")
     set_precision(config["mixed_precision"])
     keras.utils.set_random_seed(config["seed"])
     recipe = recipe_cls(config)

@@ -89,6 +89,9 @@ class DCGAN(keras.Model):
     def compile_from_config(self, config):
         self.compile(d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
                      g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]))
+        # Built now so that loading a .keras file restores their state too.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
@@ -148,7 +151,7 @@ class DCGANRecipe(Recipe):
     task = "gan"
     description = "DCGAN: transposed-conv generator, strided-conv discriminator, Adam(2e-4, 0.5)"
     paper = "Radford, Metz & Chintala 2016, Unsupervised Representation Learning with DCGANs"
-    defaults = {"epochs": 20, "batch_size": 128, "learning_rate": 2e-4, "latent_dim": 100}
+    defaults = {"epochs": 10, "batch_size": 128, "learning_rate": 2e-4, "latent_dim": 100}
     drop_remainder = True
     validate_each_epoch = False  # a GAN's losses on held-out data say little; the FD is measured at the end
 

@@ -134,7 +134,7 @@ class VAERecipe(Recipe):
     task = "vae"
     description = "convolutional VAE: reparameterisation trick, ELBO = reconstruction + KL"
     paper = "Kingma & Welling 2014, Auto-Encoding Variational Bayes"
-    defaults = {"epochs": 30, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": 16}
+    defaults = {"epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": 16}
 
     def build(self, info):
         latent = self.config["latent_dim"]

@@ -1,0 +1,76 @@
+"""Copy a finished run into saved_models/<name>/ as a released model with a model card.
+
+    python scripts/release_model.py saved_models/runs/cnn-release saved_models/cnn-fashion_mnist
+
+Copies model.keras, config.json, metrics.json and the run's pictures (the last sample grid
+only), then writes MODEL_CARD.md from them. The released folder is itself a run folder, so
+`zoo.evaluate`, `python -m exporters` and `zoo.generate` take it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from zoo import registry
+from zoo.fileio import write_text
+
+DATA_LICENCES = {
+    "fashion_mnist": "Fashion-MNIST, (c) Zalando SE, MIT licence (https://github.com/zalandoresearch/fashion-mnist)",
+}
+
+
+def model_card(config, metrics, recipe, pictures):
+    info = config.get("dataset_info", {})
+    hp = {k: config.get(k) for k in ("epochs", "batch_size", "learning_rate", "latent_dim", "seed", "augment") if config.get(k) is not None}
+    lines = [
+        f"# {recipe.name}-{info.get('name', config['dataset'])}", "",
+        f"{recipe.description}. After {recipe.paper}.", "",
+        "## Data", "",
+        f"- {info.get('name', config['dataset'])}: {info.get('num_train')} training and {info.get('num_test')} test images "
+        f"of shape {tuple(info.get('image_shape', ()))}, read from {info.get('source', config['dataset'])}.",
+        f"- Licence: {DATA_LICENCES.get(info.get('name'), 'see the dataset')}.", "",
+        "## How it was made", "",
+        "```", " ".join(config.get("command", [])),
+        *(" ".join(cmd) + "   # resumed" for cmd in config.get("resumed_with", [])), "```", "",
+        "Configuration: " + ", ".join(f"{k}={v}" for k, v in hp.items()) + ".",
+        f"Versions: {', '.join(f'{k} {v}' for k, v in config.get('versions', {}).items())}.", "",
+        "## Test metrics", "",
+        "| metric | value |", "|---|---|",
+        *(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
+          for k, v in metrics.items() if k.startswith("test_") or k.startswith("fd_")),
+        "",
+    ]
+    if recipe.name == "dcgan":
+        lines += ["The Fréchet distance is computed on the pooled features of the released zoo CNN "
+                  "(`saved_models/cnn-fashion_mnist`), not Inception (unavailable offline); the floor is the "
+                  "same distance between two halves of the real test set.", ""]
+    lines += ["## Pictures", "", *(f"![{p.stem}](images/{p.name})" for p in pictures), "",
+              "## Licence", "", "Model weights: Apache-2.0, as the zoo. Training data: see above.", ""]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("dest", type=Path)
+    args = parser.parse_args()
+    config = json.loads((args.run / "config.json").read_text())
+    metrics = json.loads((args.run / "metrics.json").read_text())
+    recipe = registry.get(config["model"])(config)
+    (args.dest / "images").mkdir(parents=True, exist_ok=True)
+    for name in ("model.keras", "config.json", "metrics.json"):
+        shutil.copy2(args.run / name, args.dest / name)
+    samples = sorted((args.run / "images").glob("samples_epoch_*.png"))
+    pictures = [p for p in sorted((args.run / "images").glob("*.png")) if not p.name.startswith("samples_epoch_")]
+    pictures += samples[-1:]
+    for p in pictures:
+        shutil.copy2(p, args.dest / "images" / p.name)
+    write_text(args.dest / "MODEL_CARD.md", model_card(config, metrics, recipe, pictures))
+    print(f"released {args.run} as {args.dest}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""`python -m zoo.train` and `python -m zoo.evaluate` end to end, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, error_line, run_cli
+
+
+def read(path):
+    return json.loads(path.read_text())
+
+
+def assert_png(path):
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.width > 20 and im.height > 20
+
+
+@pytest.mark.parametrize("model,pictures", [
+    ("cnn", ["loss_curves.png", "confusion_matrix.png", "worst_predictions.png"]),
+    ("vae", ["loss_curves.png", "samples_epoch_001.png", "samples_epoch_002.png",
+             "reconstructions.png", "latent_walk.png"]),
+    ("dcgan", ["loss_curves.png", "samples_epoch_001.png", "samples_epoch_002.png"]),
+])
+def test_train_writes_a_complete_run_folder(train_run, model, pictures):
+    run = train_run(model)
+    config = read(run / "config.json")
+    assert config["model"] == model and config["epochs"] == 2 and config["dataset"] == "fashion_mnist"
+    assert config["versions"]["keras"].startswith("3.")
+    assert (run / "model.keras").is_file()
+    state = read(run / "checkpoint" / "state.json")
+    assert state["epoch"] == 2 and (run / "checkpoint" / state["weights"]).is_file()
+    assert len(state["history"]) == 2
+    assert list((run / "logs").rglob("events.out.tfevents.*")), "no TensorBoard logs"
+    metrics = read(run / "metrics.json")
+    assert metrics["epochs"] == 2
+    for name in pictures:
+        assert_png(run / "images" / name)
+
+
+def test_evaluate_prints_metrics_as_json(train_run):
+    cnn = run_cli("zoo.evaluate", train_run("cnn"), "--json")
+    assert cnn.returncode == 0, cnn.stderr[-2000:]
+    metrics = json.loads(cnn.stdout.strip().splitlines()[-1])
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_images"] > 0
+    vae = json.loads(run_cli("zoo.evaluate", train_run("vae"), "--json").stdout.strip().splitlines()[-1])
+    # Negative ELBO of 28x28 images in nats: below the ~543 nats of a decoder that knows nothing.
+    assert 0 < vae["test_negative_elbo_nats"] < 784 * np.log(2)
+    assert vae["test_negative_elbo_nats"] == pytest.approx(vae["test_reconstruction_nats"] + vae["test_kl_nats"], rel=1e-4)
+
+
+def test_dcgan_frechet_distance_uses_the_zoo_cnn(train_run):
+    result = run_cli("zoo.evaluate", train_run("dcgan"), "--classifier", train_run("cnn"), "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "not Inception" in metrics["note"]
+    assert metrics["test_frechet_distance_zoo_cnn"] > metrics["test_frechet_distance_floor"] >= 0
+
+
+def test_resume_extends_a_finished_run(train_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(train_run("vae"), run)
+    result = run_cli("zoo.train", "vae", "--resume", run, "--epochs", 3)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "restored checkpoint of epoch 2" in result.stderr
+    state = read(run / "checkpoint" / "state.json")
+    assert state["epoch"] == 3 and [h["epoch"] for h in state["history"]] == [1, 2, 3]
+    assert read(run / "metrics.json")["epochs"] == 3
+    assert (run / "images" / "samples_epoch_003.png").is_file()
+
+
+def test_kill_9_mid_epoch_then_resume_finishes(tmp_path):
+    """SIGKILL during the second epoch; --resume continues from the epoch-1 checkpoint."""
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "zoo.train", "vae", "--limit", 4096, "--epochs", 3, "--batch-size", 32, "--out", run]
+    proc = subprocess.Popen(list(map(str, cmd)), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    state_path = run / "checkpoint" / "state.json"
+    deadline = time.time() + 400
+    while not state_path.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1.0)  # well inside epoch 2
+    assert proc.poll() is None, "training ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert read(state_path)["epoch"] == 1
+    assert not list(run.rglob("*.tmp*")) or all(p.name.startswith(".") for p in run.rglob("*.tmp*"))
+    result = run_cli("zoo.train", "vae", "--resume", run)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "restored checkpoint of epoch 1" in result.stderr
+    assert [h["epoch"] for h in read(state_path)["history"]] == [1, 2, 3]
+    assert read(run / "metrics.json")["epochs"] == 3
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(train_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(train_run("vae"), run)
+    good = (run / "model.keras").read_bytes()
+    result = run_cli("zoo.train", "vae", "--resume", run, "--epochs", 3, "--learning-rate", 1e30)
+    line = error_line(result)
+    assert "became nan" in line or "became inf" in line
+    assert "last good checkpoint" in line
+    assert read(run / "checkpoint" / "state.json")["epoch"] == 2
+    assert (run / "model.keras").read_bytes() == good
+
+
+def test_same_seed_same_losses(tmp_path):
+    def losses(seed, out):
+        result = run_cli("zoo.train", "cnn", "--limit", 256, "--epochs", 1, "--batch-size", 64,
+                         "--seed", seed, "--out", out)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return read(out / "checkpoint" / "state.json")["history"][0]["loss"]
+
+    a, b, c = losses(7, tmp_path / "a"), losses(7, tmp_path / "b"), losses(8, tmp_path / "c")
+    assert a == pytest.approx(b, rel=1e-5)
+    assert a != pytest.approx(c, rel=1e-5)
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["nope"], "invalid choice: 'nope'"),
+    (["vae", "--dataset", "no_such_dataset"], "unknown dataset 'no_such_dataset'"),
+    (["vae", "--dataset", "./missing-folder"], "does not exist"),
+    (["vae", "--epochs", "-3"], "--epochs must be at least 1"),
+    (["vae", "--learning-rate", "0"], "--learning-rate must be positive"),
+    (["vae", "--out", "/proc/version/run"], "cannot write to output folder"),
+])
+def test_bad_input_gets_one_line(args, expected):
+    assert expected in error_line(run_cli("zoo.train", *args))
+
+
+def test_bad_data_folders_get_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert "no usable images" in error_line(run_cli("zoo.train", "vae", "--dataset", tmp_path / "empty"))
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "readme.txt").write_text("hi")
+    assert "no usable images" in error_line(run_cli("zoo.train", "dcgan", "--dataset", tmp_path / "text"))
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    (idx / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b garbage")
+    (idx / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b garbage")
+    assert "cannot read IDX" in error_line(run_cli("zoo.train", "cnn", "--dataset", idx))
+
+
+def test_unlabelled_folder_is_refused_for_the_cnn(tmp_path):
+    for i in range(3):
+        Image.fromarray(np.full((30, 30, 3), i * 40, np.uint8)).save(tmp_path / f"{i}.png")
+    assert "needs labelled images" in error_line(run_cli("zoo.train", "cnn", "--dataset", tmp_path))
+
+
+def test_resume_and_evaluate_refuse_the_wrong_folders(train_run, tmp_path):
+    assert "is a 'vae' run; cannot resume it as 'cnn'" in error_line(
+        run_cli("zoo.train", "cnn", "--resume", train_run("vae")))
+    assert "not a zoo run folder" in error_line(run_cli("zoo.evaluate", tmp_path))
+    assert "already holds a run" in error_line(run_cli("zoo.train", "vae", "--out", train_run("vae")))
