@@ -9,14 +9,14 @@ written last, so after a crash or `kill -9` it is either absent or true.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from exporters import FORMAT_NAMES, QUANTIZATIONS, manifest, onnx, select, tflite
-from exporters.savedmodel import SavedModelRunner
+from exporters import FORMAT_NAMES, QUANTIZATIONS, manifest, onnx, savedmodel, select, tflite
 from exporters.validate import accuracy, validate
 from zoo import registry, runtime
 from zoo.errors import ZooError
@@ -41,6 +41,15 @@ class Exportable:
     eval_images: np.ndarray | None = None
     eval_labels: np.ndarray | None = None
     keras_accuracy: float | None = None
+    _saved_model: object = dataclasses.field(default=None, repr=False)
+
+    def saved_model(self) -> str:
+        """A SavedModel of `serve` in a temporary folder (removed with this object), written once
+        for all the TFLite variants, which the converter makes from it."""
+        if self._saved_model is None:
+            self._saved_model = tempfile.TemporaryDirectory(prefix=f"zoo-{self.name}-")
+            savedmodel.export(self, self._saved_model.name, None, None)
+        return self._saved_model.name
 
 
 @dataclasses.dataclass
@@ -92,7 +101,7 @@ class KerasRunner:
 def open_runner(path: Path, threads=None):
     """Open any exported file the way validation and the benchmark run it."""
     if path.is_dir():
-        return SavedModelRunner(path)
+        return savedmodel.SavedModelRunner(path)
     return runtime.RUNNERS[path.suffix](path, threads=threads)
 
 

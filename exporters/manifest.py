@@ -88,7 +88,7 @@ def write(folder: Path, *, run, config, task, image_shape, class_names, exportab
         "preprocessing": preprocessing(image_shape, dynamic_hw=task == "image-to-image"),
         "class_names": class_names,
         "exportables": {name: sorted(n for n, e in files.items() if e["exportable"] == name) for name in exportables},
-        "file_names": NAMING + (" (this export has several, so names are prefixed)" if several else ""),
+        "file_names": {"prefixed_with_exportable": several, "rule": NAMING},
         "files": dict(sorted(files.items())),
         "versions": versions(),
     }

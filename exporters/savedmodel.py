@@ -31,7 +31,7 @@ class SavedModelRunner:
         self.signature = tf.saved_model.load(str(path)).signatures[SIGNATURE]
         _, inputs = self.signature.structured_input_signature
         self.inputs = [Spec(name, tuple(s.shape)) for name, s in inputs.items()]
-        self.outputs = [Spec(name, tuple(s.shape)) for name, s in self.signature.structured_outputs.items()]
+        self.outputs = [Spec(name, tuple(s.shape)) for name, s in sorted(self.signature.structured_outputs.items())]
 
     def __call__(self, **arrays):
         return {k: np.asarray(v) for k, v in self.signature(**arrays).items()}

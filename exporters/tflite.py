@@ -22,20 +22,16 @@ from zoo.errors import ZooError
 def export(exportable, path, fmt, opset):
     """Convert from a SavedModel of the serving function: converting the concrete function
     directly drops the weights of a model loaded from .keras (the file comes out with NaNs)."""
-    import tempfile
-
     import tensorflow as tf
 
-    from exporters import savedmodel
+    from exporters.savedmodel import SIGNATURE
 
-    with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as tmp:
-        savedmodel.export(exportable, tmp, fmt, opset)
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=[savedmodel.SIGNATURE])
-        _configure(converter, fmt, exportable)
-        try:
-            content = converter.convert()
-        except Exception as e:  # ConverterError, or RuntimeError from the int8 calibrator
-            raise ZooError(f"cannot convert {exportable.name} to {fmt.key}: {_conversion_problem(str(e))}") from None
+    converter = tf.lite.TFLiteConverter.from_saved_model(exportable.saved_model(), signature_keys=[SIGNATURE])
+    _configure(converter, fmt, exportable)
+    try:
+        content = converter.convert()
+    except Exception as e:  # ConverterError, or RuntimeError from the int8 calibrator
+        raise ZooError(f"cannot convert {exportable.name} to {fmt.key}: {_conversion_problem(str(e))}") from None
     path.write_bytes(content)
 
 

@@ -1,7 +1,8 @@
 """Deploy-only runtime: run an exported `.onnx` or `.tflite` file without TensorFlow or Keras.
 
     runner = zoo.runtime.load("export/model_int8.tflite", threads=2)
-    runner.inputs, runner.outputs    # [Spec(name, shape, dtype, quantization)], None = any size
+    runner.inputs, runner.outputs    # [Spec(name, shape, dtype, quantization)], None = any size;
+                                     # outputs sorted by name, whatever the file's order
     out = runner(image=batch)        # float32 in, {output name: float32 array} out
     runner.manifest                  # the export's manifest.json ({} when the file has none)
 
@@ -58,7 +59,8 @@ class Runner:
 
     def __init__(self, path, inputs, outputs, manifest=None):
         self.path = Path(path)
-        self.inputs, self.outputs = inputs, outputs
+        # Sorted by name: TFLite signatures list outputs alphabetically, ONNX in model order.
+        self.inputs, self.outputs = inputs, sorted(outputs, key=lambda s: s.name)
         self.manifest = manifest or {}
 
     def __call__(self, **arrays):
@@ -134,7 +136,6 @@ class TFLiteRunner(Runner):
         self.runner = self.interpreter.get_signature_runner(self.signature)
         inputs = [_tflite_spec(n, d) for n, d in self.runner.get_input_details().items()]
         outputs = [_tflite_spec(n, d) for n, d in self.runner.get_output_details().items()]
-        outputs.sort(key=lambda s: signatures[self.signature]["outputs"].index(s.name))
         super().__init__(path, inputs, outputs, manifest)
 
     def _run(self, feed):

@@ -1,0 +1,154 @@
+"""The deploy-only side: zoo.runtime, zoo.generate and zoo.classify on exported files, with
+TensorFlow and Keras made unimportable to prove that a phone-or-server install works without them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, error_line, run_cli
+from test_export import exported  # noqa: F401  (session fixture: the exported runs)
+from zoo import runtime
+from zoo.errors import ZooError
+
+# sitecustomize runs at interpreter start: from then on `import tensorflow` or `import keras`
+# fails as if they were not installed.
+BLOCKER = '''
+import sys
+
+class _NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
+            raise ImportError(f"No module named {name!r} (blocked: deploy-only test)")
+        return None
+
+sys.meta_path.insert(0, _NotInstalled())
+'''
+# Runs a CLI's main() and fails if TensorFlow or Keras got imported anyway.
+DRIVER = '''
+import importlib, sys
+module, argv = sys.argv[1], sys.argv[2:]
+rc = importlib.import_module(module).main(argv)
+leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
+print("imported:", leaked)
+sys.exit(rc or (3 if leaked else 0))
+'''
+
+
+def run_without_tensorflow(tmp_path, module, *args):
+    site = tmp_path / "no_tf"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(BLOCKER)
+    env = {**os.environ, "PYTHONPATH": str(site), "HOME": str(tmp_path)}
+    check = subprocess.run([sys.executable, "-c", "import tensorflow"], env=env, capture_output=True, text=True)
+    assert check.returncode != 0 and "blocked" in check.stderr
+    return subprocess.run([sys.executable, "-c", DRIVER, module, *map(str, args)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def photos(tmp_path):
+    """A colour JPEG of another size and an RGBA PNG: not what the 28x28 grayscale CNN takes."""
+    rng = np.random.default_rng(0)
+    jpeg, png = tmp_path / "photo.jpg", tmp_path / "icon.png"
+    Image.fromarray(rng.integers(0, 255, (120, 90, 3), dtype=np.uint8)).save(jpeg)
+    Image.fromarray(rng.integers(0, 255, (40, 64, 4), dtype=np.uint8), "RGBA").save(png)
+    return [jpeg, png]
+
+
+@pytest.mark.parametrize("model,runtime_name", [("dcgan", "onnx"), ("dcgan", "tflite"), ("vae", "onnx"),
+                                                ("vae", "tflite")])
+def test_generate_without_tensorflow(exported, tmp_path, model, runtime_name):
+    out = tmp_path / "grid.png"
+    result = run_without_tensorflow(tmp_path, "zoo.generate", exported(model), "--runtime", runtime_name,
+                                    "-n", 64, "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "imported: []" in result.stdout
+    with Image.open(out) as im:  # 8 x 8 images of 28 px, 2 px apart, enlarged twice
+        assert im.size == (2 * (8 * 30 + 2),) * 2 and im.mode == "L"
+
+
+@pytest.mark.parametrize("runtime_name", ["onnx", "tflite"])
+def test_classify_without_tensorflow(exported, tmp_path, runtime_name):
+    images = photos(tmp_path)
+    result = run_without_tensorflow(tmp_path, "zoo.classify", exported("cnn"), *images, "--runtime", runtime_name)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "imported: []" in result.stdout
+    lines = [line for line in result.stdout.splitlines() if line.startswith(str(tmp_path))]
+    assert len(lines) == 2 and all(line.count("%") == 3 for line in lines)
+    class_names = runtime.read_manifest(exported("cnn") / "export")["class_names"]
+    assert all(line.split(": ")[1].split(", ")[0].rsplit(" ", 1)[0] in class_names for line in lines)
+
+
+def test_classify_agrees_across_runtimes(exported, tmp_path):
+    """onnx, tflite, the int8 file and Keras itself give the same top class for every image."""
+    run, images = exported("cnn"), photos(tmp_path)
+    tops = []
+    for flags in (["--runtime", "keras"], ["--runtime", "onnx"], ["--runtime", "tflite"],
+                  ["--model", run / "export" / "model_int8.tflite"]):
+        result = run_cli("zoo.classify", run, *images, "--top", 1, *flags, env={"HOME": str(tmp_path)})
+        assert result.returncode == 0, result.stderr[-2000:]
+        tops.append([line.split(": ")[1].rsplit(" ", 1)[0] for line in result.stdout.splitlines()])
+    assert all(t == tops[0] for t in tops), tops
+
+
+def test_runtime_runs_every_file_at_any_batch_size(exported):
+    folder = exported("vae") / "export"
+    for name in ("decoder.onnx", "decoder.tflite", "decoder_fp16.tflite", "decoder_dynamic_int8.tflite",
+                 "decoder_int8.tflite"):
+        runner = runtime.load(folder / name, threads=1)
+        assert [s.name for s in runner.inputs] == ["z"] and [s.name for s in runner.outputs] == ["image"]
+        assert runner.inputs[0].shape == (None, 16) and runner.manifest["model"] == "vae"
+        assert (runner.inputs[0].quantization is not None) == (name == "decoder_int8.tflite")
+        z = np.random.default_rng(0).standard_normal((5, 16)).astype(np.float32)
+        reference = runtime.load(folder / "decoder.onnx")(z=z)["image"]
+        for batch in (5, 1):
+            image = runner(z=z[:batch])["image"]
+            assert image.shape == (batch, 28, 28, 1) and image.dtype == np.float32
+            assert np.abs(image - reference[:batch]).max() < 0.05, name
+    encoder = runtime.load(folder / "encoder_int8.tflite")
+    out = encoder(image=np.random.default_rng(1).random((3, 28, 28, 1), dtype=np.float32))
+    assert sorted(out) == ["z_log_var", "z_mean"] and out["z_mean"].dtype == np.float32
+
+
+def test_runtime_refuses_bad_inputs_and_files(exported, tmp_path):
+    folder = exported("cnn") / "export"
+    runner = runtime.load(folder / "model.tflite")
+    good = np.zeros((2, 28, 28, 1), np.float32)
+    with pytest.raises(ZooError, match=r"input 'image' of model.tflite must be a float32 numpy array, got float64"):
+        runner(image=good.astype(np.float64))
+    with pytest.raises(ZooError, match=r"input 'image' of model.tflite must have shape \?x28x28x1, got 2x32x32x1"):
+        runner(image=np.zeros((2, 32, 32, 1), np.float32))
+    with pytest.raises(ZooError, match=r"must have shape \?x28x28x1, got 28x28x1"):
+        runner(image=good[0])
+    with pytest.raises(ZooError, match=r"takes inputs \['image'\], got \['x'\]"):
+        runner(x=good)
+    with pytest.raises(ZooError, match="a SavedModel needs TensorFlow"):
+        runtime.load(folder / "saved_model")
+    with pytest.raises(ZooError, match="no exported model at"):
+        runtime.load(folder / "nope.onnx")
+    # A file changed after the export no longer matches the manifest's sha256.
+    copy = tmp_path / "export"
+    shutil.copytree(folder, copy)
+    with open(copy / "model.onnx", "r+b") as f:
+        f.seek(-1, os.SEEK_END)
+        f.write(b"\x00")
+    with pytest.raises(ZooError, match="does not match the sha256 in its manifest.json"):
+        runtime.load(copy / "model.onnx")
+    (copy / "junk.tflite").write_bytes(b"not a flatbuffer")
+    with pytest.raises(ZooError, match="cannot load"):
+        runtime.load(copy / "junk.tflite")
+
+
+def test_cli_errors_are_one_line(exported, tmp_path):
+    cnn = exported("cnn")
+    assert "has no float32 onnx file of generator or decoder" in error_line(run_cli("zoo.generate", cnn))
+    assert "takes 'image' of shape" in error_line(run_cli("zoo.generate", cnn, "--model", cnn / "export" / "model.onnx",
+                                                          "--out", tmp_path / "g.png"))
+    assert "no manifest.json in" in error_line(run_cli("zoo.generate", tmp_path))
+    assert "is not an image file" in error_line(run_cli("zoo.classify", cnn, cnn / "config.json"))

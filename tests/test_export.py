@@ -1,0 +1,269 @@
+"""`python -m exporters` and `python -m exporters.benchmark` end to end on tiny real runs: every
+model x every format, validation, manifest, atomicity under kill -9, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, error_line, run_cli
+from exporters import FORMATS
+from zoo import runtime
+from zoo.errors import ZooError
+
+EXPORTABLES = {"cnn": ["classifier"], "vae": ["encoder", "decoder"], "dcgan": ["generator"]}
+# The CNN's run keeps 1,000 test images (--limit 5000), so "accuracy within 0.5 points" means
+# at most 5 images may change class; 10 steps keep its training short.
+CNN_FLAGS = ("--limit", "5000", "--epochs", "1", "--steps-per-epoch", "10")
+_runs: dict = {}
+
+
+def release_layout(run: Path, dest: Path) -> Path:
+    """Copy a run as the released models ship: config.json, model.keras, metrics.json only."""
+    dest.mkdir(parents=True)
+    for name in ("config.json", "model.keras", "metrics.json"):
+        shutil.copy(run / name, dest / name)
+    return dest
+
+
+def exported_run(model, train_run, tmp_path_factory) -> Path:
+    """A run folder of `model` exported to every format by the CLI (once per session)."""
+    if model not in _runs:
+        run = release_layout(train_run(model, *(CNN_FLAGS if model == "cnn" else ())),
+                             tmp_path_factory.mktemp(f"export-{model}") / f"{model}-fashion_mnist")
+        start = time.perf_counter()
+        if model == "cnn":  # as a user runs it
+            result = run_cli("exporters", run, env={"HOME": str(run.parent)})
+            assert result.returncode == 0, result.stderr[-3000:]
+        else:  # in this process: the same code without another TensorFlow start-up
+            from exporters.__main__ import main
+
+            assert main([str(run)]) == 0
+        print(f"\nexported {model} in {time.perf_counter() - start:.1f} s")
+        _runs[model] = run
+    return _runs[model]
+
+
+@pytest.fixture(scope="session")
+def exported(train_run, tmp_path_factory):
+    return lambda model: exported_run(model, train_run, tmp_path_factory)
+
+
+def manifest_of(run):
+    return json.loads((run / "export" / "manifest.json").read_text())
+
+
+@pytest.mark.parametrize("model", ["cnn", "vae", "dcgan"])
+def test_every_format_is_exported_validated_and_described(exported, model):
+    run = exported(model)
+    folder, manifest = run / "export", manifest_of(run)
+    several = len(EXPORTABLES[model]) > 1
+    expected = {f.filename(e, several) for e in EXPORTABLES[model] for f in FORMATS}
+    assert set(manifest["files"]) == expected
+    assert {p.name for p in folder.iterdir()} == expected | {"manifest.json"}  # no leftovers
+    assert list(manifest["exportables"]) == EXPORTABLES[model]
+    assert manifest["file_names"]["prefixed_with_exportable"] == several
+    assert {"zoo", "tensorflow", "keras", "tf2onnx"} <= set(manifest["versions"])
+    assert manifest["preprocessing"]["value_range"] == [0.0, 1.0] and manifest["preprocessing"]["layout"] == "NHWC"
+    assert manifest["task"] == {"cnn": "classifier", "vae": "vae", "dcgan": "gan"}[model]
+    if model == "cnn":
+        assert manifest["class_names"][:2] == ["T-shirt/top", "Trouser"]
+    from exporters.manifest import file_digest
+
+    for name, entry in manifest["files"].items():
+        assert file_digest(folder / name) == (entry["sha256"], entry["size_bytes"]), name
+        assert all(t["name"] for t in entry["inputs"] + entry["outputs"])
+        assert entry["inputs"][0]["shape"][0] is None, f"{name}: batch axis must be dynamic"
+        for tensor in entry["inputs"] + entry["outputs"]:
+            if entry["quantization"] == "int8":
+                assert tensor["dtype"] == "int8" and tensor["quantization"]["scale"] > 0
+            else:
+                assert tensor["dtype"] == "float32" and "quantization" not in tensor
+        if entry["format"] == "tflite":
+            assert isinstance(entry["gpu_delegate"]["compatible"], bool) and entry["gpu_delegate"]["analyzer"]
+        checks = entry["validation"]
+        for outputs in checks["outputs"].values():
+            for o in outputs.values():
+                assert o["max_abs_diff"] <= o["allowed"]
+                assert o.get("psnr_db", 100) >= checks["min_psnr_db"]
+        if model == "cnn":
+            assert abs(checks["accuracy"]["value"] - checks["accuracy"]["keras"]) <= 0.5
+            assert checks["accuracy"]["images"] == 1000
+    names = {e: [o["name"] for o in manifest["files"][FORMATS[1].filename(e, several)]["outputs"]]
+             for e in EXPORTABLES[model]}
+    assert names == {"cnn": {"classifier": ["logits", "probabilities"]}, "vae": {"encoder": ["z_log_var", "z_mean"],
+                     "decoder": ["image"]}, "dcgan": {"generator": ["image"]}}[model]
+
+
+def test_onnx_has_named_dynamic_batch_and_requested_opset(exported):
+    import onnx
+
+    model = onnx.load(exported("cnn") / "export" / "model.onnx")
+    assert model.opset_import[0].version == 17
+    assert [i.name for i in model.graph.input] == ["image"]
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    assert sorted(o.name for o in model.graph.output) == ["logits", "probabilities"]
+
+
+def test_savedmodel_has_a_named_serving_signature(exported):
+    from exporters.savedmodel import SavedModelRunner
+
+    runner = SavedModelRunner(exported("vae") / "export" / "decoder_saved_model")
+    assert [s.name for s in runner.inputs] == ["z"] and [s.name for s in runner.outputs] == ["image"]
+    assert runner(z=np.zeros((3, 16), np.float32))["image"].shape == (3, 28, 28, 1)
+
+
+def test_a_failed_check_names_the_output_and_the_difference(exported):
+    """The int8 generator against a float32-sized bound: the validation must say what is off."""
+    import dataclasses
+
+    from exporters.export import load_run, open_runner
+    from exporters.validate import ValidationError, validate
+
+    run = exported("dcgan")
+    (ex,) = load_run(run, eval_images=16).exportables
+    strict = dataclasses.replace(next(f for f in FORMATS if f.quantize == "int8"), tolerance=1e-6)
+    with pytest.raises(ValidationError, match=r"model_int8.tflite \(input 16x100\): output 'image' differs "
+                                              r"from Keras by up to [0-9.e-]+ \(allowed"):
+        validate("model_int8.tflite", ex, strict, open_runner(run / "export" / "model_int8.tflite"))
+
+
+def _image_to_image_exportable(model, samples):
+    from exporters.export import Exportable, KerasRunner, serving_function
+
+    serve = serving_function(model, dynamic_hw=True)
+    keras_runner = KerasRunner(serve)
+    checks = [({"image": x}, keras_runner(image=x)) for x in samples]
+    return Exportable("stylizer", model, serve, checks, lambda: ([samples[0][i:i + 1]] for i in range(len(samples[0]))))
+
+
+def test_image_to_image_models_keep_dynamic_height_and_width(tmp_path):
+    """An image -> image net exported with any height and width runs at sizes it never saw."""
+    import keras
+
+    from exporters.export import export_file
+
+    keras.utils.set_random_seed(0)
+    x = keras.Input((None, None, 3), name="image")
+    y = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
+    y = keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same", activation="sigmoid", name="stylized")(y)
+    model = keras.Model(x, y)
+    rng = np.random.default_rng(0)
+    samples = [rng.random((4, 32, 32, 3), dtype=np.float32), rng.random((2, 24, 40, 3), dtype=np.float32)]
+    ex = _image_to_image_exportable(model, samples)
+    for fmt in FORMATS:
+        path = tmp_path / fmt.filename("stylizer", several=False)
+        entry = export_file(ex, fmt, path, opset=17, check=True)
+        assert entry["inputs"][0]["shape"] == [None, None, None, 3]
+        assert set(entry["validation"]["outputs"]) == {"4x32x32x3", "2x24x40x3"}
+        if fmt.format != "savedmodel":
+            out = runtime.load(path)(image=np.full((1, 48, 16, 3), 0.5, np.float32))
+            assert out["stylized"].shape == (1, 48, 16, 3) and out["stylized"].dtype == np.float32
+
+
+def test_flex_ops_fail_the_tflite_export_naming_the_op(tmp_path):
+    """UpSampling2D on unknown sizes lowers to ops that only TensorFlow (Flex) can run."""
+    import keras
+
+    from exporters import tflite
+
+    x = keras.Input((None, None, 3), name="image")
+    y = keras.layers.UpSampling2D()(keras.layers.Conv2D(4, 3, padding="same")(x))
+    model = keras.Model(x, keras.layers.Conv2D(3, 3, padding="same", name="out")(y))
+    ex = _image_to_image_exportable(model, [np.zeros((1, 8, 8, 3), np.float32)])
+    with pytest.raises(ZooError, match=r"cannot convert stylizer to tflite: needs TensorFlow ops that are not "
+                                       r"TFLite builtins \(Conv2D\)"):
+        tflite.export(ex, tmp_path / "model.tflite", FORMATS[1], 17)
+    assert not (tmp_path / "model.tflite").exists()
+
+
+def test_kill_9_mid_export_leaves_no_partial_file(train_run, tmp_path):
+    run = release_layout(train_run("dcgan"), tmp_path / "run")
+    out = tmp_path / "export"
+    proc = subprocess.Popen([sys.executable, "-m", "exporters", str(run), "--out", str(out)], cwd=ROOT,
+                            env={**os.environ, "HOME": str(tmp_path)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not (out / "saved_model").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finals = [p for p in out.iterdir() if not p.name.startswith(".")]
+    assert [p.name for p in finals] == ["saved_model"], "killed after the first file, before the last"
+    assert not (out / "manifest.json").exists()
+    from exporters.savedmodel import SavedModelRunner
+
+    assert SavedModelRunner(out / "saved_model")(z=np.zeros((1, 100), np.float32))["image"].shape == (1, 28, 28, 1)
+    # A new export into the same folder completes and describes what is there.
+    result = run_cli("exporters", run, "--out", out, "--format", "onnx", "--opset", "13", env={"HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert list(manifest["files"]) == ["model.onnx"] and manifest["files"]["model.onnx"]["opset"] == 13
+    assert manifest["files"]["model.onnx"]["sha256"] == runtime.sha256(out / "model.onnx")
+
+
+def _lambda_run(tmp_path, config):
+    import keras
+
+    x = keras.Input((28, 28, 1), name="image")
+    model = keras.Model(x, keras.layers.Lambda(lambda t: t * 2)(x))
+    run = tmp_path / "lambda"
+    run.mkdir()
+    model.save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps(config))
+    return run
+
+
+def test_bad_runs_and_options_get_one_line(exported, tmp_path, capsys):
+    from exporters.__main__ import main
+
+    good = exported("cnn")
+    config = json.loads((good / "config.json").read_text())
+    no_model, corrupt = tmp_path / "no_model", tmp_path / "corrupt"
+    for folder in (no_model, corrupt):
+        folder.mkdir()
+        shutil.copy(good / "config.json", folder / "config.json")
+    (corrupt / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    cases = [
+        ([str(tmp_path / "missing")], "does not exist"),
+        ([str(tmp_path)], "is not a zoo run folder (no config.json)"),
+        ([str(no_model)], "no model file at"),
+        ([str(corrupt)], f"cannot load {corrupt / 'model.keras'}"),
+        ([str(_lambda_run(tmp_path, config))], "Lambda layer"),
+        ([str(good), "--format", "coreml"], "unknown format 'coreml'; choose from savedmodel, tflite, onnx"),
+        ([str(good), "--quantize", "int4"], "unknown quantization 'int4'"),
+        ([str(good), "--format", "onnx", "--opset", "19"], "ONNX opset 19 is not supported: tf2onnx handles opsets 13 to 18"),
+    ]
+    for argv, expected in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and expected in err[0], (argv, err)
+    # The same from a shell: exit status 2, one line, no traceback.
+    assert "unknown format 'tfjs'" in error_line(run_cli("exporters", good, "--format", "tfjs"))
+
+
+def test_benchmark_times_every_variant_and_saves_the_table(exported, tmp_path):
+    run = exported("cnn")
+    result = run_cli("exporters.benchmark", run, "--format", "tflite,onnx", "--quantize", "dynamic", "--threads", "1",
+                     env={"HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "1 thread(s)" in result.stdout and "| classifier | tflite_dynamic | ok (reused) |" in result.stdout
+    report = json.loads((run / "export" / "benchmark.json").read_text())
+    assert report["threads"] == 1 and report["runs"] >= 20 and report["batch_sizes"] == [1, 32]
+    rows = {r["format"]: r for r in report["results"]}
+    assert list(rows) == ["keras", "tflite", "tflite_dynamic", "onnx"]
+    for r in rows.values():
+        assert r["status"].startswith("ok") and r["ms_per_image_b1"] > 0 and r["ms_per_image_b32"] > 0
+        assert r["metric"].startswith("accuracy ")
+    assert rows["onnx"]["speedup_b32"] > 0
+    assert (run / "export" / "benchmark.md").read_text().count("\n| classifier |") == 4
+    # The benchmark re-validated the files it reused and kept the manifest whole.
+    assert set(manifest_of(run)["files"]) == {f.filename("classifier", False) for f in FORMATS}
