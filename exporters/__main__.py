@@ -19,23 +19,27 @@ def comma_list(text):
     return [] if text.strip().lower() in ("", "none") else [t.strip() for t in text.split(",")]
 
 
+def add_selection_arguments(parser):
+    """What to export and how to check it: shared with exporters.benchmark."""
+    parser.add_argument("--format", type=comma_list, default=",".join(FORMAT_NAMES),
+                        help="comma-separated formats (default: %(default)s)")
+    parser.add_argument("--quantize", type=comma_list, default=",".join(QUANTIZATIONS),
+                        help="extra TFLite variants, or 'none' (default: %(default)s)")
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset, 13 to 18 (default: %(default)s)")
+    parser.add_argument("--eval-images", type=int, default=1000,
+                        help="test images for the classifier accuracy check (default: %(default)s)")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m exporters",
         description="Export a zoo run to SavedModel, TFLite (float32 and quantized) and ONNX, validate every file "
-                    "against Keras, and describe them in manifest.json.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "against Keras, and describe them in manifest.json.")
     parser.add_argument("run_dir", help="run folder (config.json + model.keras), e.g. saved_models/cnn-fashion_mnist")
-    parser.add_argument("--format", type=comma_list, default=list(FORMAT_NAMES),
-                        help=f"comma-separated formats among {','.join(FORMAT_NAMES)}")
-    parser.add_argument("--quantize", type=comma_list, default=list(QUANTIZATIONS),
-                        help=f"extra TFLite variants among {','.join(QUANTIZATIONS)}, or 'none'")
+    add_selection_arguments(parser)
     parser.add_argument("--out", help="export folder (default: RUN_DIR/export)")
-    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (13 to 18)")
     parser.add_argument("--no-validate", dest="validate", action="store_false",
                         help="skip the comparison of every file with the Keras model")
-    parser.add_argument("--eval-images", type=int, default=1000,
-                        help="test images for the task metric of the validation (classifier accuracy)")
     return parser
 
 

@@ -19,9 +19,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from exporters import FORMAT_NAMES, QUANTIZATIONS, select  # noqa: E402
-from exporters.__main__ import comma_list  # noqa: E402
-from exporters.onnx import DEFAULT_OPSET  # noqa: E402
+from exporters import select  # noqa: E402
+from exporters.__main__ import add_selection_arguments  # noqa: E402
+from exporters.onnx import check_opset  # noqa: E402
 from zoo.errors import ZooError, cli  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
 
@@ -128,16 +128,12 @@ def markdown(results, threads, runs, warmup) -> str:
 
 @cli
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m exporters.benchmark", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m exporters.benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", help="run folder; files already in RUN_DIR/export are reused when unchanged")
-    parser.add_argument("--format", type=comma_list, default=list(FORMAT_NAMES), help="formats to benchmark")
-    parser.add_argument("--quantize", type=comma_list, default=list(QUANTIZATIONS), help="TFLite variants")
-    parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1), help="CPU threads of every runtime")
-    parser.add_argument("--runs", type=int, default=20, help="timed runs per measurement (at least 20)")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed runs first")
-    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset of new exports")
-    parser.add_argument("--eval-images", type=int, default=1000, help="test images for the classifier accuracy")
+    add_selection_arguments(parser)
+    parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1), help="CPU threads of every runtime (default: %(default)s)")
+    parser.add_argument("--runs", type=int, default=20, help="timed runs per measurement, at least 20 (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs first (default: %(default)s)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.runs < 20:
         raise ZooError(f"--runs must be at least 20 for a stable median, got {args.runs}")
@@ -145,6 +141,8 @@ def main(argv=None):
         raise ZooError(f"--threads must be at least 1, got {args.threads}")
     setup()
     rows = select(args.format, args.quantize)
+    if any(f.format == "onnx" for f in rows):
+        check_opset(args.opset)
     print(f"benchmarking {args.run_dir} with {args.threads} thread(s)", flush=True)
     folder, results = benchmark(args.run_dir, rows=rows, threads=args.threads, runs=args.runs, warmup=args.warmup,
                                 opset=args.opset, eval_images=args.eval_images)

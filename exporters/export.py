@@ -123,6 +123,8 @@ def _images(ds, count):
 
 def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
     """Open the run, its model and its data, and prepare every exportable."""
+    if eval_images < 1:
+        raise ZooError(f"--eval-images must be at least 1, got {eval_images}")
     run = Run.open(run_dir)
     config = run.config
     if "model" not in config:
@@ -155,8 +157,8 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
         variants = [inputs]
         if dynamic_hw:  # a non-square size other than the training one proves the dynamic height and width
             h, w = test_x.shape[1:3]
-            variants.append({k: v[:, :max(8, h // 2 // 8 * 8), :max(8, w * 3 // 4 // 8 * 8)] if v.ndim == 4 else v
-                             for k, v in inputs.items()})
+            crop = (slice(None), slice(max(8, h // 2 // 8 * 8)), slice(max(8, w * 3 // 4 // 8 * 8)))
+            variants.append({k: np.ascontiguousarray(v[crop]) if v.ndim == 4 else v for k, v in inputs.items()})
         checks = [(x, keras_runner(**x)) for x in variants] if validate else []
         ex = Exportable(name, m, serve, checks, representative)
         if validate and classifier and "logits" in checks[0][1] and test_y is not None:

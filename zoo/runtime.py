@@ -77,7 +77,7 @@ class Runner:
                 want = "x".join("?" if d is None else str(d) for d in spec.shape)
                 raise ZooError(f"input {spec.name!r} of {self.path.name} must have shape {want}, got "
                                f"{'x'.join(map(str, x.shape))}")
-            feed[spec.name] = _quantize(x, spec.quantization) if spec.quantization else x
+            feed[spec.name] = _quantize(x, spec.quantization) if spec.quantization else np.ascontiguousarray(x)
         raw = self._run(feed)
         return {s.name: _dequantize(raw[s.name], s.quantization) if s.quantization else
                 np.asarray(raw[s.name], np.float32) for s in self.outputs}
