@@ -18,13 +18,15 @@ SKIMAGE_DATA = Path(importlib.util.find_spec("skimage").submodule_search_locatio
 @pytest.fixture(scope="module")
 def gatys():
     from zoo.gatys import Gatys
-    from zoo.style_losses import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS
+    from zoo.style_losses import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, PerceptualLoss
     from zoo.vgg import VGGFeatures
 
     style = to_float(load_rgb(SKIMAGE_DATA / "ihc.png", max_side=96))
     features = VGGFeatures(GATYS_STYLE_LAYERS + GATYS_CONTENT_LAYERS)
     # No XLA here: compiling takes longer than these few small steps (the CLI test covers XLA).
-    return Gatys(features, style, content_weight=1.0, style_weight=1e-4, tv_weight=1e5, jit_compile=False)
+    loss = PerceptualLoss(features, style, content_layers=GATYS_CONTENT_LAYERS, style_layers=GATYS_STYLE_LAYERS,
+                          content_weight=1.0, style_weight=1e-4, tv_weight=1e5)
+    return Gatys(loss, jit_compile=False)
 
 
 @pytest.fixture(scope="module")

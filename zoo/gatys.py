@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo.style_losses import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, PerceptualLoss
-
 
 class Gatys:
-    """Optimises images against one style image; `features` is a `zoo.vgg.VGGFeatures` with at
-    least the content and style layers. The default weights and settings live in one place, the
-    `zoo.stylize` command line."""
+    """Optimises images for a loss such as `zoo.style_losses.PerceptualLoss` (anything with its
+    `content_targets(images)` and `(images, targets) -> (total, content, style, tv)` calls).
+    The default weights and settings live in one place, the `zoo.stylize` command line."""
 
-    def __init__(self, features, style_image, *, content_weight, style_weight, tv_weight,
-                 content_layers=GATYS_CONTENT_LAYERS, style_layers=GATYS_STYLE_LAYERS, jit_compile=True):
+    def __init__(self, loss, jit_compile=True):
         import tensorflow as tf
 
-        self.loss = PerceptualLoss(features, style_image, content_layers=content_layers, style_layers=style_layers,
-                                   content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight)
+        self.loss = loss
 
         def loss_and_grad(image, targets):
             with tf.GradientTape() as tape:

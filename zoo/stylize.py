@@ -149,6 +149,7 @@ def optimize(content, style, args):
     from tqdm import tqdm
 
     from zoo.gatys import Gatys
+    from zoo.style_losses import PerceptualLoss
     from zoo.vgg import VGGFeatures
 
     content_layers = [s for s in args.content_layers.split(",") if s]
@@ -163,8 +164,9 @@ def optimize(content, style, args):
         raise ZooError(f"style image {args.style} is only {style.shape[1]}x{style.shape[0]}; it needs at least "
                        "32 pixels on each side")
     features = VGGFeatures(content_layers + style_layers, args.vgg_weights)
-    gatys = Gatys(features, to_float(style), content_layers=content_layers, style_layers=style_layers,
-                  content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight)
+    gatys = Gatys(PerceptualLoss(features, to_float(style), content_layers=content_layers, style_layers=style_layers,
+                                 content_weight=args.content_weight, style_weight=args.style_weight,
+                                 tv_weight=args.tv_weight))
     log.info(f"optimising {content.shape[1]}x{content.shape[0]} pixels, {args.steps} {args.optimizer} steps "
              f"at scales {scales}")
     bar = tqdm(total=args.steps * len(scales), unit="step", file=sys.stderr)
