@@ -28,6 +28,7 @@ def add_selection_arguments(parser):
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset, 13 to 18 (default: %(default)s)")
     parser.add_argument("--eval-images", type=int, default=1000,
                         help="test images for the classifier accuracy check (default: %(default)s)")
+    parser.add_argument("--out", help="export folder (default: RUN_DIR/export)")
 
 
 def build_parser():
@@ -37,7 +38,6 @@ def build_parser():
                     "against Keras, and describe them in manifest.json.")
     parser.add_argument("run_dir", help="run folder (config.json + model.keras), e.g. saved_models/cnn-fashion_mnist")
     add_selection_arguments(parser)
-    parser.add_argument("--out", help="export folder (default: RUN_DIR/export)")
     parser.add_argument("--no-validate", dest="validate", action="store_false",
                         help="skip the comparison of every file with the Keras model")
     return parser

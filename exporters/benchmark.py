@@ -14,6 +14,7 @@ import os
 import statistics
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -55,7 +56,7 @@ def task_metric(entry) -> str:
     return f"max diff {max(o['max_abs_diff'] for o in outputs):.2g}" if outputs else ""
 
 
-def benchmark(run_dir, *, rows, threads, runs, warmup, opset, eval_images):
+def benchmark(run_dir, *, rows, threads, runs, warmup, opset, eval_images, out=None):
     import tensorflow as tf
 
     # Must happen before TensorFlow runs its first op.
@@ -67,9 +68,9 @@ def benchmark(run_dir, *, rows, threads, runs, warmup, opset, eval_images):
     from zoo import runtime
 
     loaded = load_run(run_dir, eval_images=eval_images)
-    folder = loaded.run.root / "export"
+    folder = Path(out) if out else loaded.run.root / "export"
     folder.mkdir(parents=True, exist_ok=True)
-    files = manifest.previous_entries(folder)
+    files = manifest.previous_entries(folder, loaded)
     (folder / runtime.MANIFEST).unlink(missing_ok=True)
     several = len(loaded.exportables) > 1
     results = []
@@ -104,9 +105,7 @@ def benchmark(run_dir, *, rows, threads, runs, warmup, opset, eval_images):
                 files.pop(name, None)
                 row["status"] = f"failed: {e}"
             results.append(row)
-    manifest.write(folder, run=loaded.run.root, config=loaded.config, task=loaded.task,
-                   image_shape=loaded.image_shape, class_names=loaded.class_names,
-                   exportables=[ex.name for ex in loaded.exportables], files=files)
+    manifest.write(folder, loaded, files)
     return folder, results
 
 
@@ -129,7 +128,7 @@ def markdown(results, threads, runs, warmup) -> str:
 @cli
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m exporters.benchmark", description=__doc__.split("\n\n")[0])
-    parser.add_argument("run_dir", help="run folder; files already in RUN_DIR/export are reused when unchanged")
+    parser.add_argument("run_dir", help="run folder; files already in the export folder are reused when unchanged")
     add_selection_arguments(parser)
     parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1), help="CPU threads of every runtime (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=20, help="timed runs per measurement, at least 20 (default: %(default)s)")
@@ -145,7 +144,7 @@ def main(argv=None):
         check_opset(args.opset)
     print(f"benchmarking {args.run_dir} with {args.threads} thread(s)", flush=True)
     folder, results = benchmark(args.run_dir, rows=rows, threads=args.threads, runs=args.runs, warmup=args.warmup,
-                                opset=args.opset, eval_images=args.eval_images)
+                                opset=args.opset, eval_images=args.eval_images, out=args.out)
     table = markdown(results, args.threads, args.runs, args.warmup)
     from zoo.fileio import write_json, write_text
 

@@ -60,6 +60,7 @@ class LoadedRun:
     image_shape: tuple
     class_names: list | None
     exportables: list
+    model_sha256: str
 
 
 def serving_function(model, dynamic_hw: bool):
@@ -165,7 +166,8 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
             ex.eval_images, ex.eval_labels = test_x, test_y
             ex.keras_accuracy = accuracy(keras_runner, test_x, test_y)
         exportables.append(ex)
-    return LoadedRun(run, config, recipe.task, splits.info.image_shape, splits.info.class_names, exportables)
+    return LoadedRun(run, config, recipe.task, splits.info.image_shape, splits.info.class_names, exportables,
+                     runtime.sha256(run.model_path))
 
 
 def export_file(ex: Exportable, fmt, target: Path, *, opset: int, check: bool) -> dict:
@@ -206,7 +208,7 @@ def export_run(run_dir, *, formats=FORMAT_NAMES, quantize=QUANTIZATIONS, out=Non
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ZooError(f"cannot create export folder {folder}: {e.strerror or e}") from None
-    files = manifest.previous_entries(folder)
+    files = manifest.previous_entries(folder, loaded)
     (folder / runtime.MANIFEST).unlink(missing_ok=True)
     several = len(loaded.exportables) > 1
     for ex in loaded.exportables:
@@ -214,6 +216,4 @@ def export_run(run_dir, *, formats=FORMAT_NAMES, quantize=QUANTIZATIONS, out=Non
             name = fmt.filename(ex.name, several)
             progress(f"exporting {ex.name} -> {folder / name}")
             files[name] = export_file(ex, fmt, folder / name, opset=opset, check=check)
-    return manifest.write(folder, run=loaded.run.root, config=loaded.config, task=loaded.task,
-                          image_shape=loaded.image_shape, class_names=loaded.class_names,
-                          exportables=[ex.name for ex in loaded.exportables], files=files)
+    return manifest.write(folder, loaded, files)

@@ -66,33 +66,39 @@ def preprocessing(image_shape, dynamic_hw: bool) -> dict:
     }
 
 
-def previous_entries(folder: Path) -> dict:
-    """Entries of an earlier manifest whose files are still there unchanged (kept on re-export)."""
+def previous_entries(folder: Path, loaded) -> dict:
+    """Entries of an earlier manifest whose files are still there unchanged and were exported
+    from the same model.keras (kept on re-export, reused by the benchmark)."""
     path = folder / MANIFEST
     if not path.is_file():
         return {}
     try:
-        files = read_json(path).get("files", {})
+        previous = read_json(path)
     except ValueError:
         return {}
-    return {name: e for name, e in files.items()
+    if previous.get("source", {}).get("sha256") != loaded.model_sha256:
+        return {}
+    return {name: e for name, e in previous.get("files", {}).items()
             if (folder / name).exists() and file_digest(folder / name)[0] == e.get("sha256")}
 
 
-def write(folder: Path, *, run, config, task, image_shape, class_names, exportables, files: dict):
-    several = len(exportables) > 1
+def write(folder: Path, loaded, files: dict):
+    """Write manifest.json for `files` ({name: entry}) exported from `loaded` (a LoadedRun)."""
+    config, task = loaded.config, loaded.task
+    names = [ex.name for ex in loaded.exportables]
     manifest = {
         "manifest_version": 1,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "run": str(run), "model": config["model"], "task": task, "dataset": config.get("dataset"),
-        "preprocessing": preprocessing(image_shape, dynamic_hw=task == "image-to-image"),
-        "class_names": class_names,
-        "exportables": {name: sorted(n for n, e in files.items() if e["exportable"] == name) for name in exportables},
-        "file_names": {"prefixed_with_exportable": several, "rule": NAMING},
+        "model": config["model"], "task": task, "dataset": config.get("dataset"),
+        "source": {"run": str(loaded.run.root), "file": loaded.run.model_path.name, "sha256": loaded.model_sha256},
+        "preprocessing": preprocessing(loaded.image_shape, dynamic_hw=task == "image-to-image"),
+        "class_names": loaded.class_names,
+        "exportables": {name: sorted(n for n, e in files.items() if e["exportable"] == name) for name in names},
+        "file_names": {"prefixed_with_exportable": len(names) > 1, "rule": NAMING},
         "files": dict(sorted(files.items())),
         "versions": versions(),
     }
-    if not class_names:
+    if not loaded.class_names:
         del manifest["class_names"]
     write_json(folder / MANIFEST, manifest)
     return manifest
