@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from exporters import FORMAT_NAMES, QUANTIZATIONS, manifest, onnx, savedmodel, select, tflite
-from exporters.validate import accuracy, validate
+from exporters.validate import ValidationError, accuracy, validate
 from zoo import registry, runtime
 from zoo.errors import ZooError
 from zoo.fileio import atomic_dir, atomic_path
@@ -190,7 +190,13 @@ def export_file(ex: Exportable, fmt, target: Path, *, opset: int, check: bool) -
         if fmt.format == "tflite":
             entry["gpu_delegate"] = tflite.gpu_compatibility(tmp)
         if check:
-            entry["validation"] = validate(target.name, ex, fmt, runner)
+            try:
+                entry["validation"] = validate(target.name, ex, fmt, runner)
+            except ValidationError as e:
+                if not fmt.quantize:
+                    raise
+                others = ",".join(q for q in QUANTIZATIONS if q != fmt.quantize)
+                raise ValidationError(f"{e}; leave this lossy variant out with --quantize {others}") from None
     return entry
 
 

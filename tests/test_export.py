@@ -123,11 +123,12 @@ def test_savedmodel_has_a_named_serving_signature(exported):
     assert runner(z=np.zeros((3, 16), np.float32))["image"].shape == (3, 28, 28, 1)
 
 
-def test_a_failed_check_names_the_output_and_the_difference(exported):
-    """The int8 generator against a float32-sized bound: the validation must say what is off."""
+def test_a_failed_check_names_the_output_and_the_difference(exported, tmp_path):
+    """The int8 generator against a float32-sized bound: the validation must say what is off,
+    and the file that failed must not appear under its name."""
     import dataclasses
 
-    from exporters.export import load_run, open_runner
+    from exporters.export import export_file, load_run, open_runner
     from exporters.validate import ValidationError, validate
 
     run = exported("dcgan")
@@ -136,6 +137,9 @@ def test_a_failed_check_names_the_output_and_the_difference(exported):
     with pytest.raises(ValidationError, match=r"model_int8.tflite \(input 16x100\): output 'image' differs "
                                               r"from Keras by up to [0-9.e-]+ \(allowed"):
         validate("model_int8.tflite", ex, strict, open_runner(run / "export" / "model_int8.tflite"))
+    with pytest.raises(ValidationError, match="leave this lossy variant out with --quantize fp16,dynamic$"):
+        export_file(ex, strict, tmp_path / "model_int8.tflite", opset=17, check=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 def _image_to_image_exportable(model, samples):
