@@ -36,7 +36,7 @@ class Gatys:
         self.jit_compile = jit_compile
         self.loss_and_grad = tf.function(loss_and_grad, jit_compile=jit_compile, reduce_retracing=True)
 
-    def run(self, content, *, steps, optimizer="lbfgs", learning_rate=0.02, scales=(1.0,), init=None, progress=None):
+    def run(self, content, *, steps, optimizer="lbfgs", learning_rate=0.02, scales=(1.0,), progress=None):
         """Stylize `content` (float32 [1, H, W, 3] in [0, 1]) with `steps` iterations per scale.
 
         `progress(step, total_loss)` is called after every iteration. Returns (image, history)
@@ -49,19 +49,19 @@ class Gatys:
         if optimizer not in ("lbfgs", "adam"):
             raise ValueError(f"optimizer must be lbfgs or adam, got {optimizer!r}")
         h, w = content.shape[1:3]
-        image = None if init is None else np.asarray(init, np.float32)
+        image = None
         history, start = [], time.perf_counter()
+
+        def record(value):
+            history.append((time.perf_counter() - start, float(value)))
+            if progress:
+                progress(len(history), float(value))
+
         for scale in scales:
             size = (max(16, round(h * scale)), max(16, round(w * scale)))
             target = tf.image.resize(content, size, antialias=True).numpy() if size != (h, w) else content
             image = target.copy() if image is None else tf.image.resize(image, size).numpy()
             targets = self.loss.content_targets(tf.constant(target))
-
-            def record(value):
-                history.append((time.perf_counter() - start, float(value)))
-                if progress:
-                    progress(len(history), float(value))
-
             if optimizer == "lbfgs":
                 image = self._lbfgs(image, targets, steps, record)
             else:
