@@ -54,6 +54,8 @@ class Exportable:
 
 @dataclasses.dataclass
 class LoadedRun:
+    """A run folder opened for export: what the manifest says about it, and its exportables."""
+
     run: Run
     config: dict
     task: str
@@ -201,7 +203,7 @@ def export_file(ex: Exportable, fmt, target: Path, *, opset: int, check: bool) -
 
 
 def export_run(run_dir, *, formats=FORMAT_NAMES, quantize=QUANTIZATIONS, out=None, opset=onnx.DEFAULT_OPSET,
-               check=True, eval_images=1000, progress=log.info) -> dict:
+               check=True, eval_images=1000) -> dict:
     """Export the run in `run_dir`; return the manifest (also written as manifest.json)."""
     rows = select(formats, quantize)
     if not rows:
@@ -220,6 +222,6 @@ def export_run(run_dir, *, formats=FORMAT_NAMES, quantize=QUANTIZATIONS, out=Non
     for ex in loaded.exportables:
         for fmt in rows:
             name = fmt.filename(ex.name, several)
-            progress(f"exporting {ex.name} -> {folder / name}")
+            log.info(f"exporting {ex.name} -> {folder / name}")
             files[name] = export_file(ex, fmt, folder / name, opset=opset, check=check)
     return manifest.write(folder, loaded, files)
