@@ -156,6 +156,7 @@ class Stylizer(keras.Model):
     def compile_from_config(self, config):
         """A loaded model gets its optimizer back; training it again needs a new perceptual loss."""
         self.compile(optimizer=keras.saving.deserialize_keras_object(config["optimizer"]))
+        self.optimizer.build(self.transformer.trainable_variables)  # so its saved state loads into it
 
     def call(self, images, training=False):
         return self.transformer(images, training=training)
