@@ -52,6 +52,20 @@ def model_card(config, metrics, recipe, pictures):
     return "\n".join(lines)
 
 
+def save_without_optimizer(src, dest, recipe, config):
+    """Released files hold the weights only: the optimizer state (twice the model's size with
+    Adam) matters for resuming, which the run folder keeps."""
+    from zoo.data.sources import DatasetInfo
+    from zoo.fileio import atomic_path
+    from zoo.runs import load_keras_model
+
+    trained = load_keras_model(src)
+    fresh = recipe.build(DatasetInfo(**config["dataset_info"]))
+    fresh.set_weights(trained.get_weights())
+    with atomic_path(dest, suffix=".keras") as tmp:
+        fresh.save(tmp)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
@@ -61,11 +75,10 @@ def main():
     metrics = json.loads((args.run / "metrics.json").read_text())
     recipe = registry.get(config["model"])(config)
     (args.dest / "images").mkdir(parents=True, exist_ok=True)
-    for name in ("model.keras", "config.json", "metrics.json"):
+    for name in ("config.json", "metrics.json"):
         shutil.copy2(args.run / name, args.dest / name)
-    samples = sorted((args.run / "images").glob("samples_epoch_*.png"))
+    save_without_optimizer(args.run / "model.keras", args.dest / "model.keras", recipe, config)
     pictures = [p for p in sorted((args.run / "images").glob("*.png")) if not p.name.startswith("samples_epoch_")]
-    pictures += samples[-1:]
     for p in pictures:
         shutil.copy2(p, args.dest / "images" / p.name)
     write_text(args.dest / "MODEL_CARD.md", model_card(config, metrics, recipe, pictures))

@@ -39,8 +39,8 @@ def test_multiworker_two_processes_on_localhost(tmp_path):
     for index in range(2):
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        cmd = [sys.executable, "-m", "zoo.train", "vae", "--strategy", "multiworker", "--limit", 256,
-               "--epochs", 2, "--batch-size", 64, "--out", str(tmp_path / f"run{index}")]
+        cmd = [sys.executable, "-m", "zoo.train", "vae", "--strategy", "multiworker", "--limit", "256",
+               "--epochs", "2", "--batch-size", "64", "--out", str(tmp_path / f"run{index}")]
         procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = [p.communicate(timeout=600) for p in procs]
     for p, (_, err) in zip(procs, outputs):

@@ -28,8 +28,8 @@ def assert_png(path):
 @pytest.mark.parametrize("model,pictures", [
     ("cnn", ["loss_curves.png", "confusion_matrix.png", "worst_predictions.png"]),
     ("vae", ["loss_curves.png", "samples_epoch_001.png", "samples_epoch_002.png",
-             "reconstructions.png", "latent_walk.png"]),
-    ("dcgan", ["loss_curves.png", "samples_epoch_001.png", "samples_epoch_002.png"]),
+             "reconstructions.png", "latent_walk.png", "samples.png"]),
+    ("dcgan", ["loss_curves.png", "samples_epoch_001.png", "samples_epoch_002.png", "samples.png"]),
 ])
 def test_train_writes_a_complete_run_folder(train_run, model, pictures):
     run = train_run(model)

@@ -94,14 +94,23 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         return int(state["epoch"]), list(state["history"])
 
 
-class SampleGrid(keras.callbacks.Callback):
-    """Save a grid generated from the same fixed noise after every epoch, so epochs compare."""
+def fixed_noise(latent_dim, seed=0, count=64):
+    """The noise every sample grid of a run is drawn from, so grids of different epochs compare."""
+    return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
 
-    def __init__(self, folder, generate, latent_dim, seed=0, count=64):
+
+def save_samples(path, generator, latent_dim, seed=0):
+    """An 8x8 grid of `generator(fixed_noise)` as a PNG."""
+    save_grid(path, keras.ops.convert_to_numpy(generator(fixed_noise(latent_dim, seed))), cols=8)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Save a grid generated from the same fixed noise after every epoch."""
+
+    def __init__(self, folder, generator_of, latent_dim, seed=0):
         super().__init__()
-        self.folder, self.generate = folder, generate
-        self.z = np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
+        self.folder, self.generator_of, self.latent_dim, self.seed = folder, generator_of, latent_dim, seed
 
     def on_epoch_end(self, epoch, logs=None):
-        images = keras.ops.convert_to_numpy(self.generate(self.model, self.z))
-        save_grid(self.folder / f"samples_epoch_{epoch + 1:03d}.png", images, cols=8)
+        save_samples(self.folder / f"samples_epoch_{epoch + 1:03d}.png", self.generator_of(self.model),
+                     self.latent_dim, self.seed)

@@ -178,6 +178,12 @@ def main(argv=None):
         config.update(dataset_info=splits.info.to_json(), versions=versions(), command=["python", "-m", "zoo.train", *(argv or sys.argv[1:])])
         run.write_config(config)
 
+    distributed = strategy.num_replicas_in_sync > 1
+    if distributed:
+        # Keras cannot split a ragged last batch across replicas (AddN shape mismatch in 3.15):
+        # train on whole batches only, and leave the test metrics to the single-device
+        # evaluation of the saved model at the end.
+        recipe.drop_remainder = True
     train_ds, test_ds = recipe.pipelines(splits, config["batch_size"])
     with strategy.scope():
         model = recipe.build(splits.info)
@@ -200,7 +206,7 @@ def main(argv=None):
     model.fit(
         train_ds, epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
         steps_per_epoch=config.get("steps_per_epoch"),
-        validation_data=test_ds if recipe.validate_each_epoch else None,
+        validation_data=test_ds if recipe.validate_each_epoch and not distributed else None,
         shuffle=False,  # the tf.data pipeline shuffles
         verbose=1 if sys.stdout.isatty() else 2,
     )
@@ -208,6 +214,9 @@ def main(argv=None):
     if initial_epoch >= config["epochs"]:
         log.info(f"the run already has {initial_epoch} epochs; evaluating it again")
 
+    # Evaluate the saved model, loaded outside any distribution strategy: it is what users get,
+    # and single-device evaluation needs no collectives (each worker evaluates on its own).
+    model = run.load_model()
     metrics = recipe.evaluate(model, splits)
     recipe.report(run, model, splits)
     from zoo.fileio import write_json

@@ -181,7 +181,10 @@ def _from_idx_folder(folder: Path, *, name, source=None) -> Splits:
             raise ZooError(f"IDX file {files[0]} holds no images")
     num_classes = int(max(y_train.max(), y_test.max())) + 1
     fashion = "fashion" in str(folder).lower() or folder == SAMPLE_DIR
-    class_names = FASHION_MNIST_CLASSES if fashion and num_classes == 10 else [str(i) for i in range(num_classes)]
+    if fashion and num_classes == 10:  # the same data as TFDS's fashion_mnist, so the same name
+        name, class_names = "fashion_mnist", FASHION_MNIST_CLASSES
+    else:
+        class_names = [str(i) for i in range(num_classes)]
     info = DatasetInfo(
         name=name, source=source or f"IDX files in {folder}",
         image_shape=(*x_train.shape[1:], 1), num_classes=num_classes, class_names=class_names,

@@ -173,8 +173,13 @@ class DCGANRecipe(Recipe):
     def callbacks(self, run, splits):
         from zoo.callbacks import SampleGrid
 
-        return [SampleGrid(run.images, lambda model, z: model.generator(z), self.config["latent_dim"],
+        return [SampleGrid(run.images, lambda model: model.generator, self.config["latent_dim"],
                            seed=self.config.get("seed") or 0)]
+
+    def report(self, run, model, splits):
+        from zoo.callbacks import save_samples
+
+        save_samples(run.images / "samples.png", model.generator, self.config["latent_dim"], self.config.get("seed") or 0)
 
     @classmethod
     def add_arguments(cls, parser):

@@ -148,7 +148,7 @@ class VAERecipe(Recipe):
     def callbacks(self, run, splits):
         from zoo.callbacks import SampleGrid
 
-        return [SampleGrid(run.images, lambda model, z: model.decoder(z), self.config["latent_dim"],
+        return [SampleGrid(run.images, lambda model: model.decoder, self.config["latent_dim"],
                            seed=self.config.get("seed") or 0)]
 
     def evaluate(self, model, splits):
@@ -157,8 +157,10 @@ class VAERecipe(Recipe):
         return vae_negative_elbo(model, splits)
 
     def report(self, run, model, splits):
+        from zoo.callbacks import save_samples
         from zoo.plots import vae_latent_walk_png, vae_reconstructions_png
 
+        save_samples(run.images / "samples.png", model.decoder, self.config["latent_dim"], self.config.get("seed") or 0)
         vae_reconstructions_png(run.images / "reconstructions.png", model, splits)
         vae_latent_walk_png(run.images / "latent_walk.png", model, splits)
 
