@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -11,7 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from exporters import FORMAT_NAMES, QUANTIZATIONS  # noqa: E402
 from exporters.onnx import DEFAULT_OPSET  # noqa: E402
-from zoo.errors import cli  # noqa: E402
+from zoo.errors import ArgumentParser, cli  # noqa: E402
 from zoo.log import setup  # noqa: E402
 
 
@@ -32,7 +31,7 @@ def add_selection_arguments(parser):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m exporters",
         description="Export a zoo run to SavedModel, TFLite (float32 and quantized) and ONNX, validate every file "
                     "against Keras, and describe them in manifest.json.")

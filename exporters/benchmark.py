@@ -9,7 +9,6 @@ format that fails to export or validate is reported as failed and the others sti
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -23,7 +22,7 @@ import numpy as np  # noqa: E402
 from exporters import select  # noqa: E402
 from exporters.__main__ import add_selection_arguments  # noqa: E402
 from exporters.onnx import check_opset  # noqa: E402
-from zoo.errors import ZooError, cli  # noqa: E402
+from zoo.errors import ArgumentParser, ZooError, cli  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
 
 BATCH_SIZES = (1, 32)
@@ -127,7 +126,7 @@ def markdown(results, threads, runs, warmup) -> str:
 
 @cli
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m exporters.benchmark", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="python -m exporters.benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", help="run folder; files already in the export folder are reused when unchanged")
     add_selection_arguments(parser)
     parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1), help="CPU threads of every runtime (default: %(default)s)")

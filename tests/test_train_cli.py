@@ -83,7 +83,7 @@ def test_resume_extends_a_finished_run(train_run, tmp_path):
 def test_kill_9_mid_epoch_then_resume_finishes(tmp_path):
     """SIGKILL during the second epoch; --resume continues from the epoch-1 checkpoint."""
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "zoo.train", "vae", "--limit", 4096, "--epochs", 3, "--batch-size", 32, "--out", run]
+    cmd = [sys.executable, "-m", "zoo.train", "vae", "--limit", 2048, "--epochs", 3, "--batch-size", 32, "--out", run]
     proc = subprocess.Popen(list(map(str, cmd)), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     state_path = run / "checkpoint" / "state.json"

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from zoo import runtime
-from zoo.errors import ZooError, cli
+from zoo.errors import ArgumentParser, ZooError, cli
 
 
 def preprocess(path, height, width, channels) -> np.ndarray:
@@ -36,7 +36,7 @@ def softmax(logits):
 
 @cli
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m zoo.classify", description=__doc__.split("\n\n")[0],
+    parser = ArgumentParser(prog="python -m zoo.classify", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     runtime.add_arguments(parser)
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, ...)")

@@ -6,7 +6,6 @@ with the real-vs-real floor.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys

@@ -12,14 +12,14 @@ import sys
 import numpy as np
 
 from zoo import runtime
-from zoo.errors import ZooError, cli
+from zoo.errors import ArgumentParser, ZooError, cli
 
 GENERATORS = ("generator", "decoder")
 
 
 @cli
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m zoo.generate", description=__doc__.split("\n\n")[0],
+    parser = ArgumentParser(prog="python -m zoo.generate", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     runtime.add_arguments(parser)
     parser.add_argument("-n", type=int, default=64, help="number of images")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import zipfile
 from pathlib import Path
 
 from zoo.errors import ZooError
@@ -81,6 +82,8 @@ def load_keras_model(path):
     path = Path(path)
     if not path.is_file():
         raise ZooError(f"no model file at {path}; train the run first or give a .keras file")
+    if not zipfile.is_zipfile(path):
+        raise ZooError(f"cannot load {path}: corrupt or not a .keras file (not a zip archive)")
     import keras
 
     import zoo.models  # noqa: F401  (registers the zoo's custom classes for deserialisation)

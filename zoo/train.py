@@ -6,7 +6,9 @@ Writes a run folder (see zoo.runs) that `--resume`, `zoo.evaluate` and `python -
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -203,13 +205,26 @@ def main(argv=None):
     ]
     log.info(f"training {args.model} for {config['epochs']} epochs into {run.root}")
     start = time.perf_counter()
-    model.fit(
-        train_ds, epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
-        steps_per_epoch=config.get("steps_per_epoch"),
-        validation_data=test_ds if recipe.validate_each_epoch and not distributed else None,
-        shuffle=False,  # the tf.data pipeline shuffles
-        verbose=1 if sys.stdout.isatty() else 2,
-    )
+    fit_scope = contextlib.nullcontext()
+    if config["strategy"] == "multiworker":
+        # Keras 3.15's fit() reduces the first batch with strategy.reduce(), which
+        # MultiWorkerMirroredStrategy cannot do for a tuple (keras-team/keras#20585). The model is
+        # built already, so skip that step: clear the model's own strategy and run fit() inside
+        # the strategy's scope, where Keras picks the same strategy up for the train function.
+        # Its per-step logs are then averaged over workers with reduce(axis=0), which needs
+        # at least one dimension: give each logged scalar one.
+        model._distribute_strategy = None
+        fit_scope = strategy.scope()
+        train_step = model.train_step
+        model.train_step = lambda data: {k: keras.ops.reshape(v, (1,)) for k, v in train_step(data).items()}
+    with fit_scope:
+        model.fit(
+            train_ds, epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
+            steps_per_epoch=config.get("steps_per_epoch"),
+            validation_data=test_ds if recipe.validate_each_epoch and not distributed else None,
+            shuffle=False,  # the tf.data pipeline shuffles
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
     seconds = time.perf_counter() - start
     if initial_epoch >= config["epochs"]:
         log.info(f"the run already has {initial_epoch} epochs; evaluating it again")
@@ -228,6 +243,9 @@ def main(argv=None):
         "train_seconds_this_session": round(seconds, 1),
     })
     summary = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float))
+    if not chief:
+        shutil.rmtree(run.root, ignore_errors=True)
+        return 0
     print(f"run saved to {run.root}" + (f": {summary}" if summary else ""))
     return 0
 
