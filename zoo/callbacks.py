@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 
 import keras
 import numpy as np
@@ -42,14 +43,19 @@ class StopOnNaN(keras.callbacks.Callback):
 
 
 class RunHistory(keras.callbacks.Callback):
-    """Per-epoch metrics of the whole run (across resumes), with a loss-curve picture."""
+    """Per-epoch metrics and wall time of the whole run (across resumes), with a loss-curve picture."""
 
     def __init__(self, run, history):
         super().__init__()
         self.run, self.history = run, history
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.history.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+        self.history.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
+                             "seconds": round(time.perf_counter() - self.started, 1)})
         loss_curves_png(self.run.images / "loss_curves.png", self.history)
 
 

@@ -61,7 +61,7 @@ def _pyplot():
 def loss_curves_png(path, history):
     """One panel per metric family (loss, accuracy...), train and val_ curves together."""
     plt = _pyplot()
-    keys = [k for k in history[0] if k != "epoch" and not k.startswith("val_") and k != "learning_rate"]
+    keys = [k for k in history[0] if k not in ("epoch", "seconds", "learning_rate") and not k.startswith("val_")]
     fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
     epochs = [h["epoch"] for h in history]
     for ax, key in zip(axes[0], keys):

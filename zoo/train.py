@@ -239,7 +239,9 @@ def main(argv=None):
     write_json(run.metrics_path, {
         "model": args.model, "dataset": splits.info.name, "data_source": splits.info.source,
         "epochs": len(history), **metrics,
-        "final_train": {k: v for k, v in history[-1].items() if k != "epoch"} if history else {},
+        "final_train": {k: v for k, v in history[-1].items() if k not in ("epoch", "seconds")} if history else {},
+        # Older checkpoints did not time their epochs: then the total is unknown, not zero.
+        "train_seconds": round(sum(h["seconds"] for h in history), 1) if all("seconds" in h for h in history) else None,
         "train_seconds_this_session": round(seconds, 1),
     })
     summary = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float))
