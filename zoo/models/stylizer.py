@@ -344,7 +344,6 @@ class StylizerRecipe(Recipe):
             raise ZooError(f"style image {c['style']} is {style.shape[1]}x{style.shape[0]}; it needs at least 64 "
                            "pixels on each side to have texture to learn")
         features = VGGFeatures(JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS, c.get("vgg_weights"))
-        c["vgg_weights_source"] = features.source
         return PerceptualLoss(features, to_float(style), content_layers=JOHNSON_CONTENT_LAYERS,
                               style_layers=JOHNSON_STYLE_LAYERS, content_weight=c["content_weight"],
                               style_weight=c["style_weight"], tv_weight=c["tv_weight"])
@@ -370,6 +369,8 @@ class StylizerRecipe(Recipe):
 
         import numpy as np
 
+        if model.perceptual_loss is None:  # the reloaded model.keras does not carry its VGG19 loss
+            model.compile(optimizer=model.optimizer, perceptual_loss=self._loss())
         photos = self._test_photos(splits)
         values = np.mean([[float(v) for v in model.perceptual_losses(p[None], training=False)] for p in photos], axis=0)
         x = np.random.default_rng(0).random((1, 512, 512, 3), dtype=np.float32)
