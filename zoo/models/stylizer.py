@@ -10,7 +10,8 @@ From the paper: reflection padding (no border artefacts), instance normalisation
 al., 2016: the contrast of the content photo is normalised away, which is what makes
 feed-forward stylization work), residual blocks at low resolution, a [0, 1] output.
 
-Changed for speed (the paper's network costs ~40 GFLOPs per 512x512 image; this one ~1.2):
+Changed for speed (the paper's network costs ~66 GFLOPs per 512x512 image by our count; this one 1.4,
+measured by scripts/benchmark_stylizer_vs_peer.py):
 - the first convolution already has stride 2 and there are three stride-2 steps, not two, so the
   residual blocks run at 1/8 of the resolution;
 - narrow channels (16/32/64) and four depthwise-separable residual blocks instead of five full
@@ -244,14 +245,16 @@ class SampleStylizations(keras.callbacks.Callback):
 class StylizerRecipe(Recipe):
     name = "stylizer"
     task = "image-to-image"
-    description = "Fast feed-forward style transfer (Johnson et al.), ~1.2 GFLOPs at 512x512, one style per model"
+    description = "Fast feed-forward style transfer (Johnson et al.), 1.4 GFLOPs at 512x512, one style per model"
     paper = "Johnson, Alahi & Fei-Fei 2016, Perceptual Losses for Real-Time Style Transfer and Super-Resolution"
     defaults = {"epochs": 10, "batch_size": 4, "learning_rate": 1e-3, "latent_dim": None, "steps_per_epoch": 200}
     eval_size = 256  # held-out photos are evaluated at this shorter side, centre-cropped square
 
     @classmethod
     def add_arguments(cls, parser):
-        parser.add_argument("--style", required=True, help="the style image (any size; larger than --crop-size)")
+        parser.add_argument("--style", required=True,
+                            help="the style image: any size from 64 px a side (Gram matrices are averaged over "
+                                 "positions, so it need not be as large as --crop-size)")
         parser.add_argument("--content", help="content photos: a folder of images or a tensorflow-datasets name "
                                               "such as coco/2017 (default: the sample photos of scikit-image)")
         parser.add_argument("--crop-size", type=int, default=192, help="side of the random training crops")
@@ -259,7 +262,7 @@ class StylizerRecipe(Recipe):
                             help="the style image is scaled to this longer side before its Gram matrices are taken")
         parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.vgg)")
         parser.add_argument("--content-weight", type=float, default=1.0)
-        parser.add_argument("--style-weight", type=float, default=1e-4)
+        parser.add_argument("--style-weight", type=float, default=5e-5)
         parser.add_argument("--tv-weight", type=float, default=1e6)
         parser.add_argument("--residual-blocks", type=int, default=4)
         parser.add_argument("--widths", default="16,32,64", help="channels at 1/2, 1/4 and 1/8 resolution")
