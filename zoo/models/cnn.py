@@ -42,7 +42,7 @@ class CNNRecipe(Recipe):
     task = "classifier"
     description = "CNN classifier: conv-BN-ReLU blocks, dropout, flip/translate augmentation"
     paper = "Ioffe & Szegedy 2015 (batch norm); Srivastava et al. 2014 (dropout)"
-    defaults = {"epochs": 16, "batch_size": 128, "learning_rate": 2e-3, "latent_dim": None}
+    defaults = {"epochs": 20, "batch_size": 128, "learning_rate": 2e-3, "latent_dim": None}
     needs_labels = True
     augment = "crop+flip"
 
