@@ -64,19 +64,15 @@ class ResumableCheckpoint(keras.callbacks.Callback):
     then model.keras; each written atomically and in that order, so a `kill -9` at any moment
     leaves a consistent checkpoint to `--resume` from."""
 
-    def __init__(self, run, history, recipe):
+    def __init__(self, run, history):
         super().__init__()
-        self.run, self.history, self.recipe = run, history, recipe
-
-    @property
-    def state_path(self):
-        return self.run.checkpoint_dir / "state.json"
+        self.run, self.history = run, history
 
     def on_epoch_end(self, epoch, logs=None):
         weights = self.run.checkpoint_dir / f"epoch-{epoch + 1:04d}.weights.h5"
         with atomic_path(weights, suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp)
-        write_json(self.state_path, {"epoch": epoch + 1, "weights": weights.name, "history": self.history})
+        write_json(self.run.state_path, {"epoch": epoch + 1, "weights": weights.name, "history": self.history})
         for old in self.run.checkpoint_dir.glob("epoch-*.weights.h5"):
             if old != weights:
                 old.unlink()
@@ -86,12 +82,11 @@ class ResumableCheckpoint(keras.callbacks.Callback):
     @staticmethod
     def restore(run, model, recipe):
         """Load the last checkpoint into `model`; return (epochs done, history). (0, []) if none."""
-        state_path = run.checkpoint_dir / "state.json"
-        if not state_path.exists():
+        if not run.state_path.exists():
             return 0, []
-        state = read_json(state_path)
+        state = read_json(run.state_path)
         if not re.fullmatch(r"epoch-\d{4}\.weights\.h5", state.get("weights", "")):
-            raise ZooError(f"{state_path} is damaged")
+            raise ZooError(f"{run.state_path} is damaged")
         recipe.build_optimizers(model)
         try:
             model.load_weights(run.checkpoint_dir / state["weights"])

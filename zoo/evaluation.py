@@ -14,10 +14,10 @@ def test_arrays(splits, limit=None):
     """The test split as float32 images in [0, 1] and int labels (Fashion-MNIST: 31 MB)."""
     from zoo.data import make_pipeline
 
-    ds = make_pipeline(splits.test, batch_size=EVAL_BATCH, training=False, cache=False)
+    test = splits.test.take(limit) if limit else splits.test
+    ds = make_pipeline(test, batch_size=EVAL_BATCH, training=False, cache=False)
     xs, ys = zip(*((x.numpy(), y.numpy()) for x, y in ds))
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    return (x[:limit], y[:limit]) if limit else (x, y)
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def classifier_predictions(model, splits):

@@ -25,6 +25,10 @@ class Recipe:
     def __init__(self, config: dict):
         self.config = config
 
+    @property
+    def seed(self) -> int:
+        return self.config.get("seed") or 0
+
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser):
         """Add flags of this model's own (the stylizer's --style, say)."""
@@ -41,7 +45,7 @@ class Recipe:
         """Return (train, test) batched tf.data pipelines for fit() and evaluation."""
         from zoo.data import make_pipeline
 
-        seed = self.config.get("seed") or 0
+        seed = self.seed
         augment = self.config.get("augment") or self.augment
         train = make_pipeline(splits.train, batch_size=global_batch_size, training=True, augment=augment,
                               seed=seed, drop_remainder=self.drop_remainder)
@@ -73,3 +77,22 @@ class Recipe:
         The CNN exports one classifier; the VAE an encoder and a decoder; the DCGAN its generator.
         """
         raise NotImplementedError
+
+
+class GenerativeRecipe(Recipe):
+    """A model that draws images from latent noise (the VAE's decoder, the DCGAN's generator):
+    a grid from the same fixed noise after every epoch and once more for the finished run."""
+
+    def generator(self, model):
+        """The network that maps latent vectors z to images."""
+        raise NotImplementedError
+
+    def callbacks(self, run, splits):
+        from zoo.callbacks import SampleGrid
+
+        return [SampleGrid(run.images, self.generator, self.config["latent_dim"], self.seed)]
+
+    def report(self, run, model, splits):
+        from zoo.callbacks import save_samples
+
+        save_samples(run.images / "samples.png", self.generator(model), self.config["latent_dim"], self.seed)

@@ -30,6 +30,7 @@ class Run:
     model_path = property(lambda self: self.root / "model.keras")
     metrics_path = property(lambda self: self.root / "metrics.json")
     checkpoint_dir = property(lambda self: self.root / "checkpoint")
+    state_path = property(lambda self: self.checkpoint_dir / "state.json")
     logs = property(lambda self: self.root / "logs")
     images = property(lambda self: self.root / "images")
 

@@ -140,6 +140,8 @@ def main(argv=None):
     from zoo.runs import Run, is_chief
 
     recipe_cls = registry.get(args.model)
+    command = ["python", "-m", "zoo.train", *(argv or sys.argv[1:])]
+    chief = is_chief()
     if args.resume:
         run = Run.open(args.resume)
         config = run.config
@@ -149,8 +151,8 @@ def main(argv=None):
         for key in ("epochs", "learning_rate"):
             if getattr(args, key):
                 config[key] = getattr(args, key)
-        config.setdefault("resumed_with", []).append(["python", "-m", "zoo.train", *(argv or sys.argv[1:])])
-        if is_chief():
+        config.setdefault("resumed_with", []).append(command)
+        if chief:
             run.write_config(config)
         log.info(f"resuming {run.root}")
     else:
@@ -171,13 +173,12 @@ def main(argv=None):
     log.info(f"data: {splits.info.source}: {splits.info.num_train} train / {splits.info.num_test} test images "
              f"of shape {splits.info.image_shape}")
 
-    chief = is_chief()
     if run is None:
         # Non-chief workers of a multi-worker run do the same work (collectives need every worker)
         # but write into a throw-away folder, as the Keras multi-worker guide does.
         out = config["out"] if chief else tempfile.mkdtemp(prefix="zoo-worker-")
         run = Run.create(out, args.model, config["dataset"])
-        config.update(dataset_info=splits.info.to_json(), versions=versions(), command=["python", "-m", "zoo.train", *(argv or sys.argv[1:])])
+        config.update(dataset_info=splits.info.to_json(), versions=versions(), command=command)
         run.write_config(config)
 
     distributed = strategy.num_replicas_in_sync > 1
@@ -199,7 +200,7 @@ def main(argv=None):
     callbacks = [
         StopOnNaN(run),
         RunHistory(run, history),
-        ResumableCheckpoint(run, history, recipe),
+        ResumableCheckpoint(run, history),
         keras.callbacks.TensorBoard(log_dir=str(run.logs)),
         *recipe.callbacks(run, splits),
     ]
@@ -226,11 +227,14 @@ def main(argv=None):
             verbose=1 if sys.stdout.isatty() else 2,
         )
     seconds = time.perf_counter() - start
+    if not chief:  # its copy of the run was only there for the collectives of training
+        shutil.rmtree(run.root, ignore_errors=True)
+        return 0
     if initial_epoch >= config["epochs"]:
         log.info(f"the run already has {initial_epoch} epochs; evaluating it again")
 
     # Evaluate the saved model, loaded outside any distribution strategy: it is what users get,
-    # and single-device evaluation needs no collectives (each worker evaluates on its own).
+    # and single-device evaluation needs no collectives.
     model = run.load_model()
     metrics = recipe.evaluate(model, splits)
     recipe.report(run, model, splits)
@@ -245,9 +249,6 @@ def main(argv=None):
         "train_seconds_this_session": round(seconds, 1),
     })
     summary = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float))
-    if not chief:
-        shutil.rmtree(run.root, ignore_errors=True)
-        return 0
     print(f"run saved to {run.root}" + (f": {summary}" if summary else ""))
     return 0
 

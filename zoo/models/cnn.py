@@ -60,17 +60,24 @@ class CNNRecipe(Recipe):
         )
         return model
 
-    def evaluate(self, model, splits):
-        from zoo.evaluation import classifier_metrics, classifier_predictions
+    def predictions(self, model, splits):
+        """(images, labels, logits) of the test split, predicted once for evaluate() and report()."""
+        from zoo.evaluation import classifier_predictions
 
-        _, labels, logits = classifier_predictions(model, splits)
+        if getattr(self, "_predicted", (None, None))[0] != (id(model), id(splits)):
+            self._predicted = ((id(model), id(splits)), classifier_predictions(model, splits))
+        return self._predicted[1]
+
+    def evaluate(self, model, splits):
+        from zoo.evaluation import classifier_metrics
+
+        _, labels, logits = self.predictions(model, splits)
         return classifier_metrics(labels, logits)
 
     def report(self, run, model, splits):
-        from zoo.evaluation import classifier_predictions
         from zoo.plots import confusion_matrix_png, worst_predictions_png
 
-        images, labels, logits = classifier_predictions(model, splits)
+        images, labels, logits = self.predictions(model, splits)
         names = splits.info.class_names
         confusion_matrix_png(run.images / "confusion_matrix.png", labels, logits.argmax(-1), names)
         worst_predictions_png(run.images / "worst_predictions.png", images, labels, logits, names)

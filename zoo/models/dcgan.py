@@ -18,7 +18,7 @@ from keras import layers, ops
 
 from zoo.log import log
 from zoo.models.common import image_input, num_halvings, scale_for_replicas
-from zoo.recipe import Recipe
+from zoo.recipe import GenerativeRecipe
 from zoo.registry import register
 
 
@@ -146,7 +146,7 @@ class DCGAN(keras.Model):
 
 
 @register
-class DCGANRecipe(Recipe):
+class DCGANRecipe(GenerativeRecipe):
     name = "dcgan"
     task = "gan"
     description = "DCGAN: transposed-conv generator, strided-conv discriminator, Adam(2e-4, 0.5)"
@@ -170,16 +170,8 @@ class DCGANRecipe(Recipe):
         model.d_optimizer.build(model.discriminator.trainable_variables)
         model.g_optimizer.build(model.generator.trainable_variables)
 
-    def callbacks(self, run, splits):
-        from zoo.callbacks import SampleGrid
-
-        return [SampleGrid(run.images, lambda model: model.generator, self.config["latent_dim"],
-                           seed=self.config.get("seed") or 0)]
-
-    def report(self, run, model, splits):
-        from zoo.callbacks import save_samples
-
-        save_samples(run.images / "samples.png", model.generator, self.config["latent_dim"], self.config.get("seed") or 0)
+    def generator(self, model):
+        return model.generator
 
     @classmethod
     def add_arguments(cls, parser):
@@ -195,7 +187,7 @@ class DCGANRecipe(Recipe):
         if classifier is None:
             log.info(f"no trained zoo CNN for {splits.info.name}: Fréchet distance skipped (pass --classifier)")
             return {}
-        return gan_frechet_distance(model.generator, splits, classifier, seed=self.config.get("seed") or 0)
+        return gan_frechet_distance(model.generator, splits, classifier, seed=self.seed)
 
     def exportables(self, model):
         return {"generator": model.generator}

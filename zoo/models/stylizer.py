@@ -314,7 +314,7 @@ class StylizerRecipe(Recipe):
         """Train: endless random crops of random scales, flipped at random. Test: centre squares."""
         import tensorflow as tf
 
-        crop, seed = self.config["crop_size"], self.config.get("seed") or 0
+        crop, seed = self.config["crop_size"], self.seed
 
         def augment(image, s):
             s1, s2, s3 = tf.unstack(tf.random.experimental.stateless_split(s, 3))

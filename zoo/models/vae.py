@@ -16,7 +16,7 @@ import keras
 from keras import layers, ops
 
 from zoo.models.common import image_input, num_halvings, scale_for_replicas
-from zoo.recipe import Recipe
+from zoo.recipe import GenerativeRecipe
 from zoo.registry import register
 
 
@@ -129,7 +129,7 @@ class VAE(keras.Model):
 
 
 @register
-class VAERecipe(Recipe):
+class VAERecipe(GenerativeRecipe):
     name = "vae"
     task = "vae"
     description = "convolutional VAE: reparameterisation trick, ELBO = reconstruction + KL"
@@ -145,11 +145,8 @@ class VAERecipe(Recipe):
                       jit_compile=self.config.get("jit_compile", False))
         return model
 
-    def callbacks(self, run, splits):
-        from zoo.callbacks import SampleGrid
-
-        return [SampleGrid(run.images, lambda model: model.decoder, self.config["latent_dim"],
-                           seed=self.config.get("seed") or 0)]
+    def generator(self, model):
+        return model.decoder
 
     def evaluate(self, model, splits):
         from zoo.evaluation import vae_negative_elbo
@@ -157,10 +154,9 @@ class VAERecipe(Recipe):
         return vae_negative_elbo(model, splits)
 
     def report(self, run, model, splits):
-        from zoo.callbacks import save_samples
         from zoo.plots import vae_latent_walk_png, vae_reconstructions_png
 
-        save_samples(run.images / "samples.png", model.decoder, self.config["latent_dim"], self.config.get("seed") or 0)
+        super().report(run, model, splits)
         vae_reconstructions_png(run.images / "reconstructions.png", model, splits)
         vae_latent_walk_png(run.images / "latent_walk.png", model, splits)
 
