@@ -36,7 +36,9 @@ def model_card(config, metrics, recipe, pictures):
         "```", " ".join(config.get("command", [])),
         *(" ".join(cmd) + "   # resumed" for cmd in config.get("resumed_with", [])), "```", "",
         "Configuration: " + ", ".join(f"{k}={v}" for k, v in hp.items()) + ".",
-        f"Versions: {', '.join(f'{k} {v}' for k, v in config.get('versions', {}).items())}.", "",
+        f"Versions: {', '.join(f'{k} {v}' for k, v in config.get('versions', {}).items())}.",
+        *([f"Training time: {metrics['train_seconds'] / 60:.0f} min, the sum of the Keras epoch times."]
+          if metrics.get("train_seconds") else []), "",
         "## Test metrics", "",
         "| metric | value |", "|---|---|",
         *(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"

@@ -44,8 +44,7 @@ def evaluate(name, *flags):
 def test_released_cnn_scores_what_its_card_says():
     measured, card = evaluate("cnn")
     assert measured["test_images"] == 10000
-    # The target is 93.0%; this release reaches 92.9% (see its model card).
-    assert measured["test_accuracy"] >= 0.925
+    assert measured["test_accuracy"] >= 0.930
     assert measured["test_accuracy"] == pytest.approx(card["test_accuracy"], abs=1e-4)
 
 
