@@ -74,7 +74,6 @@ def conv_flops(path, feed: dict, threads: int) -> float:
 
 def peak_flops(threads, n=2048, repeats=5):
     """Best float32 FLOP/s of an n x n x n MatMul in onnxruntime on `threads` threads."""
-    import onnx
     from onnx import TensorProto, helper
 
     graph = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "matmul",

@@ -88,7 +88,9 @@ def main():
     ]
     metric_lines = ["", "## Released models", ""]
     for name, r in results.items():
-        m = {k: v for k, v in r["released_metrics"].items() if k.startswith("test_") or k in ("epochs",)}
+        # train_seconds: the sum of the Keras epoch times, the training wall time without start-up.
+        m = {k: v for k, v in r["released_metrics"].items()
+             if v is not None and (k.startswith("test_") or k in ("epochs", "train_seconds"))}
         metric_lines.append(f"- {name}: " + (", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
                                                       for k, v in m.items()) or "not released yet"))
     write_text(args.out, "\n".join(header + rows + metric_lines) + "\n")
