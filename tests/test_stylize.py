@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli
+from exporters.validate import psnr
 
 SKIMAGE_DATA = Path(importlib.util.find_spec("skimage").submodule_search_locations[0]) / "data"
 PHOTO = SKIMAGE_DATA / "chelsea.png"  # 451x300: not a multiple of 8, so padding is exercised
@@ -35,10 +36,6 @@ def run_dir(tmp_path_factory):
     return out
 
 
-def psnr(a, b):
-    return 10 * np.log10(255.0 ** 2 / max(np.mean((a - b) ** 2), 1e-10))
-
-
 def test_run_folder_metrics_and_pictures(run_dir):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test_style_loss"] > 0 and metrics["test_content_loss"] > 0
@@ -57,7 +54,7 @@ def test_runtimes_agree_on_a_photo_of_odd_size(tmp_path, run_dir, monkeypatch):
     for model, runtime in ((run_dir, "onnx"), (run_dir, "tflite"), (run_dir / "export" / "model.tflite", None),
                            (run_dir / "model.keras", None)):
         out = stylize(open_model(model, runtime)[0], photo).astype(np.float32)
-        assert psnr(out, keras_out) > 40, (model, runtime)
+        assert psnr(keras_out / 255, out / 255) > 40, (model, runtime)
 
 
 BLOCK_TF = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None; "

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from exporters.validate import psnr
+
 ROOT = Path(__file__).resolve().parents[1]
 RELEASES = sorted(ROOT.glob("saved_models/stylizer-*/"))
 FILES = ("model.keras", "model.onnx", "model.tflite", "model_fp16.tflite", "model_dynamic_int8.tflite",
@@ -47,5 +49,5 @@ def test_every_file_stylizes_like_keras(release, tmp_path, monkeypatch):
     for name, floor_db in (("model.onnx", 40), ("model.tflite", 40), ("model_fp16.tflite", 30),
                            ("model_dynamic_int8.tflite", 20)):
         out = stylize(open_model(release / name)[0], photo).astype(np.float32)
-        psnr = 10 * np.log10(255.0 ** 2 / max(np.mean((out - reference) ** 2), 1e-10))
-        assert psnr > floor_db, (name, psnr)
+        db = psnr(reference / 255, out / 255)
+        assert db > floor_db, (name, db)

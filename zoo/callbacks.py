@@ -48,7 +48,6 @@ class RunHistory(keras.callbacks.Callback):
     def __init__(self, run, history):
         super().__init__()
         self.run, self.history = run, history
-        self.started = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()

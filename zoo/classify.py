@@ -37,7 +37,7 @@ def softmax(logits):
 @cli
 def main(argv=None):
     parser = ArgumentParser(prog="python -m zoo.classify", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     runtime.add_arguments(parser)
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, ...)")
     parser.add_argument("--top", type=int, default=3, help="classes to show per image")

@@ -20,7 +20,7 @@ GENERATORS = ("generator", "decoder")
 @cli
 def main(argv=None):
     parser = ArgumentParser(prog="python -m zoo.generate", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     runtime.add_arguments(parser)
     parser.add_argument("-n", type=int, default=64, help="number of images")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")

@@ -176,8 +176,8 @@ def optimize(content, style, args):
         bar.set_postfix(loss=f"{loss:.4g}")
 
     start = time.perf_counter()
-    image, history = gatys.run(to_float(content), steps=args.steps, optimizer=args.optimizer,
-                               learning_rate=args.learning_rate, scales=scales, progress=progress)
+    image, _ = gatys.run(to_float(content), steps=args.steps, optimizer=args.optimizer,
+                         learning_rate=args.learning_rate, scales=scales, progress=progress)
     bar.close()
     seconds = time.perf_counter() - start
     total, c, s, tv = gatys.evaluate(image, to_float(content))

@@ -67,9 +67,10 @@ class CNNRecipe(Recipe):
         """(images, labels, logits) of the test split, predicted once for evaluate() and report()."""
         from zoo.evaluation import classifier_predictions
 
-        if getattr(self, "_predicted", (None, None))[0] != (id(model), id(splits)):
-            self._predicted = ((id(model), id(splits)), classifier_predictions(model, splits))
-        return self._predicted[1]
+        cached = getattr(self, "_predicted", None)
+        if cached is None or cached[0] is not model or cached[1] is not splits:
+            self._predicted = (model, splits, classifier_predictions(model, splits))
+        return self._predicted[2]
 
     def evaluate(self, model, splits):
         from zoo.evaluation import classifier_metrics
