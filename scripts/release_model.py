@@ -54,18 +54,22 @@ def model_card(config, metrics, recipe, pictures):
     return "\n".join(lines)
 
 
-def save_without_optimizer(src, dest, recipe, config):
-    """Released files hold the weights only: the optimizer state (twice the model's size with
-    Adam) matters for resuming, which the run folder keeps."""
-    from zoo.data.sources import DatasetInfo
+def save_without_optimizer(src, dest):
+    """Released files are for inference: the model is saved uncompiled, without the optimizer
+    state (twice the model's size with Adam) that only resuming needs, and which the run folder
+    keeps. Uncompiled, it also loads without Keras warning about optimizer variables it lacks."""
+    import keras
+
     from zoo.fileio import atomic_path
     from zoo.runs import load_keras_model
 
     trained = load_keras_model(src)
-    fresh = recipe.build(DatasetInfo(**config["dataset_info"]))
-    fresh.set_weights(trained.get_weights())
+    config = keras.saving.serialize_keras_object(trained)
+    config.pop("compile_config", None)
+    released = keras.saving.deserialize_keras_object(config)
+    released.set_weights(trained.get_weights())
     with atomic_path(dest, suffix=".keras") as tmp:
-        fresh.save(tmp)
+        released.save(tmp)
 
 
 def main():
@@ -79,7 +83,7 @@ def main():
     (args.dest / "images").mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "metrics.json"):
         shutil.copy2(args.run / name, args.dest / name)
-    save_without_optimizer(args.run / "model.keras", args.dest / "model.keras", recipe, config)
+    save_without_optimizer(args.run / "model.keras", args.dest / "model.keras")
     pictures = [p for p in sorted((args.run / "images").glob("*.png")) if not p.name.startswith("samples_epoch_")]
     for p in pictures:
         shutil.copy2(p, args.dest / "images" / p.name)

@@ -4,6 +4,7 @@ their model cards say on the real Fashion-MNIST test set."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,20 @@ def test_released_folder_is_complete(name):
     for picture in Path(folder / "images").glob("*.png"):
         assert f"images/{picture.name}" in card
     assert (folder / "model.keras").stat().st_size < 20_000_000
+
+
+@pytest.mark.parametrize("name", ["cnn", "vae", "dcgan"])
+def test_released_model_loads_in_safe_mode_without_warnings(name):
+    """Released for inference: uncompiled, so Keras has no optimizer state to miss and warn about."""
+    import keras
+
+    import zoo.models  # noqa: F401  (registers the zoo's layers and models)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = keras.saving.load_model(released(name) / "model.keras", safe_mode=True)
+    assert [str(w.message) for w in caught] == []
+    assert not model.compiled
 
 
 def evaluate(name, *flags):

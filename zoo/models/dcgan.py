@@ -83,6 +83,8 @@ class DCGAN(keras.Model):
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
 
     def get_compile_config(self):
+        if not self.compiled:  # as keras.Model's: an uncompiled model saves no compile config
+            return None
         return {"d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
                 "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer)}
 

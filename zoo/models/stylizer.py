@@ -152,6 +152,8 @@ class Stylizer(keras.Model):
         self.perceptual_loss = perceptual_loss
 
     def get_compile_config(self):
+        if not self.compiled:  # as keras.Model's: an uncompiled model saves no compile config
+            return None
         return {"optimizer": keras.saving.serialize_keras_object(self.optimizer)}
 
     def compile_from_config(self, config):
