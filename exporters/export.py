@@ -63,6 +63,7 @@ class LoadedRun:
     class_names: list | None
     exportables: list
     model_sha256: str
+    metadata: dict  # the recipe's extra manifest entries
 
 
 def serving_function(model, dynamic_hw: bool):
@@ -146,11 +147,12 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
     for name, m in recipe.exportables(model).items():
         serve = serving_function(m, dynamic_hw)
         specs = serve.input_signature
-        # Image inputs get real images; latent inputs the prior N(0, I) they are sampled from.
-        inputs = {s.name: test_x[:VALIDATION_BATCH] if len(s.shape) == 4 else
-                  rng.standard_normal((VALIDATION_BATCH, *s.shape[1:])).astype(np.float32) for s in specs}
+        # Image inputs get real images; other inputs what the recipe draws (latent vectors: N(0, I)).
+        images = test_x[:VALIDATION_BATCH]
+        inputs = {s.name: images if len(s.shape) == 4 else
+                  recipe.sample_input(s.name, tuple(s.shape[1:]), images, rng) for s in specs}
         calibration = {s.name: calib_x if len(s.shape) == 4 else
-                       rng.standard_normal((CALIBRATION_SAMPLES, *s.shape[1:])).astype(np.float32) for s in specs}
+                       recipe.sample_input(s.name, tuple(s.shape[1:]), calib_x, rng) for s in specs}
 
         def representative(calibration=calibration, specs=specs):
             for i in range(CALIBRATION_SAMPLES):
@@ -169,7 +171,7 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
             ex.keras_accuracy = accuracy(keras_runner, test_x, test_y)
         exportables.append(ex)
     return LoadedRun(run, config, recipe.task, splits.info.image_shape, splits.info.class_names, exportables,
-                     runtime.sha256(run.model_path))
+                     runtime.sha256(run.model_path), recipe.export_metadata())
 
 
 def export_file(ex: Exportable, fmt, target: Path, *, opset: int, check: bool) -> dict:

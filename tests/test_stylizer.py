@@ -1,5 +1,6 @@
-"""The feed-forward stylizer: any image size, safe-mode save/load, and real training steps against
-the real VGG19 losses. Its exports (builtin-only TFLite, ONNX) are tested in test_stylize.py."""
+"""The multi-style stylizer: any image size, styles picked and blended by weights, the tile
+variants, safe-mode save/load, and real training steps against the real VGG19 losses. Its exports
+(builtin-only TFLite, ONNX) are tested in test_stylize.py."""
 
 from __future__ import annotations
 
@@ -8,27 +9,60 @@ import pytest
 
 from zoo import registry
 from zoo.errors import ZooError
-from zoo.models.stylizer import Stylizer, build_transformer
+from zoo.models.stylizer import NORM_STATS, Stylizer, build_transformer, transformer_variant
 
-def recipe(tmp_path=None, **overrides):
+STYLES = "/work/shared/images/style"
+
+
+def skimage_file(name):
     import importlib.util
     from pathlib import Path
 
+    return Path(importlib.util.find_spec("skimage").submodule_search_locations[0]) / "data" / name
+
+
+def recipe(tmp_path=None, **overrides):
     cls = registry.get("stylizer")
-    style = Path(importlib.util.find_spec("skimage").submodule_search_locations[0]) / "data" / "ihc.png"
-    config = {**cls.defaults, "seed": 1, "style": str(style), "content": None, "crop_size": 64, "style_size": 128,
-              "vgg_weights": None, "content_weight": 1.0, "style_weight": 5e-5, "tv_weight": 1e6,
-              "residual_blocks": 4, "widths": "16,32,64", **overrides}
+    styles = f"{skimage_file('ihc.png')},{skimage_file('hubble_deep_field.jpg')}"
+    config = {**cls.defaults, "seed": 1, "styles": styles, "content": None, "crop_size": 64, "style_size": 128,
+              "vgg_weights": None, "content_weight": 1.0, "style_weight": 1e-3, "tv_weight": 1e4,
+              "residual_blocks": 2, "widths": "8,16,16,32", **overrides}
     return cls(config)
 
 
-def test_transformer_keeps_any_size():
-    net = build_transformer()
+def randomised(net, scale=0.2):
+    """`net` with its weights perturbed, so that styles differ (they start identical)."""
+    rng = np.random.default_rng(0)
+    net.set_weights([w + rng.normal(0, scale, w.shape).astype(np.float32) for w in net.get_weights()])
+    return net
+
+
+def test_transformer_keeps_any_size_and_blends_styles():
+    net = randomised(build_transformer(3))
+    rng = np.random.default_rng(0)
     for shape in [(1, 64, 96, 3), (2, 40, 56, 3)]:
-        y = np.asarray(net(np.random.default_rng(0).random(shape, dtype=np.float32)))
+        x = rng.random(shape, dtype=np.float32)
+        y = np.asarray(net([x, np.eye(3, dtype=np.float32)[:shape[0]]]))
         assert y.shape == shape and 0 <= y.min() and y.max() <= 1
-    assert net.input.name == "image" and net.output_names == ["stylized"]
-    assert net.count_params() < 100_000  # narrow on purpose: see the speed comparison
+    assert [i.name for i in net.inputs] == ["image", "style_weights"] and net.output_names == ["stylized"]
+    assert net.count_params() < 1_000_000  # int8 TFLite well under 2 MB
+    x = rng.random((1, 32, 32, 3), dtype=np.float32)
+    a, b, mid = (np.asarray(net([x, np.array([w], np.float32)])) for w in ([1, 0, 0], [0, 1, 0], [0.5, 0.5, 0]))
+    assert np.abs(a - b).mean() > 1e-3  # two styles, two results
+    assert np.abs(mid - a).mean() < np.abs(b - a).mean() and np.abs(mid - b).mean() < np.abs(b - a).mean()
+
+
+def test_tile_variant_with_the_photos_statistics_matches():
+    net = randomised(build_transformer(2, (8, 16, 16, 32), 2), 0.1)
+    stats_net = transformer_variant(net, "stats")
+    tile_net = transformer_variant(net, "tile")
+    x = np.random.default_rng(1).random((1, 48, 64, 3), dtype=np.float32)
+    w = np.array([[0.3, 0.7]], np.float32)
+    out = {k: np.asarray(v) for k, v in stats_net([x, w]).items()}
+    np.testing.assert_allclose(np.asarray(out["stylized"]), np.asarray(net([x, w])), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(tile_net([x, w, out[NORM_STATS]])), np.asarray(net([x, w])), atol=1e-5)
+    # other statistics change the result: the tile network really uses them
+    assert np.abs(np.asarray(tile_net([x, w, 2 * out[NORM_STATS]])) - np.asarray(net([x, w]))).max() > 1e-3
 
 
 @pytest.fixture(scope="module")
@@ -67,26 +101,42 @@ def test_saved_model_loads_in_safe_mode_without_vgg(trained, tmp_path):
     loaded = load_keras_model(tmp_path / "m.keras")
     assert isinstance(loaded, Stylizer)
     x = np.random.default_rng(2).random((1, 32, 40, 3), dtype=np.float32)
-    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-6)
+    w = np.array([[0.0, 1.0]], np.float32)
+    np.testing.assert_allclose(np.asarray(loaded((x, w))), np.asarray(model((x, w))), atol=1e-6)
     with pytest.raises(RuntimeError, match="perceptual_loss"):
-        loaded.perceptual_losses(x)
+        loaded.perceptual_losses(x, w)
 
 
 def test_data_and_exportables(trained):
     r, splits, model, _, _ = trained
-    assert "chelsea, coffee held out" in splits.info.source
+    assert "held out" in splits.info.source
     train, test = r.pipelines(splits, 3)
-    batch = next(iter(train))
-    assert batch.shape == (3, 64, 64, 3) and batch.dtype.name == "float32"
-    photos = [x.numpy() for x in test]
-    assert len(photos) == 2 and photos[0].shape == (1, 256, 256, 3)
-    assert list(r.exportables(model)) == ["stylizer"] and r.task == "image-to-image"
+    images, weights = next(iter(train))
+    assert images.shape == (3, 64, 64, 3) and images.dtype.name == "float32"
+    assert weights.shape == (3, 2) and set(np.asarray(weights).sum(axis=1)) == {1.0}
+    tests = [(x.numpy(), w.numpy()) for x, w in test]
+    assert len(tests) == splits.info.num_test and tests[0][0].shape == (1, 256, 256, 3)
+    assert [w.argmax() for _, w in tests[:2]] == [0, 1]  # held-out photos cycle through the styles
+    assert list(r.exportables(model)) == ["stylizer", "stylizer_tile"] and r.task == "image-to-image"
+    assert r.export_metadata() == {"styles": ["ihc", "hubble_deep_field"]}
 
 
 def test_style_image_too_small(tmp_path):
     from PIL import Image
 
     Image.fromarray(np.zeros((40, 300, 3), np.uint8)).save(tmp_path / "strip.png")
-    r = recipe(style=str(tmp_path / "strip.png"))
+    r = recipe(styles=f"{skimage_file('ihc.png')},{tmp_path / 'strip.png'}")
     with pytest.raises(ZooError, match="needs at least 64 pixels"):
         r.build(r.load_data().info)
+
+
+def test_styles_from_a_folder_by_name_and_count(tmp_path):
+    r = recipe(styles=STYLES)
+    assert r.style_names == ["hubble_deep_field", "ihc", "raphael_madonna"]
+    assert recipe(styles=STYLES, num_styles=2).style_names == ["hubble_deep_field", "ihc"]
+    with pytest.raises(ZooError, match="--num-styles 4 asks for more styles than the 3"):
+        recipe(styles=STYLES, num_styles=4)
+    with pytest.raises(ZooError, match="does not exist"):
+        recipe(styles=str(tmp_path / "missing"))
+    with pytest.raises(ZooError, match="holds no images"):
+        recipe(styles=str(tmp_path))

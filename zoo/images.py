@@ -34,8 +34,9 @@ def load_rgb(path, max_pixels: int = MAX_PIXELS, max_side: int | None = None) ->
             if w * h > max_pixels:
                 raise ZooError(f"image {path} is {w}x{h} ({w * h / 1e6:.0f} megapixels), more than the "
                                f"{max_pixels / 1e6:.0f} megapixels this tool decodes; downscale it first")
-            if max_side and max(w, h) > 2 * max_side:
-                im.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale directly
+            if max_side and max(w, h) > 2 * max_side:  # JPEG: decode at a reduced scale directly
+                scale = max_side / max(w, h)  # the size asked for keeps the aspect, so the longer side decides
+                im.draft("RGB", (max(1, round(w * scale)), max(1, round(h * scale))))
             im.load()
             im = ImageOps.exif_transpose(im)
             im = _to_rgb(im)

@@ -78,6 +78,16 @@ class Recipe:
         """
         raise NotImplementedError
 
+    def sample_input(self, name: str, shape: tuple, images, rng):
+        """Values of the non-image input `name` (shape without batch), one per image of `images`
+        (the batch it will go with), for validating and calibrating exports: by default the
+        N(0, I) prior that latent vectors are drawn from."""
+        return rng.standard_normal((len(images), *shape)).astype("float32")
+
+    def export_metadata(self) -> dict:
+        """Extra top-level entries for the export manifest (the stylizer's style names, say)."""
+        return {}
+
 
 class GenerativeRecipe(Recipe):
     """A model that draws images from latent noise (the VAE's decoder, the DCGAN's generator):

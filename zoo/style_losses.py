@@ -19,6 +19,11 @@ GATYS_CONTENT_LAYERS = ("block4_conv2",)
 # Johnson et al.: style from relu1_2, relu2_2, relu3_3, relu4_3; content from relu3_3.
 JOHNSON_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
 JOHNSON_CONTENT_LAYERS = ("block3_conv3",)
+# Huang & Belongie (AdaIN) and Dumoulin et al.: style from relu1_1 ... relu4_1, content from relu4_1.
+# The multi-style stylizer trains and is measured on these: VGG19 is cut after block4_conv1,
+# which saves two thirds of the fourth block's cost on every training step.
+STYLIZER_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
+STYLIZER_CONTENT_LAYERS = ("block4_conv1",)
 
 
 def gram_matrix(features):
@@ -50,28 +55,48 @@ def total_variation_loss(images):
 
 
 class PerceptualLoss:
-    """Weighted content + style + TV loss against one style image, on a `VGGFeatures` network.
+    """Weighted content + style + TV loss against one or more style images, on a `VGGFeatures`
+    network.
 
-    Holds the style image's Gram matrices, computed once. Call it with the generated images and
-    the content images' target features; it returns per-image (total, content, style, tv).
+    Holds every style image's Gram matrices, computed once (stacked: [N, C, C] per layer). Call
+    it with the generated images and the content images' target features; it returns per-image
+    (total, content, style, tv). With several styles, `style_weights` ([B, N]) says which style,
+    or which blend of styles, each image is measured against: its target Gram matrices are the
+    weighted sums of the styles' (Dumoulin et al. 2017 blend styles the same way).
     """
 
-    def __init__(self, features, style_image, *, content_layers, style_layers,
+    def __init__(self, features, style_images, *, content_layers, style_layers,
                  content_weight, style_weight, tv_weight):
         self.features = features
         self.content_layers, self.style_layers = tuple(content_layers), tuple(style_layers)
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
-        style_features = features(ops.convert_to_tensor(style_image, "float32"))
-        self.style_grams = {n: gram_matrix(style_features[n]) for n in self.style_layers}
+        if not isinstance(style_images, (list, tuple)):
+            style_images = [style_images]
+        grams = {n: [] for n in self.style_layers}
+        for image in style_images:  # one at a time: the paintings differ in size
+            image = ops.convert_to_tensor(image, "float32")
+            feats = features(image if len(image.shape) == 4 else image[None])
+            for n in self.style_layers:
+                grams[n].append(gram_matrix(feats[n])[0])
+        self.style_grams = {n: ops.stack(g) for n, g in grams.items()}  # [N, C, C]
+        self.num_styles = len(style_images)
 
     def content_targets(self, content_images):
         feats = self.features(content_images)
         return {n: feats[n] for n in self.content_layers}
 
-    def __call__(self, images, content_targets):
+    def target_grams(self, style_weights=None):
+        """{layer: [B or 1, C, C]}: the Gram matrices to match, blended by `style_weights`."""
+        if style_weights is None:
+            if self.num_styles != 1:
+                raise ValueError(f"this loss holds {self.num_styles} styles; pass style_weights [B, N]")
+            return self.style_grams
+        return {n: ops.einsum("bn,ncd->bcd", ops.cast(style_weights, g.dtype), g) for n, g in self.style_grams.items()}
+
+    def __call__(self, images, content_targets, style_weights=None):
         feats = self.features(images)
         content = content_loss(feats, content_targets, self.content_layers)
-        style = style_loss(feats, self.style_grams, self.style_layers)
+        style = style_loss(feats, self.target_grams(style_weights), self.style_layers)
         tv = total_variation_loss(images)
         total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
         return total, content, style, tv

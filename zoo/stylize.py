@@ -1,14 +1,21 @@
-"""Stylize a photo.
+"""Stylize a photo, a folder of photos or a video.
 
-    python -m zoo.stylize PHOTO --model saved_models/stylizer-ihc --runtime tflite --out out.png
+    python -m zoo.stylize PHOTO --model saved_models/stylizer --style ihc --out out.png
+    python -m zoo.stylize PHOTO --model RUN_DIR --style ihc:0.7,raphael_madonna:0.3 --strength 0.8 --preserve-color
+    python -m zoo.stylize PHOTOS_DIR --model RUN_DIR --style ihc --out RESULTS_DIR
+    python -m zoo.stylize clip.mp4 --model RUN_DIR --style ihc --deflicker 0.5 --out out.mp4
+    python -m zoo.stylize --model RUN_DIR --list-styles
     python -m zoo.stylize PHOTO --style STYLE.jpg --method optimize --steps 100 --out out.png
 
-`--model` runs a trained feed-forward stylizer (a run folder, a released folder, or a `.keras`,
-`.onnx` or `.tflite` file). With `--runtime onnx` or `tflite` nothing from TensorFlow or Keras is
-imported: the file runs through onnxruntime or the LiteRT interpreter, the input resized to the
-photo as a phone would. `--method optimize` runs Gatys et al.'s optimisation against `--style`
-(needs TensorFlow and VGG19 weights, see zoo.vgg). Next to the result, a `*_compare.png` shows
-photo | (style |) result.
+`--model` runs a trained multi-style feed-forward stylizer (a run folder, a released folder, or
+a `.keras`, `.onnx` or `.tflite` file); `--style` names one of its styles or blends several
+(weights are normalised to sum 1). With `--runtime onnx` or `tflite` nothing from TensorFlow or
+Keras is imported: the file runs through onnxruntime or the LiteRT interpreter. A photo keeps
+its size unless `--max-size` caps it. A single photo gets a `*_compare.png` next to the result
+(photo | result); a folder is written as OUT_DIR/NAME.png, skipping (and reporting, exit status
+1) files that cannot be read; a video (.mp4, .mov, .mkv, ...; needs the [video] extra) keeps its
+frame count and rate, and loses its audio. `--method optimize` runs Gatys et al.'s optimisation
+against `--style` as a style image (needs TensorFlow and VGG19 weights, see zoo.vgg).
 """
 
 from __future__ import annotations
@@ -19,37 +26,54 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from zoo.errors import ArgumentParser, ZooError, cli  # noqa: E402
 from zoo.images import grid, load_rgb, save_image, to_float, to_uint8  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
+from zoo.style.controls import apply_controls  # noqa: E402
+from zoo.style.model import open_model, stylize_image  # noqa: E402
+from zoo.style.tiling import MULTIPLE  # noqa: E402
+from zoo.style.video import OUTPUT_SUFFIXES, VIDEO_SUFFIXES, is_video  # noqa: E402
+from zoo.style.weights import describe, parse_weights  # noqa: E402
 
-MAX_SIDE = 4096  # larger photos are downscaled to this longer side (memory of the network's activations)
-MULTIPLE = 8  # the stylizer halves the resolution three times
+OPTIMIZE_SIDE = 512  # Gatys et al. optimise every pixel: photos are scaled to this by default
 
 
 def build_parser():
     p = ArgumentParser(prog="python -m zoo.stylize", description=__doc__.split("\n\n")[0],
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("content", help="the photo to stylize")
-    p.add_argument("--out", help="result file (default: PHOTO-stylized.png in the current folder)")
+    p.add_argument("content", nargs="?", help="a photo, a folder of photos, or a video "
+                                              f"({', '.join(VIDEO_SUFFIXES)}) to stylize")
+    p.add_argument("--out", help="the result: an image file for a photo (default: PHOTO-stylized.png here), a folder "
+                                 "for a folder, written as OUT/NAME.png (default: FOLDER-stylized here), or a "
+                                 f"{'/'.join(OUTPUT_SUFFIXES)} file for a video (default: VIDEO-stylized.mp4 here)")
     p.add_argument("--method", choices=("model", "optimize"), help="default: model if --model is given, else optimize")
-    p.add_argument("--size", type=int, help="scale the photo to this longer side first "
-                                            f"(default: 512 for optimize; {MAX_SIDE} at most for model)")
+    p.add_argument("--style", help="with --model: a style name, or a blend NAME:WEIGHT,... such as "
+                                   "ihc:0.7,raphael_madonna:0.3 (needed when the model has several styles; see "
+                                   "--list-styles); with --method optimize: the style image")
+    p.add_argument("--max-size", "--size", dest="max_size", type=int,
+                   help="scale photos and video frames down to this longer side first (big JPEGs are decoded at "
+                        f"reduced size). Default: {OPTIMIZE_SIDE} for optimize, the photo's own size for a model")
+    p.add_argument("--strength", type=float, default=1.0,
+                   help="how much style, 0 to 1: (1 - s) * photo + s * stylized; 0 gives back the photo")
+    p.add_argument("--preserve-color", action="store_true",
+                   help="keep the photo's colours: only the luminance is stylized")
     m = p.add_argument_group("feed-forward model")
-    m.add_argument("--model", help="run folder, released folder (saved_models/stylizer-*), or .keras/.onnx/.tflite file")
+    m.add_argument("--model", help="run folder, released folder (saved_models/stylizer*), or .keras/.onnx/.tflite file")
     m.add_argument("--runtime", choices=("keras", "onnx", "tflite"),
                    help="default: from the file's extension, else onnx")
     m.add_argument("--threads", type=int, help="CPU threads for onnx/tflite")
+    m.add_argument("--list-styles", action="store_true", help="print the model's style names, one per line, and exit")
+    v = p.add_argument_group("video (audio is dropped)")
+    v.add_argument("--deflicker", type=float, default=0.0,
+                   help="0 to below 1: blend the previous stylized frame into the current one where the input frame "
+                        "barely changed, by this much (0: off; 0.5 is a good start)")
     o = p.add_argument_group("optimisation (Gatys et al.)")
-    o.add_argument("--style", help="the style image")
     o.add_argument("--steps", type=int, default=100, help="optimiser iterations per scale")
     o.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
     o.add_argument("--learning-rate", type=float, default=0.02, help="Adam's step size (pixels in [0, 1])")
-    o.add_argument("--scales", default="1", help="comma-separated fractions of --size, coarse to fine, e.g. 0.5,1")
+    o.add_argument("--scales", default="1", help="comma-separated fractions of --max-size, coarse to fine, e.g. 0.5,1")
     o.add_argument("--content-weight", type=float, default=1.0)
     o.add_argument("--style-weight", type=float, default=1e-4)
     o.add_argument("--tv-weight", type=float, default=1e5)
@@ -59,89 +83,104 @@ def build_parser():
     return p
 
 
+def check_numbers(args):
+    for flag in ("steps", "threads"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise ZooError(f"--{flag} must be at least 1")
+    if args.max_size is not None and args.max_size < MULTIPLE:
+        raise ZooError(f"--max-size must be at least {MULTIPLE} pixels, got {args.max_size}")
+    if not 0 <= args.strength <= 1:
+        raise ZooError(f"--strength must be between 0 and 1, got {args.strength}")
+    if not 0 <= args.deflicker < 1:
+        raise ZooError(f"--deflicker must be at least 0 and below 1, got {args.deflicker}")
+
+
 @cli
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     setup()
+    check_numbers(args)
     method = args.method or ("model" if args.model else "optimize")
-    for flag in ("size", "steps", "threads"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            raise ZooError(f"--{flag} must be at least 1")
-    out = Path(args.out or f"{Path(args.content).stem}-stylized.png")
-    if method == "optimize":
-        if not args.style:
-            raise ZooError("--method optimize needs --style STYLE_IMAGE")
-        content = load_rgb(args.content, max_side=args.size or 512)
-        style = load_rgb(args.style, max_side=max(content.shape[:2]))
-        result, seconds = optimize(content, style, args)
-        panels, labels = [content, style, result], ["content", "style", "result"]
-    else:
+    if args.list_styles:
         if not args.model:
-            raise ZooError("--method model needs --model RUN_DIR_OR_FILE")
-        runner, how = open_model(args.model, args.runtime, args.threads)
-        content = load_rgb(args.content, max_side=args.size or MAX_SIDE)
-        start = time.perf_counter()
-        result = stylize(runner, content)
-        seconds = time.perf_counter() - start
-        panels, labels = [content, result], ["content", f"stylized ({how})"]
-        if args.style:
-            panels, labels = [content, load_rgb(args.style, max_side=1024), result], ["content", "style", labels[1]]
-    save_image(out, result)
-    compare = out.with_name(f"{out.stem}_compare.png")
-    save_image(compare, grid([panels], labels, height=min(384, content.shape[0])))
-    print(f"wrote {out} ({result.shape[1]}x{result.shape[0]}, {seconds:.2f} s) and {compare}")
+            raise ZooError("--list-styles needs --model")
+        print("\n".join(open_model(args.model, args.runtime, args.threads).styles))
+        return 0
+    if not args.content:
+        raise ZooError("give a photo, a folder of photos or a video to stylize")
+    content = Path(args.content)
+    kind = "folder" if content.is_dir() else "video" if is_video(content) else "photo"
+    if args.deflicker and kind != "video":
+        raise ZooError("--deflicker applies to videos only")
+    if method == "optimize":
+        if kind != "photo":
+            raise ZooError(f"--method optimize stylizes one photo at a time; a {kind} needs --model")
+        return optimize_photo(content, args)
+    if not args.model:
+        raise ZooError("--method model needs --model RUN_DIR_OR_FILE")
+    model = open_model(args.model, args.runtime, args.threads)
+    weights = parse_weights(args.style, model.styles)
+
+    def render(photo):
+        return apply_controls(photo, stylize_image(model, photo, weights), args.strength, args.preserve_color)
+
+    label = f"{describe(weights, model.styles)} ({model.how})"
+    commands = {"photo": stylize_photo, "folder": stylize_photos, "video": stylize_clip}
+    return commands[kind](content, args, render, label)
+
+
+def stylize_photo(path, args, render, label):
+    photo = load_rgb(path, max_side=args.max_size)
+    start = time.perf_counter()
+    result = render(photo)
+    write_result(args.out, path, [photo, result], ["photo", label], time.perf_counter() - start)
     return 0
 
 
-def open_model(path, runtime_name=None, threads=None):
-    """A zoo.runtime Runner for the stylizer at `path`, and a word on how it runs."""
-    from zoo import runtime
-
-    path = Path(path)
-    if not path.exists():
-        raise ZooError(f"no model at {path}: give a run folder, a released stylizer folder, or a .keras/.onnx/.tflite file")
-    suffix_runtime = {".keras": "keras", ".onnx": "onnx", ".tflite": "tflite"}
-    if path.is_file():
-        if path.suffix not in suffix_runtime:
-            raise ZooError(f"{path} is not a .keras, .onnx or .tflite file")
-        if runtime_name and runtime_name != suffix_runtime[path.suffix]:
-            raise ZooError(f"--runtime {runtime_name} cannot run {path.name}; leave --runtime out or give a folder")
-        runtime_name = suffix_runtime[path.suffix]
-        if runtime_name != "keras":
-            return runtime.load(path, threads=threads), f"{runtime_name}: {path.name}"
-        return keras_runner(path), "keras"
-    runtime_name = runtime_name or "onnx"
-    if runtime_name == "keras":
-        if (path / "config.json").is_file():
-            return runtime.load_keras(path, ["stylizer"], threads=threads), "keras"
-        return keras_runner(path / "model.keras"), "keras"
-    runner = runtime.load_exported(path, ["stylizer"], runtime_name, threads=threads)
-    return runner, f"{runtime_name}: {runner.path.name}"
+def optimize_photo(path, args):
+    if not args.style:
+        raise ZooError("--method optimize needs --style STYLE_IMAGE")
+    content = load_rgb(path, max_side=args.max_size or OPTIMIZE_SIDE)
+    style = load_rgb(args.style, max_side=max(content.shape[:2]))
+    result, seconds = optimize(content, style, args)
+    result = apply_controls(content, result, args.strength, args.preserve_color)
+    write_result(args.out, path, [content, style, result], ["content", "style", "result"], seconds)
+    return 0
 
 
-def keras_runner(model_file):
-    """A Runner over a `.keras` file (the Stylizer trainer or the bare transformation network)."""
-    from exporters.export import KerasRunner, serving_function
-    from zoo.runs import load_keras_model
+def write_result(out, path, panels, labels, seconds):
+    """The result (the last panel) and, next to it, `*_compare.png` of all the panels."""
+    out = Path(out or f"{path.stem}-stylized.png")
+    result = panels[-1]
+    save_image(out, result)
+    compare = out.with_name(f"{out.stem}_compare.png")
+    save_image(compare, grid([panels], labels, height=min(384, result.shape[0])))
+    print(f"wrote {out} ({result.shape[1]}x{result.shape[0]}, {seconds:.2f} s) and {compare}")
 
-    model = load_keras_model(model_file)
-    return KerasRunner(serving_function(getattr(model, "transformer", model), True))
+
+def stylize_photos(folder, args, render, label):
+    """Every file of `folder` into --out; exit status 1 if any could not be stylized."""
+    from zoo.style.folder import plan, stylize_folder
+
+    out_dir = Path(args.out or f"{folder.resolve().name}-stylized")
+    pairs = plan(folder, out_dir)
+    start = time.perf_counter()
+    failed = stylize_folder(pairs, render, args.max_size)
+    print(f"wrote {len(pairs) - len(failed)} of {len(pairs)} photos to {out_dir} in {label} "
+          f"({time.perf_counter() - start:.1f} s)" + (f"; {len(failed)} skipped (see above)" if failed else ""))
+    return 1 if failed else 0
 
 
-def stylize(runner, image: np.ndarray) -> np.ndarray:
-    """uint8 [H, W, 3] -> uint8 [H, W, 3]: reflect-padded to a multiple of 8 for the network."""
-    (spec,) = runner.inputs
-    if len(spec.shape) != 4 or spec.shape[1:] != (None, None, 3):
-        raise ZooError(f"the model takes {spec.name!r} of shape {spec.shape}; a stylizer takes images of any size")
-    h, w = image.shape[:2]
-    x = to_float(image)
-    pad_h, pad_w = -h % MULTIPLE, -w % MULTIPLE
-    if pad_h or pad_w:
-        mode = "reflect" if min(h, w) > MULTIPLE else "edge"
-        x = np.pad(x, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode=mode)
-    out = runner(**{spec.name: np.ascontiguousarray(x)})
-    y = out["stylized"] if "stylized" in out else next(iter(out.values()))
-    return to_uint8(y[:, :h, :w])
+def stylize_clip(video, args, render, label):
+    from zoo.style.video import stylize_video
+
+    out = Path(args.out or f"{video.stem}-stylized.mp4")
+    start = time.perf_counter()
+    info = stylize_video(video, out, render, args.deflicker, args.max_size)
+    w, h = info["size"]
+    print(f"wrote {out} ({info['frames']} frames, {w}x{h}, {info['fps']:g} fps, no audio) in {label} "
+          f"({time.perf_counter() - start:.1f} s)")
+    return 0
 
 
 def optimize(content, style, args):

@@ -1,38 +1,46 @@
-"""Feed-forward style transfer (Johnson, Alahi & Fei-Fei, 2016, "Perceptual Losses for
-Real-Time Style Transfer and Super-Resolution"), made small enough for a phone's CPU.
+"""Feed-forward style transfer for many styles at once: one network, N paintings.
 
-An image transformation network is trained, on random crops of photos, to minimise the
-perceptual losses of Gatys et al. against one style image: VGG19 content loss at relu3_3, Gram
-style loss at relu1_2, relu2_2, relu3_3 and relu4_3, and total variation (`zoo.style_losses`).
-Afterwards one forward pass stylizes a photo of any size.
+The image transformation network of Johnson, Alahi & Fei-Fei (2016, "Perceptual Losses for
+Real-Time Style Transfer and Super-Resolution") with the conditional instance normalisation of
+Dumoulin, Shlens & Kudlur (2017, "A Learned Representation for Artistic Style"): every
+normalisation layer holds one scale and shift per style, and a style is chosen, or several
+blended, by a weight vector (`style_weights`, [B, N]) that mixes them. All convolutions are
+shared between the styles, so a new painting costs 2 x channels numbers per normalisation layer.
 
-From the paper: reflection padding (no border artefacts), instance normalisation (Ulyanov et
-al., 2016: the contrast of the content photo is normalised away, which is what makes
-feed-forward stylization work), residual blocks at low resolution, a [0, 1] output.
+Training minimises the perceptual losses of Gatys et al. (`zoo.style_losses`) on random crops
+of photos, each crop paired with a random style: VGG19 content loss at relu4_1 and Gram style
+loss at relu1_1 ... relu4_1 (the layers of Huang & Belongie's AdaIN, so the zoo's stylizers are
+measured alike), plus total variation. One forward pass then stylizes a photo of any size.
 
-Changed for speed (the paper's network costs ~66 GFLOPs per 512x512 image by our count; this one 1.4,
-measured by scripts/benchmark_stylizer_vs_peer.py):
-- the first convolution already has stride 2 and there are three stride-2 steps, not two, so the
-  residual blocks run at 1/8 of the resolution;
-- narrow channels (16/32/64) and four depthwise-separable residual blocks instead of five full
-  3x3 convolutions of 128 channels;
-- upsampling is nearest-neighbour (written as tile + reshape with a static channel count, so
-  it converts to TFLite builtins on inputs of any size) followed by a depthwise-separable
-  convolution: no checkerboard artefacts of transposed convolutions, at a fraction of the cost.
+From the papers: reflection padding (no border artefacts), instance normalisation (the content
+photo's contrast is normalised away, which is what makes feed-forward stylization work),
+residual blocks at low resolution, nearest-neighbour upsampling followed by a convolution
+(Odena et al. 2016: no checkerboard patterns of transposed convolutions), a [0, 1] output.
 
-`Stylizer` is the Keras model that `zoo.train` fits: calling it stylizes; `train_step` computes
-the VGG losses, whose network and style Gram matrices are given to `compile()` and are not saved
-with the model (they are 80 MB and only needed for training).
+Made for a phone's CPU:
+- the first and last convolutions run at full resolution (fine strokes, no blocks), the rest at
+  1/2 to 1/8; the residual blocks work at 1/8, which gives brush strokes a large reach;
+- the residual blocks and the cheap upsampling steps are depthwise-separable convolutions;
+- upsampling is written as tile + reshape with a static channel count, so it converts to TFLite
+  builtins on inputs of any size.
+
+`Stylizer` is the Keras model that `zoo.train` fits: calling it on (images, style_weights)
+stylizes; `train_step` computes the VGG losses, whose network and style Gram matrices are given to
+`compile()` and are not saved with the model (they are 80 MB and only needed for training).
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from zoo.models.common import image_input
 from zoo.recipe import Recipe
 from zoo.registry import register
+
+STYLE_INPUT = "style_weights"
+OUTPUT = "stylized"
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -56,23 +64,58 @@ class ReflectionPadding2D(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class InstanceNormalization(layers.Layer):
-    """Normalises each channel of each image over its positions, then scales and shifts."""
+class ConditionalInstanceNormalization(layers.Layer):
+    """Instance normalisation with one scale and shift per style (Dumoulin et al. 2017).
 
-    def __init__(self, epsilon=1e-5, **kwargs):
+    Called on (x, style_weights): each image is normalised over its positions, then scaled and
+    shifted by `style_weights @ gamma` and `style_weights @ beta`, so a one-hot row picks a
+    style and any other row blends styles (the paper's interpolation between styles).
+
+    With `stats_offset` set it is called on (x, style_weights, norm_stats) and normalises with
+    the mean and variance in columns [offset, offset + 2C) of `norm_stats` instead of its own:
+    the statistics of the whole photo, so that tiles of a big photo are normalised alike and
+    join without seams (see `zoo.style.tiling`).
+    """
+
+    def __init__(self, num_styles, epsilon=1e-5, stats_offset=None, **kwargs):
         super().__init__(**kwargs)
-        self.epsilon = epsilon
+        self.num_styles, self.epsilon, self.stats_offset = num_styles, epsilon, stats_offset
 
-    def build(self, shape):
-        self.gamma = self.add_weight(shape=(shape[-1],), initializer="ones", name="gamma")
-        self.beta = self.add_weight(shape=(shape[-1],), initializer="zeros", name="beta")
+    def build(self, shapes):
+        channels = shapes[0][-1]
+        self.gamma = self.add_weight(shape=(self.num_styles, channels), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(self.num_styles, channels), initializer="zeros", name="beta")
 
-    def call(self, x):
-        mean, variance = ops.moments(x, axes=(1, 2), keepdims=True)
-        return (x - mean) * ops.rsqrt(variance + self.epsilon) * self.gamma + self.beta
+    def call(self, inputs):
+        x, style_weights = inputs[:2]
+        if self.stats_offset is None:
+            mean, variance = ops.moments(x, axes=(1, 2), keepdims=True)
+        else:
+            c, o = x.shape[-1], self.stats_offset
+            mean = inputs[2][:, o:o + c][:, None, None, :]
+            variance = inputs[2][:, o + c:o + 2 * c][:, None, None, :]
+        gamma = ops.matmul(style_weights, self.gamma)[:, None, None, :]
+        beta = ops.matmul(style_weights, self.beta)[:, None, None, :]
+        return (x - mean) * ops.rsqrt(variance + self.epsilon) * gamma + beta
+
+    def compute_output_shape(self, shapes):
+        return shapes[0]
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+        return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon,
+                "stats_offset": self.stats_offset}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class NormStatistics(layers.Layer):
+    """[B, H, W, C] -> [B, 2C]: the per-image mean and variance that instance norm divides out."""
+
+    def call(self, x):
+        mean, variance = ops.moments(x, axes=(1, 2))
+        return ops.concatenate([mean, variance], axis=-1)
+
+    def compute_output_shape(self, shape):
+        return (shape[0], 2 * shape[-1])
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -96,40 +139,114 @@ class NearestUpsampling2D(layers.Layer):
         return (shape[0], double(shape[1]), double(shape[2]), shape[3])
 
 
-def conv_block(x, filters, kernel, stride, name, relu=True):
-    """Reflection pad, convolution, instance norm, ReLU."""
+VARIANTS = ("plain", "stats", "tile")
+NORM_STATS = "norm_stats"
+
+
+class _Norms:
+    """Creates the network's normalisation layers for one of the `VARIANTS`: "plain" (each
+    layer uses its own statistics), "stats" (also collects them as an output), "tile" (reads
+    them from a `norm_stats` input: computed on the whole photo by the "stats" variant)."""
+
+    def __init__(self, style, variant, stats_input=None):
+        self.style, self.variant, self.stats_input = style, variant, stats_input
+        self.collected, self.offset = [], 0
+
+    def __call__(self, x, name):
+        n = self.style.shape[-1]
+        if self.variant == "tile":
+            y = ConditionalInstanceNormalization(n, stats_offset=self.offset, name=name)([x, self.style, self.stats_input])
+        else:
+            y = ConditionalInstanceNormalization(n, name=name)([x, self.style])
+        if self.variant == "stats":
+            self.collected.append(NormStatistics(name=f"{name}_stats")(x))
+        self.offset += 2 * x.shape[-1]
+        return y
+
+
+def conv_block(x, norm, filters, kernel, stride, name, relu=True):
+    """Reflection pad, convolution, conditional instance norm, ReLU."""
     x = ReflectionPadding2D(kernel // 2, name=f"{name}_pad")(x)
     x = layers.Conv2D(filters, kernel, strides=stride, use_bias=False, name=f"{name}_conv")(x)
-    x = InstanceNormalization(name=f"{name}_norm")(x)
+    x = norm(x, f"{name}_norm")
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
-def separable_block(x, filters, name, relu=True):
-    """Reflection pad, 3x3 depthwise + 1x1 pointwise convolution, instance norm, ReLU."""
+def separable_block(x, norm, filters, name, relu=True):
+    """Reflection pad, 3x3 depthwise + 1x1 pointwise convolution, conditional instance norm, ReLU."""
     x = ReflectionPadding2D(1, name=f"{name}_pad")(x)
     x = layers.SeparableConv2D(filters, 3, use_bias=False, name=f"{name}_conv")(x)
-    x = InstanceNormalization(name=f"{name}_norm")(x)
+    x = norm(x, f"{name}_norm")
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
-def build_transformer(widths=(16, 32, 64), residual_blocks=4):
-    """The image transformation network: [0, 1] images of any size -> stylized [0, 1] images
-    of the same size (sides that are multiples of 8; `zoo.stylize` pads others)."""
+def norm_stats_size(widths, residual_blocks):
+    """Length of the `norm_stats` vector: mean and variance of every normalised channel."""
+    w0, w1, w2, w3 = widths
+    return 2 * (2 * (w0 + w1 + w2) + w3 * (1 + 2 * residual_blocks))
+
+
+def build_transformer(num_styles, widths=(16, 32, 64, 128), residual_blocks=5, variant="plain"):
+    """The image transformation network: ([0, 1] images of any size, style weights [B, N]) ->
+    stylized [0, 1] images of the same size (sides that are multiples of 8; `zoo.stylize` pads
+    others). `widths` are the channels at full, 1/2, 1/4 and 1/8 resolution.
+
+    Every variant has the same weights in the same order (`set_weights` copies them across):
+    "stats" adds the output `norm_stats`, "tile" takes it as a third input (see `_Norms`).
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     image = image_input((None, None, 3))
-    x = conv_block(image, widths[0], 5, 2, "down1")
-    x = conv_block(x, widths[1], 3, 2, "down2")
-    x = conv_block(x, widths[2], 3, 2, "down3")
+    style = keras.Input(shape=(num_styles,), name=STYLE_INPUT, dtype="float32")
+    inputs = [image, style]
+    if variant == "tile":
+        inputs.append(keras.Input(shape=(norm_stats_size(widths, residual_blocks),), name=NORM_STATS, dtype="float32"))
+    norm = _Norms(style, variant, inputs[2] if variant == "tile" else None)
+    x = conv_block(image, norm, widths[0], 9, 1, "in")
+    for i, filters in enumerate(widths[1:], start=1):
+        x = conv_block(x, norm, filters, 3, 2, f"down{i}")
     for i in range(1, residual_blocks + 1):
-        y = separable_block(x, widths[2], f"res{i}a")
-        y = separable_block(y, widths[2], f"res{i}b", relu=False)
+        y = separable_block(x, norm, widths[3], f"res{i}a")
+        y = separable_block(y, norm, widths[3], f"res{i}b", relu=False)
         x = layers.Add(name=f"res{i}")([x, y])
-    for i, filters in enumerate((widths[1], widths[0], widths[0]), start=1):
-        x = NearestUpsampling2D(name=f"up{i}")(x)
-        x = separable_block(x, filters, f"up{i}b")
+    # 1/8 -> 1/4 and 1/2 -> 1 are separable; 1/4 -> 1/2, where most of the painting's texture
+    # is drawn, is a full convolution.
+    x = separable_block(NearestUpsampling2D(name="up1")(x), norm, widths[2], "up1b")
+    x = conv_block(NearestUpsampling2D(name="up2")(x), norm, widths[1], 3, 1, "up2b")
+    x = separable_block(NearestUpsampling2D(name="up3")(x), norm, widths[0], "up3b")
     x = ReflectionPadding2D(1, name="out_pad")(x)
     x = layers.Conv2D(3, 3, name="out_conv")(x)
-    stylized = layers.Activation("sigmoid", dtype="float32", name="stylized")(x)
-    return keras.Model(image, stylized, name="stylizer")
+    stylized = layers.Activation("sigmoid", dtype="float32", name=OUTPUT)(x)
+    if variant == "stats":
+        stats = layers.Concatenate(name=NORM_STATS)(norm.collected)
+        return keras.Model(inputs, {OUTPUT: stylized, NORM_STATS: stats}, name="stylizer")
+    return keras.Model(inputs, stylized, name="stylizer_tile" if variant == "tile" else "stylizer")
+
+
+def _photos_and_styles(data):
+    """(photos, style weights) from what fit() passes: the pair itself from a dataset of pairs,
+    or the pair wrapped as the only element (`evaluate(pair)` treats it as x alone)."""
+    return data[0] if len(data) == 1 else data
+
+
+def transformer_variant(transformer, variant):
+    """A copy of the trained `transformer` built as `variant` (see `build_transformer`), with its
+    weights; its shape (styles, widths, residual blocks) is read from its layers."""
+    import re
+
+    num_styles = transformer.inputs[1].shape[-1]
+    widths = tuple(transformer.get_layer(n).filters for n in ("in_conv", "down1_conv", "down2_conv", "down3_conv"))
+    blocks = sum(1 for layer in transformer.layers if re.fullmatch(r"res\d+", layer.name))
+    model = build_transformer(num_styles, widths, blocks, variant)
+    model.set_weights(transformer.get_weights())
+    return model
+
+
+def deployables(transformer) -> dict:
+    """What a stylizer is exported and run as: `stylizer` (which also returns the photo's
+    normalisation statistics) and `stylizer_tile` (which stylizes tiles of a big photo with
+    them, see zoo.style.tiling)."""
+    return {"stylizer": transformer_variant(transformer, "stats"), "stylizer_tile": transformer_variant(transformer, "tile")}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -161,16 +278,18 @@ class Stylizer(keras.Model):
         self.compile(optimizer=keras.saving.deserialize_keras_object(config["optimizer"]))
         self.optimizer.build(self.transformer.trainable_variables)  # so its saved state loads into it
 
-    def call(self, images, training=False):
-        return self.transformer(images, training=training)
+    def call(self, inputs, training=False):
+        """Stylize `(images, style_weights)`: [B, H, W, 3] in [0, 1] and [B, N] weights."""
+        return self.transformer(list(inputs), training=training)
 
-    def perceptual_losses(self, content, training=False):
-        """Mean (total, content, style, tv) losses of stylizing the batch `content`."""
+    def perceptual_losses(self, content, style_weights, training=False):
+        """Mean (total, content, style, tv) losses of stylizing the batch `content`, each image
+        in the style (or blend) of its row of `style_weights`."""
         if self.perceptual_loss is None:
             raise RuntimeError("compile the Stylizer with a perceptual_loss (zoo.style_losses.PerceptualLoss) to train it")
         targets = self.perceptual_loss.content_targets(content)
-        stylized = self.transformer(content, training=training)
-        return [ops.mean(v) for v in self.perceptual_loss(stylized, targets)]
+        stylized = self.transformer([content, style_weights], training=training)
+        return [ops.mean(v) for v in self.perceptual_loss(stylized, targets, style_weights)]
 
     def _record(self, values):
         for tracker, value in zip(self.trackers.values(), values):
@@ -182,17 +301,17 @@ class Stylizer(keras.Model):
 
         from zoo.models.common import scale_for_replicas
 
-        content = data[0] if isinstance(data, tuple) else data
+        content, style_weights = _photos_and_styles(data)
         with tf.GradientTape() as tape:
-            values = self.perceptual_losses(content, training=True)
+            values = self.perceptual_losses(content, style_weights, training=True)
             scaled = self.optimizer.scale_loss(scale_for_replicas(values[0]))
         grads = tape.gradient(scaled, self.transformer.trainable_weights)
         self.optimizer.apply(grads, self.transformer.trainable_weights)
         return self._record(values)
 
     def test_step(self, data):
-        content = data[0] if isinstance(data, tuple) else data
-        return self._record(self.perceptual_losses(content, training=False))
+        content, style_weights = _photos_and_styles(data)
+        return self._record(self.perceptual_losses(content, style_weights, training=False))
 
     def get_config(self):
         return {**super().get_config(), "transformer": keras.saving.serialize_keras_object(self.transformer)}
@@ -203,11 +322,12 @@ class Stylizer(keras.Model):
         return cls(**config)
 
 
-# Photos shipped inside installed packages, so training works offline with no data download.
-# Two are held out for evaluation: the quality table compares on photos never trained on.
+# Photos shipped inside installed packages: training works offline even without the photo folder
+# of scripts/build_style_data.py (which is the default when it has been built).
 SKIMAGE_TRAIN = ("astronaut.png", "rocket.jpg", "motorcycle_left.png", "motorcycle_right.png", "camera.png",
                  "coins.png", "retina.jpg", "brick.png", "grass.png", "gravel.png", "color.png")
 SKIMAGE_TEST = ("chelsea.png", "coffee.png")
+HOLD_OUT_EVERY = 10  # every 10th photo of a folder (in name order) is held out of training
 
 
 def offline_photos():
@@ -229,45 +349,110 @@ def offline_photos():
     return train, test
 
 
-class SampleStylizations(keras.callbacks.Callback):
-    """After every epoch, writes the held-out photos and their stylizations as one PNG."""
+def split_photos(folder):
+    """(train, held-out) image paths of a photo folder: every `HOLD_OUT_EVERY`-th is held out,
+    so the held-out photos come from every source of a folder sorted by name."""
+    from zoo.data.sources import scan_image_folder
+    from zoo.errors import ZooError
 
-    def __init__(self, folder, photos):
+    paths, _, _ = scan_image_folder(folder)
+    if len(paths) < 2:
+        raise ZooError(f"--content {folder} needs at least 2 photos (one is held out for evaluation)")
+    test = paths[::HOLD_OUT_EVERY]
+    return [p for p in paths if p not in set(test)], test
+
+
+def one_hot(index, count):
+    import numpy as np
+
+    weights = np.zeros((1, count), np.float32)
+    weights[0, index] = 1.0
+    return weights
+
+
+class SampleStylizations(keras.callbacks.Callback):
+    """After every epoch, writes held-out photos in every style as one PNG (rows: photos)."""
+
+    def __init__(self, folder, photos, style_names):
         super().__init__()
-        self.folder, self.photos = folder, photos
+        self.folder, self.photos, self.style_names = folder, photos, style_names
 
     def on_epoch_end(self, epoch, logs=None):
-        from zoo.images import grid, save_image, to_uint8
+        from zoo.images import grid, save_image
 
-        rows = [[to_uint8(p), to_uint8(self.model(p[None]))] for p in self.photos]
-        save_image(self.folder / f"stylized-epoch-{epoch + 1:04d}.png", grid(rows, ["photo", "stylized"]))
+        save_image(self.folder / f"stylized-epoch-{epoch + 1:04d}.png",
+                   grid(stylized_rows(self.model, self.photos, len(self.style_names)), ["photo", *self.style_names],
+                        height=128))
+
+
+def stylized_rows(model, photos, num_styles):
+    """[[photo, photo in style 0, photo in style 1, ...] for each photo] as uint8 images."""
+    import numpy as np
+
+    from zoo.images import to_uint8
+
+    eye = np.eye(num_styles, dtype=np.float32)
+    rows = []
+    for p in photos:
+        batch = np.repeat(p[None], num_styles, axis=0)
+        out = np.asarray(model((batch, eye)))
+        rows.append([to_uint8(p)] + [to_uint8(o) for o in out])
+    return rows
 
 
 @register
 class StylizerRecipe(Recipe):
     name = "stylizer"
     task = "image-to-image"
-    description = "Fast feed-forward style transfer (Johnson et al.), 1.4 GFLOPs at 512x512, one style per model"
-    paper = "Johnson, Alahi & Fei-Fei 2016, Perceptual Losses for Real-Time Style Transfer and Super-Resolution"
+    description = ("Fast feed-forward style transfer for many paintings in one network (Johnson et al. with "
+                   "Dumoulin et al.'s conditional instance norm); styles blend at run time")
+    paper = ("Johnson, Alahi & Fei-Fei 2016, Perceptual Losses for Real-Time Style Transfer; Dumoulin, Shlens & "
+             "Kudlur 2017, A Learned Representation for Artistic Style")
     defaults = {"epochs": 10, "batch_size": 4, "learning_rate": 1e-3, "latent_dim": None, "steps_per_epoch": 200}
     eval_size = 256  # held-out photos are evaluated at this shorter side, centre-cropped square
+    sample_photos = 3  # held-out photos in the per-epoch picture
+
+    def __init__(self, config):
+        super().__init__(config)
+        if "style_files" not in config:  # a new run: resolve --styles once, config.json keeps the result
+            from zoo.data.style_data import resolve_styles, style_name
+            from zoo.errors import ZooError
+
+            spec = config.get("styles") or config.get("style")
+            if not spec:
+                raise ZooError("the stylizer needs --styles: style images or a folder of them "
+                               "(python scripts/build_style_data.py builds one of public-domain paintings)")
+            if config.get("num_styles") is not None and config["num_styles"] < 1:
+                raise ZooError(f"--num-styles must be at least 1, got {config['num_styles']}")
+            files = resolve_styles(spec, config.get("num_styles"))
+            config["style_files"] = [str(f) for f in files]
+            config["style_names"] = [style_name(f) for f in files]
+
+    @property
+    def style_names(self) -> list:
+        return list(self.config["style_names"])
 
     @classmethod
     def add_arguments(cls, parser):
-        parser.add_argument("--style", required=True,
-                            help="the style image: any size from 64 px a side (Gram matrices are averaged over "
-                                 "positions, so it need not be as large as --crop-size)")
+        import argparse
+
+        parser.add_argument("--styles", help="style images: comma-separated image files and folders (a folder gives "
+                                             "all its images, in name order); each is named by its file stem")
+        parser.add_argument("--style", help=argparse.SUPPRESS)  # one style image: the old flag
+        parser.add_argument("--num-styles", type=int, help="train on the first N images of --styles")
         parser.add_argument("--content", help="content photos: a folder of images or a tensorflow-datasets name "
-                                              "such as coco/2017 (default: the sample photos of scikit-image)")
-        parser.add_argument("--crop-size", type=int, default=192, help="side of the random training crops")
-        parser.add_argument("--style-size", type=int, default=256,
-                            help="the style image is scaled to this longer side before its Gram matrices are taken")
+                                              "such as coco/2017 (default: the photos built by "
+                                              "scripts/build_style_data.py, else scikit-image's sample photos)")
+        parser.add_argument("--crop-size", type=int, default=256, help="side of the random training crops")
+        parser.add_argument("--style-size", type=int, default=512,
+                            help="each style image is scaled to this longer side before its Gram matrices are taken "
+                                 "(the scale of its brush strokes relative to the photos)")
         parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.vgg)")
         parser.add_argument("--content-weight", type=float, default=1.0)
-        parser.add_argument("--style-weight", type=float, default=5e-5)
-        parser.add_argument("--tv-weight", type=float, default=1e6)
-        parser.add_argument("--residual-blocks", type=int, default=4)
-        parser.add_argument("--widths", default="16,32,64", help="channels at 1/2, 1/4 and 1/8 resolution")
+        parser.add_argument("--style-weight", type=float, default=1e-3)
+        parser.add_argument("--tv-weight", type=float, default=1e4)
+        parser.add_argument("--residual-blocks", type=int, default=5)
+        parser.add_argument("--widths", default="16,32,64,128", help="channels at full, 1/2, 1/4 and 1/8 resolution")
 
     def load_data(self):
         """Content photos: paths for local folders (decoded in the pipeline), or TFDS images."""
@@ -275,7 +460,8 @@ class StylizerRecipe(Recipe):
 
         import tensorflow as tf
 
-        from zoo.data.sources import DatasetInfo, Splits, scan_image_folder
+        from zoo.data.sources import DatasetInfo, Splits
+        from zoo.data.style_data import photos_dir
         from zoo.errors import ZooError
 
         c = self.config
@@ -287,15 +473,12 @@ class StylizerRecipe(Recipe):
                                limit=c.get("limit"))
             images = lambda ds: ds.map(lambda x, _: x)  # noqa: E731
             return Splits(images(splits.train), images(splits.test), splits.info)
-        if content:
-            folder = Path(content).expanduser()
+        if content or photos_dir().is_dir():
+            folder = Path(content).expanduser() if content else photos_dir()
             if not folder.is_dir():
                 raise ZooError(f"--content {content} is not a folder of photos")
-            paths, _, _ = scan_image_folder(folder)
-            if len(paths) < 2:
-                raise ZooError(f"--content {folder} needs at least 2 photos (one is held out for evaluation)")
-            n_test = max(1, len(paths) // 10)
-            train, test, source = paths[n_test:], paths[:n_test], f"image folder {folder}"
+            train, test = split_photos(folder)
+            source = f"image folder {folder} (every {HOLD_OUT_EVERY}th photo held out)"
         else:
             train, test = offline_photos()
             source = f"scikit-image sample photos in {train[0].parent} ({', '.join(p.stem for p in test)} held out)"
@@ -307,93 +490,145 @@ class StylizerRecipe(Recipe):
             return tf.ensure_shape(image, (None, None, 3))
 
         files = lambda ps: tf.data.Dataset.from_tensor_slices([str(p) for p in ps]).map(decode)  # noqa: E731
-        info = DatasetInfo(name=Path(content).name if content else "skimage-photos", source=source,
+        info = DatasetInfo(name=Path(content).name if content else "photos", source=source,
                            image_shape=(None, None, 3), num_classes=None, class_names=None,
                            num_train=len(train), num_test=len(test))
         return Splits(files(train), files(test), info)
 
     def pipelines(self, splits, global_batch_size):
-        """Train: endless random crops of random scales, flipped at random. Test: centre squares."""
+        """Train: endless random crops of random scales, flipped at random, each with a random
+        style (one-hot weights). Test: centre squares of the held-out photos, cycling through
+        the styles."""
         import tensorflow as tf
 
-        crop, seed = self.config["crop_size"], self.seed
+        crop, seed, n = self.config["crop_size"], self.seed, len(self.style_names)
 
         def augment(image, s):
-            s1, s2, s3 = tf.unstack(tf.random.experimental.stateless_split(s, 3))
+            s1, s2, s3, s4 = tf.unstack(tf.random.experimental.stateless_split(s, 4))
             hw = tf.cast(tf.shape(image)[:2], tf.float32)
             # shorter side scaled to between 1x and 2x the crop: from whole-photo views to details
             side = tf.random.stateless_uniform((), s1, crop, 2.0 * crop)
             size = tf.cast(tf.math.ceil(hw * side / tf.reduce_min(hw)), tf.int32)
             image = tf.image.resize(tf.cast(image, tf.float32) / 255.0, size, antialias=True)
             image = tf.image.stateless_random_crop(image, (crop, crop, 3), s2)
-            return tf.clip_by_value(tf.image.stateless_random_flip_left_right(image, s3), 0.0, 1.0)
+            image = tf.clip_by_value(tf.image.stateless_random_flip_left_right(image, s3), 0.0, 1.0)
+            style = tf.random.stateless_uniform((), s4, 0, n, dtype=tf.int32)
+            return image, tf.one_hot(style, n)
 
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         train = splits.train.cache() if splits.info.num_train <= 1000 else splits.train  # photos stay in memory
-        train = tf.data.Dataset.zip((train.repeat().shuffle(64, seed=seed), seeds))
+        train = tf.data.Dataset.zip((train.repeat().shuffle(256, seed=seed), seeds))
         train = train.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
         train = train.batch(global_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-        test = splits.test.map(lambda image: centre_square(image, self.eval_size)).batch(1)
+        test = splits.test.map(lambda image: centre_square(image, self.eval_size)).enumerate()
+        test = test.map(lambda i, image: (image, tf.one_hot(tf.cast(i % n, tf.int32), n))).batch(1)
         return train, test
 
     def _loss(self):
+        from zoo.errors import ZooError
         from zoo.images import load_rgb, to_float
-        from zoo.style_losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss
+        from zoo.style_losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
         from zoo.vgg import VGGFeatures
 
         c = self.config
-        style = load_rgb(c["style"], max_side=c["style_size"])
-        if min(style.shape[:2]) < 64:
-            from zoo.errors import ZooError
-
-            raise ZooError(f"style image {c['style']} is {style.shape[1]}x{style.shape[0]}; it needs at least 64 "
-                           "pixels on each side to have texture to learn")
-        features = VGGFeatures(JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS, c.get("vgg_weights"))
-        return PerceptualLoss(features, to_float(style), content_layers=JOHNSON_CONTENT_LAYERS,
-                              style_layers=JOHNSON_STYLE_LAYERS, content_weight=c["content_weight"],
+        styles = []
+        for path in c["style_files"]:
+            style = load_rgb(path, max_side=c["style_size"])
+            if min(style.shape[:2]) < 64:
+                raise ZooError(f"style image {path} is {style.shape[1]}x{style.shape[0]}; it needs at least 64 "
+                               "pixels on each side to have texture to learn")
+            styles.append(to_float(style))
+        features = VGGFeatures(STYLIZER_STYLE_LAYERS + STYLIZER_CONTENT_LAYERS, c.get("vgg_weights"))
+        return PerceptualLoss(features, styles, content_layers=STYLIZER_CONTENT_LAYERS,
+                              style_layers=STYLIZER_STYLE_LAYERS, content_weight=c["content_weight"],
                               style_weight=c["style_weight"], tv_weight=c["tv_weight"])
+
+    @property
+    def widths(self) -> tuple:
+        from zoo.errors import ZooError
+
+        try:
+            widths = tuple(int(w) for w in str(self.config["widths"]).split(","))
+        except ValueError:
+            widths = ()
+        if len(widths) != 4 or min(widths) < 1:
+            raise ZooError(f"--widths needs four positive channel counts, got {self.config['widths']!r}")
+        return widths
 
     def build(self, info):
         c = self.config
-        widths = tuple(int(w) for w in str(c["widths"]).split(","))
-        model = Stylizer(build_transformer(widths, c["residual_blocks"]), name="stylizer_trainer")
-        model.build((None, None, None, 3))
+        model = Stylizer(build_transformer(len(self.style_names), self.widths, c["residual_blocks"]),
+                         name="stylizer_trainer")
+        model.build([(None, None, None, 3), (None, len(self.style_names))])
         model.compile(optimizer=keras.optimizers.Adam(c["learning_rate"]), perceptual_loss=self._loss(),
                       jit_compile=c.get("jit_compile", False))
         return model
 
     def callbacks(self, run, splits):
-        return [SampleStylizations(run.images, self._test_photos(splits))]
+        return [SampleStylizations(run.images, self._test_photos(splits)[:self.sample_photos], self.style_names)]
 
     def _test_photos(self, splits):
-        return [image.numpy()[0] for image in self.pipelines(splits, 1)[1]]
+        return [image.numpy()[0] for image, _ in self.pipelines(splits, 1)[1]]
 
     def evaluate(self, model, splits):
-        """Mean VGG losses of the stylized held-out photos (at `eval_size`), and the speed."""
+        """Mean VGG losses of the held-out photos (at `eval_size`) in every style, per style too,
+        and the speed."""
         import time
 
         import numpy as np
 
+        from zoo.images import to_float
+
         if model.perceptual_loss is None:  # the reloaded model.keras does not carry its VGG19 loss
             model.compile(optimizer=model.optimizer, perceptual_loss=self._loss())
-        photos = self._test_photos(splits)
-        values = np.mean([[float(v) for v in model.perceptual_losses(p[None], training=False)] for p in photos], axis=0)
-        x = np.random.default_rng(0).random((1, 512, 512, 3), dtype=np.float32)
-        model.transformer(x)
-        start = time.perf_counter()
-        model.transformer(x)
-        return {"test_loss": values[0], "test_content_loss": values[1], "test_style_loss": values[2],
-                "test_tv_loss": values[3], "keras_ms_per_512px_image": (time.perf_counter() - start) * 1000}
+        photos = np.stack(self._test_photos(splits))
+        metrics, per_style = {}, []
+        for i, name in enumerate(self.style_names):
+            weights = np.repeat(one_hot(i, len(self.style_names)), len(photos), axis=0)
+            values = [float(v) for v in model.perceptual_losses(photos, weights, training=False)]
+            per_style.append(values)
+            metrics[f"test_style_loss/{name}"] = values[2]
+            metrics[f"test_content_loss/{name}"] = values[1]
+        mean = np.mean(per_style, axis=0)
+        x = to_float(np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8))
+        w = one_hot(0, len(self.style_names))
+        model.transformer([x, w])
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            model.transformer([x, w])
+            times.append(time.perf_counter() - start)
+        return {"test_loss": float(mean[0]), "test_content_loss": float(mean[1]), "test_style_loss": float(mean[2]),
+                "test_tv_loss": float(mean[3]), **metrics, "keras_ms_per_512px_image": float(np.median(times) * 1000)}
 
     def report(self, run, model, splits):
-        from zoo.images import grid, load_rgb, save_image, to_uint8
+        from zoo.images import grid, save_image
 
-        style = load_rgb(self.config["style"], max_side=256)
-        rows = [[to_uint8(p), style, to_uint8(model(p[None]))] for p in self._test_photos(splits)]
-        save_image(run.images / "stylized-test-photos.png", grid(rows, ["held-out photo", "style", "stylized"]))
+        rows = stylized_rows(model, self._test_photos(splits), len(self.style_names))
+        save_image(run.images / "stylized-test-photos.png", grid(rows, ["held-out photo", *self.style_names], height=160))
 
     def exportables(self, model):
-        return {"stylizer": model.transformer}
+        self._exported = deployables(model.transformer)
+        return dict(self._exported)  # sample_input takes real statistics with the first
+
+    def sample_input(self, name, shape, images, rng):
+        """Style weights as users give them (single styles and blends: non-negative, sum 1), and
+        the normalisation statistics of `images` in random styles, as the stylizer computes them
+        for the tile network."""
+        if name == NORM_STATS:
+            stats_model = self._exported["stylizer"]
+            weights = self.sample_input(STYLE_INPUT, (len(self.style_names),), images, rng)
+            return np.concatenate([np.asarray(stats_model([images[i:i + 8], weights[i:i + 8]])[NORM_STATS])
+                                   for i in range(0, len(images), 8)])
+        if name != STYLE_INPUT:
+            return super().sample_input(name, shape, images, rng)
+        weights = rng.dirichlet(np.ones(shape[0]), len(images)).astype(np.float32)
+        weights[::2] = np.eye(shape[0], dtype=np.float32)[rng.integers(0, shape[0], len(weights[::2]))]
+        return weights
+
+    def export_metadata(self) -> dict:
+        """What the export manifest says beyond the files: the styles, in input order."""
+        return {"styles": self.style_names}
 
 
 def centre_square(image, size):

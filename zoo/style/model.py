@@ -1,0 +1,130 @@
+"""Opening a trained stylizer in whatever form a user has it, and running it on one image.
+
+A stylizer comes as a run folder, a released folder, or a single `.keras`, `.onnx` or `.tflite`
+file. Whatever the form, the caller gets the same thing back: a Runner (the zoo.runtime calling
+convention), a word on how it runs, and the model's style names in input order. The names are
+not in the network (its `style_weights` input is just N numbers), so they come from the export's
+manifest.json (`"styles"`) for ONNX and TFLite, and from the run's config.json (`style_names`)
+for Keras; a model whose names and input width disagree is refused rather than run with styles
+silently swapped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from zoo.errors import ZooError
+from zoo.images import to_float, to_uint8
+from zoo.style.tiling import IMAGE, STYLE_WEIGHTS, STYLIZED, run_network, stylize_tiled
+
+SUFFIX_RUNTIMES = {".keras": "keras", ".onnx": "onnx", ".tflite": "tflite"}
+MAIN, TILE = "stylizer", "stylizer_tile"  # the exportables of zoo.models.stylizer.deployables
+TILE_ABOVE_PIXELS = 1_000_000  # bigger photos go through in tiles (about 650 MB of activations at 1 MP)
+
+
+class Model(NamedTuple):
+    runner: object  # a zoo.runtime Runner, or exporters' KerasRunner for --runtime keras
+    how: str  # "keras", "onnx: stylizer.onnx": for messages and picture labels
+    styles: list  # style names, in the order of the network's style_weights input
+    tile_runner: object = None  # the network for tiles of big photos (None: one pass for any size)
+
+
+def open_model(path, runtime_name=None, threads=None) -> Model:
+    """The stylizer at `path` (a run or released folder, or a model file), ready to run."""
+    path = Path(path)
+    runner, how = _open_runner(path, runtime_name, threads)
+    return Model(runner, how, style_names(path, runner), _tile_runner(path, runner, runtime_name, threads))
+
+
+def _tile_runner(path: Path, runner, runtime_name, threads):
+    """The tile network that goes with `runner`: the same format and quantization from the same
+    export, or the same Keras model; None where there is none (exports from before tiling)."""
+    from zoo import runtime
+
+    if getattr(runner, "tile_variant", None) is not None:  # a bare .keras file
+        return runner.tile_variant
+    if not path.is_file() and (runtime_name or "onnx") == "keras":
+        return runtime.load_keras(path, [TILE], threads=threads)
+    files = getattr(runner, "manifest", {}).get("files", {})
+    entry = files.get(runner.path.name, {})
+    for name, other in files.items():
+        if other.get("exportable") == TILE and all(other.get(k) == entry.get(k) for k in ("format", "quantization")):
+            return runtime.load(runner.path.parent / name, threads=threads)
+    return None
+
+
+def _open_runner(path: Path, runtime_name, threads):
+    from zoo import runtime
+
+    if not path.exists():
+        raise ZooError(f"no model at {path}: give a run folder, a released stylizer folder, or a .keras/.onnx/.tflite file")
+    if path.is_file():
+        if path.suffix not in SUFFIX_RUNTIMES:
+            raise ZooError(f"{path} is not a .keras, .onnx or .tflite file")
+        if runtime_name and runtime_name != SUFFIX_RUNTIMES[path.suffix]:
+            raise ZooError(f"--runtime {runtime_name} cannot run {path.name}; leave --runtime out or give a folder")
+        runtime_name = SUFFIX_RUNTIMES[path.suffix]
+        if runtime_name != "keras":
+            return runtime.load(path, threads=threads), f"{runtime_name}: {path.name}"
+        return keras_runner(path), "keras"
+    runtime_name = runtime_name or "onnx"
+    if runtime_name == "keras":
+        if (path / "config.json").is_file():
+            return runtime.load_keras(path, ["stylizer"], threads=threads), "keras"
+        return keras_runner(path / "model.keras"), "keras"
+    runner = runtime.load_exported(path, ["stylizer"], runtime_name, threads=threads)
+    return runner, f"{runtime_name}: {runner.path.name}"
+
+
+def keras_runner(model_file):
+    """A Runner over a `.keras` file (the Stylizer trainer or the bare transformation network),
+    with the tile network of the same weights as its `tile_variant`."""
+    from exporters.export import KerasRunner, serving_function
+    from zoo.models.stylizer import deployables
+    from zoo.runs import load_keras_model
+
+    model = load_keras_model(model_file)
+    networks = deployables(getattr(model, "transformer", model))
+    runner = KerasRunner(serving_function(networks[MAIN], True))
+    runner.tile_variant = KerasRunner(serving_function(networks[TILE], True))
+    return runner
+
+
+def style_names(path: Path, runner) -> list:
+    """The style names of the model at `path`, checked against the width of its style input."""
+    inputs = {s.name: s for s in runner.inputs}
+    if set(inputs) != {IMAGE, STYLE_WEIGHTS}:
+        raise ZooError(f"{path} takes inputs {sorted(inputs)}, where a stylizer takes {IMAGE!r} and {STYLE_WEIGHTS!r} "
+                       "(single-style models from before multi-style stylizers need training and exporting again)")
+    names = getattr(runner, "manifest", {}).get("styles") or _config_style_names(path)
+    if not names:
+        raise ZooError(f"{path} does not say its style names: neither its manifest.json has \"styles\" nor a "
+                       "config.json next to it has style_names; export the run again")
+    width = inputs[STYLE_WEIGHTS].shape[-1]
+    if len(names) != width:
+        raise ZooError(f"{path} names {len(names)} styles but its network takes {width}; export the run again")
+    return list(names)
+
+
+def _config_style_names(path: Path):
+    config = (path if path.is_dir() else path.parent) / "config.json"
+    if not config.is_file():
+        return None
+    try:
+        return json.loads(config.read_text(encoding="utf-8")).get("style_names")
+    except ValueError as e:
+        raise ZooError(f"{config} is not valid JSON: {e}") from None
+
+
+def stylize_image(model: Model, image: np.ndarray, weights: np.ndarray, progress=None) -> np.ndarray:
+    """uint8 [H, W, 3] -> uint8 [H, W, 3] in the style (or blend) of `weights` [N]. Photos above
+    `TILE_ABOVE_PIXELS` go through in tiles when the model has a tile network (memory stays that
+    of a tile, see zoo.style.tiling); others in one pass, reflect-padded to a multiple of 8."""
+    weights = np.asarray(weights, np.float32)
+    if model.tile_runner is not None and image.shape[0] * image.shape[1] > TILE_ABOVE_PIXELS:
+        return stylize_tiled(model.runner, model.tile_runner, image, weights, progress=progress)
+    return to_uint8(run_network(model.runner, to_float(image)[0], weights)[STYLIZED])
