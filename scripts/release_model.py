@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,7 @@ DATA_LICENCES = {
 }
 
 
-def model_card(config, metrics, recipe, pictures):
+def model_card(config, metrics, recipe, pictures, extra):
     info = config.get("dataset_info", {})
     hp = {k: config.get(k) for k in ("epochs", "batch_size", "learning_rate", "latent_dim", "seed", "augment") if config.get(k) is not None}
     lines = [
@@ -45,10 +46,7 @@ def model_card(config, metrics, recipe, pictures):
           for k, v in metrics.items() if k.startswith("test_") or k.startswith("fd_")),
         "",
     ]
-    if recipe.name == "dcgan":
-        lines += ["The Fréchet distance is computed on the pooled features of the released zoo CNN "
-                  "(`saved_models/cnn-fashion_mnist`), not Inception (unavailable offline); the floor is the "
-                  "same distance between two halves of the real test set.", ""]
+    lines += extra
     lines += ["## Pictures", "", *(f"![{p.stem}](images/{p.name})" for p in pictures), "",
               "## Licence", "", "Model weights: Apache-2.0, as the zoo. Training data: see above.", ""]
     return "\n".join(lines)
@@ -84,10 +82,12 @@ def main():
     for name in ("config.json", "metrics.json"):
         shutil.copy2(args.run / name, args.dest / name)
     save_without_optimizer(args.run / "model.keras", args.dest / "model.keras")
-    pictures = [p for p in sorted((args.run / "images").glob("*.png")) if not p.name.startswith("samples_epoch_")]
+    pictures = [p for p in sorted((args.run / "images").glob("*.*")) if p.suffix in (".png", ".jpg")
+                and not re.match(r"(samples_epoch_|stylized-epoch-)", p.name)]
     for p in pictures:
         shutil.copy2(p, args.dest / "images" / p.name)
-    write_text(args.dest / "MODEL_CARD.md", model_card(config, metrics, recipe, pictures))
+    extra = recipe.release(args.run, args.dest)
+    write_text(args.dest / "MODEL_CARD.md", model_card(config, metrics, recipe, pictures, extra))
     print(f"released {args.run} as {args.dest}")
 
 

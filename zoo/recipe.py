@@ -84,6 +84,11 @@ class Recipe:
         N(0, I) prior that latent vectors are drawn from."""
         return rng.standard_normal((len(images), *shape)).astype("float32")
 
+    def release(self, run_root, dest) -> list:
+        """Copy into the released folder `dest` what it needs beyond the model (the stylizer's
+        style images), and return extra MODEL_CARD.md lines (Markdown) about it."""
+        return []
+
     def export_metadata(self) -> dict:
         """Extra top-level entries for the export manifest (the stylizer's style names, say)."""
         return {}

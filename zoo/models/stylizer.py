@@ -411,11 +411,12 @@ class StylizerRecipe(Recipe):
     defaults = {"epochs": 10, "batch_size": 4, "learning_rate": 1e-3, "latent_dim": None, "steps_per_epoch": 200}
     eval_size = 256  # held-out photos are evaluated at this shorter side, centre-cropped square
     sample_photos = 3  # held-out photos in the per-epoch picture
+    sheet_photos, sheet_side = 4, 512  # the contact sheet of the finished run: photos, their longer side
 
     def __init__(self, config):
         super().__init__(config)
         if "style_files" not in config:  # a new run: resolve --styles once, config.json keeps the result
-            from zoo.data.style_data import resolve_styles, style_name
+            from zoo.style.data import resolve_styles, style_name
             from zoo.errors import ZooError
 
             spec = config.get("styles") or config.get("style")
@@ -450,7 +451,7 @@ class StylizerRecipe(Recipe):
         parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.vgg)")
         parser.add_argument("--content-weight", type=float, default=1.0)
         parser.add_argument("--style-weight", type=float, default=1e-3)
-        parser.add_argument("--tv-weight", type=float, default=1e4)
+        parser.add_argument("--tv-weight", type=float, default=1e5)
         parser.add_argument("--residual-blocks", type=int, default=5)
         parser.add_argument("--widths", default="16,32,64,128", help="channels at full, 1/2, 1/4 and 1/8 resolution")
 
@@ -461,7 +462,7 @@ class StylizerRecipe(Recipe):
         import tensorflow as tf
 
         from zoo.data.sources import DatasetInfo, Splits
-        from zoo.data.style_data import photos_dir
+        from zoo.style.data import photos_dir
         from zoo.errors import ZooError
 
         c = self.config
@@ -602,10 +603,18 @@ class StylizerRecipe(Recipe):
                 "test_tv_loss": float(mean[3]), **metrics, "keras_ms_per_512px_image": float(np.median(times) * 1000)}
 
     def report(self, run, model, splits):
+        """The contact sheet: the first `sheet_photos` held-out photos, whole, in every style."""
+        from PIL import Image
+
         from zoo.images import grid, save_image
 
-        rows = stylized_rows(model, self._test_photos(splits), len(self.style_names))
-        save_image(run.images / "stylized-test-photos.png", grid(rows, ["held-out photo", *self.style_names], height=160))
+        rows = []
+        for image in splits.test.take(self.sheet_photos):
+            photo = Image.fromarray(image.numpy())
+            photo.thumbnail((self.sheet_side, self.sheet_side), Image.LANCZOS)
+            x = np.asarray(photo, np.float32)[None, :photo.height // 8 * 8, :photo.width // 8 * 8] / 255.0
+            rows.extend(stylized_rows(model, list(x), len(self.style_names)))
+        save_image(run.images / "contact_sheet.jpg", grid(rows, ["held-out photo", *self.style_names], height=192))
 
     def exportables(self, model):
         self._exported = deployables(model.transformer)
@@ -626,9 +635,65 @@ class StylizerRecipe(Recipe):
         weights[::2] = np.eye(shape[0], dtype=np.float32)[rng.integers(0, shape[0], len(weights[::2]))]
         return weights
 
+    def release(self, run_root, dest):
+        """styles/NAME.jpg for every style, and card sections: the paintings' provenance, the
+        photos' sources, the contact sheet, and the benchmark figures if they were measured."""
+        import shutil
+        from pathlib import Path
+
+        from PIL import Image
+
+        folder = Path(dest) / "styles"
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for name, path in zip(self.style_names, map(Path, self.config["style_files"])):
+            if path.suffix.lower() in (".jpg", ".jpeg"):
+                shutil.copy2(path, folder / f"{name}.jpg")
+            else:
+                Image.open(path).convert("RGB").save(folder / f"{name}.jpg", quality=92)
+            found = provenance(path)
+            rows.append(f"| `{name}` | {found.get('title', '?')} | {found.get('artist', '?')} | "
+                        f"{found.get('package', '?')}: `{found.get('path_in_package', path.name)}` | "
+                        f"{found.get('licence', 'see the source')} |")
+        lines = ["## Styles", "", "`python -m zoo.stylize PHOTO --model DIR --style NAME` (or `NAME:0.7,OTHER:0.3`); "
+                 "each painting is in `styles/NAME.jpg`.", "",
+                 "| style | title | artist | source (Debian package: path) | licence |", "|---|---|---|---|---|", *rows, ""]
+        source = (self.config.get("dataset_info") or {}).get("source", "")
+        photos = Path(source.split("image folder ", 1)[-1].split(" (", 1)[0]) / "PROVENANCE.csv"
+        if photos.is_file():
+            import csv
+            from collections import Counter
+
+            with open(photos, newline="", encoding="utf-8") as f:
+                counts = Counter((r["package"], r["licence"]) for r in csv.DictReader(f))
+            lines += ["## Content photos", "", f"{source}; per file in `PROVENANCE.csv` of that folder, rebuilt by "
+                      "`python scripts/build_style_data.py`:", "", "| package | licence | photos |", "|---|---|---|",
+                      *(f"| {p} | {lic} | {n} |" for (p, lic), n in sorted(counts.items())), ""]
+        if (Path(run_root) / "images" / "contact_sheet.jpg").is_file():
+            lines += ["## Contact sheet", "", "Held-out photos (never trained on) in every style:", "",
+                      "![contact sheet](images/contact_sheet.jpg)", ""]
+        benchmark = Path(dest) / "benchmark.md"
+        if benchmark.is_file():
+            lines += ["## Quality and speed", "", "From `python scripts/benchmark_stylizer_vs_peer.py` "
+                      "(`benchmark.md`, `benchmark.json`):", "",
+                      *benchmark.read_text(encoding="utf-8").split("\n")[2:], ""]
+        return lines
+
     def export_metadata(self) -> dict:
         """What the export manifest says beyond the files: the styles, in input order."""
         return {"styles": self.style_names}
+
+
+def provenance(path) -> dict:
+    """The row of `path` in the PROVENANCE.csv of its folder (scripts/build_style_data.py), or {}."""
+    import csv
+    from pathlib import Path
+
+    table = Path(path).parent / "PROVENANCE.csv"
+    if not table.is_file():
+        return {}
+    with open(table, newline="", encoding="utf-8") as f:
+        return next((row for row in csv.DictReader(f) if row.get("file") == Path(path).name), {})
 
 
 def centre_square(image, size):
