@@ -1,33 +1,41 @@
-"""Build the photo and painting folders that the stylizers train on, from Debian packages.
+"""Build a photo folder and a painting folder for style-transfer training from Debian packages.
 
     python scripts/build_style_data.py [--out DIR] [--max-side 1024] [--force]
 
-No COCO or WikiArt copy can be had without internet, but Debian's archive (which pip-only and
-apt-only machines reach) holds real photos and public-domain paintings inside a few packages
-(see ../shared/OFFLINE.md). This script downloads those packages with `apt-get download`
-(nothing is installed), unpacks them with `dpkg -x`, and writes into DIR (default:
-`zoo.style.data.cache_dir()`, i.e. ~/.cache/keras-zoo/style-data):
+Writes DIR/photos/ (about 200 real photos: animals, monuments, landscapes, nature, people and
+objects) and DIR/paintings/ (30 public-domain paintings named by short style slugs such as
+starry_night, great_wave, composition_viii), each with a PROVENANCE.csv (file, package,
+path_in_package, title, artist, licence, source). DIR defaults to $ZOO_STYLE_DATA, else
+$XDG_CACHE_HOME/keras-zoo/style-data (~/.cache/keras-zoo/style-data).
 
-- `photos/`: about 200 photos of animals, monuments, landscapes, objects and people;
-- `paintings/`: about 30 public-domain paintings, named by short slugs (`starry_night.jpg`,
-  `great_wave.jpg`...), which are the style names the stylizer uses;
+Why: style transfer is normally trained on COCO photos and WikiArt paintings, and neither can be
+had on machines that reach only the pip and Debian registries. Debian packages hold enough of both
+(see OFFLINE.md): GCompris' Qt resource files (photos from Wikimedia Commons, and paintings cut
+into jigsaw pieces, reassembled here), opencv-doc's sample images (with The Starry Night),
+mate-backgrounds, lomiri-wallpapers and plasma-workspace-wallpapers. The packages are fetched
+with `apt-get download` (kept in DIR/.debs so re-runs are fast) and unpacked with `dpkg -x`;
+nothing is installed.
 
-each with a `PROVENANCE.csv` (file, package, path_in_package, title, artist, licence). The
-licences come from the packages: GCompris records one per photo in each activity's README (most
-are CC BY(-SA) or CC0 photos from Wikimedia Commons); the paintings are public-domain works whose
-scans GCompris ships under GPL-3.0+; opencv-doc's sample images are Apache-2.0/BSD test data of
-unrecorded origin; the desktop wallpapers are CC BY(-SA) or GPL as their copyright files say.
-Nothing of this is committed to the repository: the folders are rebuilt here on demand.
+Licences, recorded per file from the packages' READMEs, copyright files and metadata: the photos
+are CC0 / public domain / CC BY / CC BY-SA (attribution and share-alike apply to redistribution),
+GPL-2+ or LGPL-3 (desktop wallpapers), or only the package-wide Apache-2.0/BSD of opencv-doc,
+whose samples record no origin. The paintings are public-domain works; GCompris ships its scans
+as public domain or GPL-3.0+ (from the WebMuseum). Fine for training; check PROVENANCE.csv before
+redistributing any image.
 
-GCompris packs its images in Qt resource files (`.rcc`), read here without Qt, and its paintings
-as jigsaw puzzles, reassembled here from the pieces and their positions in the board files.
+Every image is written as RGB JPEG (quality 92), its longer side at most --max-side. The folders
+are built under DIR/.tmp-* and renamed into place, so an interrupted run never leaves a half
+folder. Errors print one `error: ...` line and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import difflib
+import fnmatch
 import io
+import json
 import os
 import re
 import shutil
@@ -35,291 +43,554 @@ import struct
 import subprocess
 import sys
 import tempfile
+import unicodedata
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from PIL import Image, ImageOps
 
-from PIL import Image  # noqa: E402
-
-from zoo.style.data import cache_dir  # noqa: E402
-
-FIELDS = ("file", "package", "path_in_package", "title", "artist", "licence")
+BUILD_VERSION = 1
+MIN_SHORT_SIDE = 256
+COLUMNS = ("file", "package", "path_in_package", "title", "artist", "licence", "source")
 PACKAGES = ("gcompris-qt-data", "opencv-doc", "mate-backgrounds", "lomiri-wallpapers-16.04",
             "lomiri-wallpapers-20.04", "plasma-workspace-wallpapers")
+
 RCC_DIR = "usr/share/gcompris-qt/rcc"
-PUZZLE_LICENCE = "public domain (painting); scan shipped by GCompris under GPL-3.0-or-later"
-
-# --- paintings ---------------------------------------------------------------------------------
-# paintings.rcc: board number -> slug. Titles and artists come from the board's instruction.
-PUZZLES = {
-    1: "bal_du_moulin_de_la_galette", 2: "spring_arcimboldo", 3: "the_librarian", 4: "oiran_and_kamuro",
-    5: "woman_holding_a_fan", 6: "ejiri_in_suruga", 7: "great_wave", 8: "benzaiten_shrine_in_snow",
-    9: "horse_mackerel_and_prawn", 10: "sunset_over_ryogoku_bridge", 11: "poppies_hokusai", 12: "kazusa_sea_route",
-    14: "mona_lisa", 15: "pala_di_pesaro", 16: "lion_durer", 17: "the_harvesters", 18: "girls_at_the_piano",
-    19: "composition_viii", 20: "ramparts_at_aigues_mortes", 21: "summertime_cassatt", 22: "village_street_in_auvers",
-}  # board 13 is a photo of Michelangelo's Pietà, a sculpture: not a painting's style
-# details.rcc: Van Gogh paintings among the monument photos (file stem -> slug, title).
-DETAILS_PAINTINGS = {
-    "Van_Gogh_The_Night_Cafe_background": ("the_night_cafe", "The Night Café - 1888"),
-    "VincentVanGoghBridge_background": ("langlois_bridge", "The Langlois Bridge at Arles - 1888"),
-    "VincentVanGogh0019_background": ("the_harvest", "The Harvest - 1888"),
-    "PortraitOfPereTanguy_background": ("pere_tanguy", "Portrait of Père Tanguy - 1887"),
-    "Gogh4_background": ("cafe_terrace_at_night", "Café Terrace at Night - 1888"),
-    "VincentVanGogh0012_background": ("vestibule_of_the_asylum", "Vestibule of the Asylum - 1889"),
-    "VincentVanGogh0013_background": ("painter_on_the_road_to_tarascon", "The Painter on the Road to Tarascon - 1888"),
-    "Eglise_dAuvers-sur-Oise_background": ("church_at_auvers", "The Church at Auvers - 1890"),
+# GCompris activities whose images are real photos (the others hold drawings, icons, planets).
+GCOMPRIS_PHOTO_ACTIVITIES = ("erase", "explore_monuments", "explore_world_animals", "explore_farm_animals",
+                             "explore_world_music", "categorization", "details")
+# opencv-doc's examples/data: the real colour photos. Test patterns, calibration boards, renders,
+# grey stereo pairs, text, motion-blurred and near-copies (leuvenB, graf3, right, ela_modified) stay out.
+OPENCV_PHOTOS = ("aero1", "aero3", "aloeL", "apple", "baboon", "board", "building", "butterfly", "chicky_512",
+                 "ela_original", "fruits", "graf1", "home", "left", "leuvenA", "messi5", "orange",
+                 "rubberwhale1", "smarties", "squirrel_cls", "stuff")
+LOMIRI_NOT_PHOTOS = ("analogpattern", "umang", "Fossa", "Infinite-Sea", "Painting-Colors")  # renders
+PLASMA_PHOTOS = ("BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf",
+                 "Grey", "Kite", "OneStandsOut", "Path", "summer_1am")  # the other 19 are renders/drawings
+NOT_PAINTINGS = ("Pieta",)  # paintings.rcc also holds a photo of Michelangelo's sculpture
+ARTIST_FIXES = {"Katsushika Hokusa": "Katsushika Hokusai", "Pieter Brugel": "Pieter Bruegel the Elder",
+                "Bazille": "Frédéric Bazille", "Vincent Van Gogh": "Vincent van Gogh"}  # as GCompris' qml has them
+SHORT_NAMES = {  # file names for paintings whose titles make long or ambiguous slugs
+    "The Starry Night": "starry_night", "The Great Wave off Kanagawa": "great_wave",
+    "Bal du moulin de la Galette": "moulin_de_la_galette", "Lion": "durer_lion", "Spring": "arcimboldo_spring",
+    "Viewing Sunset over the Ryogoku Bridge from the Ommaya Embankment": "ryogoku_bridge_sunset",
+    "The Benzaiten Shrine at Inokashira in Snow": "inokashira_in_snow",
+    "The Bridge of Langlois at Arles with a lady with umbrella": "langlois_bridge",
+    "Entrance Hall of Saint-Paul Hospital": "saint_paul_hospital_hall", "La Pala di Pesaro": "pesaro_altarpiece",
 }
-OPENCV_DATA = "usr/share/doc/opencv-doc/examples/data"
-OPENCV_PAINTINGS = {"starry_night.jpg": ("starry_night", "The Starry Night - 1889", "Vincent van Gogh")}
-
-# --- photos ------------------------------------------------------------------------------------
-GCOMPRIS_PHOTOS = ("erase", "explore_monuments", "explore_world_animals", "details", "explore_farm_animals",
-                   "categorization")
-# opencv-doc's real photos (the rest are test charts, logos, renders, calibration boards).
-OPENCV_PHOTOS = ("aero1.jpg", "aero3.jpg", "apple.jpg", "baboon.jpg", "building.jpg", "butterfly.jpg", "fruits.jpg",
-                 "home.jpg", "leuvenA.jpg", "leuvenB.jpg", "messi5.jpg", "orange.jpg", "squirrel_cls.jpg",
-                 "stuff.jpg", "lena.jpg", "graf1.png", "licenseplate_motion.jpg", "ela_original.jpg")
-WALLPAPER_DIRS = ("usr/share/backgrounds", "usr/share/wallpapers")
-# Wallpapers that are renders, gradients or patterns, not photos. MATE's photos are all in nature/.
-NOT_PHOTOS = re.compile(r"analogpattern|painting-colors|picture_0b|picture_1a|free_by|greentock|fossa|umang|"
-                        r"/mate/(?!nature/)", re.I)
-PLASMA_PHOTOS = {"BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
-                 "Kite", "MilkyWay", "OneStandsOut", "Path", "summer_1am", "Volna"}  # the rest are renders
-MIN_PHOTO_SIDE = 256  # shorter side; smaller images are icons and thumbnails
 
 
 class BuildError(Exception):
-    """A failure the user can act on: printed as one `error:` line."""
+    """A failure the user can act on; printed as one `error:` line."""
 
 
-# --- reading the packages -----------------------------------------------------------------------
-
-def fetch(packages, work: Path) -> Path:
-    """Download `packages` (cached in `work/debs`) and unpack them all into `work/root`."""
-    debs, root = work / "debs", work / "root"
-    debs.mkdir(parents=True, exist_ok=True)
-    root.mkdir(parents=True, exist_ok=True)
-    for name in packages:
-        if not list(debs.glob(f"{name}_*.deb")):
-            result = subprocess.run(["apt-get", "download", name], cwd=debs, capture_output=True, text=True)
-            if result.returncode != 0:
-                last = (result.stderr.strip().splitlines() or ["no message"])[-1]
-                raise BuildError(f"apt-get download {name} failed ({last}); run `apt-get update` first, or check "
-                                 "that this machine reaches a Debian mirror")
-        (deb,) = debs.glob(f"{name}_*.deb")
-        subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
-    return root
+@dataclass
+class Candidate:
+    """One image to consider, with what PROVENANCE.csv records about it."""
+    kind: str  # "photos" or "paintings"
+    name: str
+    load: Callable[[], Image.Image]
+    package: str
+    path: str
+    title: str
+    artist: str = "unknown"
+    licence: str = "unknown"
+    source: str = ""
 
 
-def read_rcc(path: Path) -> dict:
-    """{path inside: bytes} of a Qt resource file (no Qt needed; format in OFFLINE.md)."""
-    data = path.read_bytes()
+# ----------------------------------------------------------------------------- Qt resource files
+
+def read_rcc(data: bytes) -> dict[str, bytes | None]:
+    """Every file in a Qt .rcc resource file as {path: bytes}, so GCompris' images need no Qt.
+
+    Layout: b"qres", then big-endian u32 version, tree, data and names offsets. Tree entries are
+    14 bytes (version 1) or 22 (2+, with a modification time): name offset u32, flags u16, then
+    child count and first child index (directory, flags & 2) or country, language and data offset
+    (file). Data is u32 size + bytes; flags & 1 means zlib after a 4-byte length, flags & 4 zstd,
+    which needs the optional `zstandard` module (without it the entry maps to None, with a warning;
+    no entry of the packages used here is zstd).
+    """
     if data[:4] != b"qres":
-        raise BuildError(f"{path} is not a Qt resource file")
+        raise ValueError("not a Qt resource file (no 'qres' magic)")
     version, tree, payload, names = struct.unpack(">4I", data[4:20])
     entry_size = 14 if version == 1 else 22
-
-    def name(offset):
-        (length,) = struct.unpack(">H", data[names + offset:names + offset + 2])
-        return data[names + offset + 6:names + offset + 6 + 2 * length].decode("utf-16-be")
-
     files = {}
 
+    def name_at(offset):
+        (length,) = struct.unpack_from(">H", data, names + offset)
+        return data[names + offset + 6:names + offset + 6 + 2 * length].decode("utf-16-be")
+
     def walk(index, prefix):
-        entry = data[tree + index * entry_size:tree + (index + 1) * entry_size]
-        name_offset, flags = struct.unpack(">IH", entry[:6])
-        path_here = f"{prefix}/{name(name_offset)}" if index else ""
+        name_offset, flags = struct.unpack_from(">IH", data, tree + index * entry_size)
+        path = f"{prefix}/{name_at(name_offset)}" if index else ""
         if flags & 2:
-            count, first = struct.unpack(">II", entry[6:14])
+            count, first = struct.unpack_from(">II", data, tree + index * entry_size + 6)
             for child in range(first, first + count):
-                walk(child, path_here)
+                walk(child, path)
             return
-        (offset,) = struct.unpack(">I", entry[10:14])
-        (size,) = struct.unpack(">I", data[payload + offset:payload + offset + 4])
+        (offset,) = struct.unpack_from(">I", data, tree + index * entry_size + 10)
+        (size,) = struct.unpack_from(">I", data, payload + offset)
         blob = data[payload + offset + 4:payload + offset + 4 + size]
-        if flags & 1:
-            blob = zlib.decompress(blob[4:])  # a 4-byte uncompressed length precedes the stream
-        elif flags & 4:
-            try:
-                import zstandard
-            except ImportError:
-                print(f"warning: {path.name}:{path_here} is zstd-compressed and zstandard is not installed; skipped",
-                      file=sys.stderr)
-                return
-            blob = zstandard.ZstdDecompressor().decompress(blob)
-        files[path_here.lstrip("/")] = blob
+        if flags & 4:
+            blob = _unzstd(blob, path)
+        elif flags & 1:
+            blob = zlib.decompress(blob[4:])
+        files[path.lstrip("/")] = blob
 
     walk(0, "")
     return files
 
 
-def readme_licences(text: str) -> dict:
-    """{file name: (copyright, licence)} from a GCompris resource README (Debian-copyright-like
-    blocks of `Copyright:`, `License:`, `Source:` and `Files:` lines)."""
-    found = {}
-    for block in re.split(r"\n\s*\n", text):
+def _unzstd(blob, path):
+    """zstd-decompress an rcc entry when `zstandard` is installed; else warn and return None."""
+    try:
+        import zstandard
+    except ImportError:
+        print(f"warning: skipping {path}: zstd-compressed and the zstandard module is missing", file=sys.stderr)
+        return None
+    return zstandard.ZstdDecompressor().decompress(blob, max_output_size=1 << 30)
+
+
+# ----------------------------------------------------------------------------- GCompris puzzles
+
+def parse_board(qml: str):
+    """(instruction, (width, height) or None, [(pixmap, x, y), ...]) of a GCompris board qml.
+
+    x and y are a piece's centre as fractions of the board; boards of the details activity are a
+    plain background image and have no width/height.
+    """
+    instruction = re.search(r'instruction:\s*qsTr\("(.*)"\)', qml).group(1)
+    width = re.search(r'"width"\s*:\s*(\d+)', qml)
+    height = re.search(r'"height"\s*:\s*(\d+)', qml)
+    pieces = [(p, float(x), float(y)) for p, x, y in re.findall(
+        r'"pixmapfile"\s*:\s*"([^"]+)"\s*,\s*"x"\s*:\s*"([\d.]+)"\s*,\s*"y"\s*:\s*"([\d.]+)"', qml)]
+    size = (int(width.group(1)), int(height.group(1))) if width and height else None
+    return instruction, size, pieces
+
+
+def assemble_puzzle(board_size, pieces) -> Image.Image:
+    """Rebuild a painting (RGBA) from its puzzle pieces [(image, x, y)]: each is pasted with its
+    alpha, centred at (x*W, y*H), and the result cropped to the pieces' opaque bounding box.
+
+    The qml gives centres to 3 decimals, so neighbours can land 1 px apart (Girls at the Piano has
+    a 1-px seam across the picture, Great Wave a ragged bottom row); such gaps are filled from
+    adjacent pixels (fill_seams) instead of turning black in the JPEG.
+    """
+    width, height = board_size
+    placed = [(image.convert("RGBA"), round(x * width - image.width / 2), round(y * height - image.height / 2))
+              for image, x, y in pieces]
+    x0, y0 = min(left for _, left, _ in placed), min(top for _, _, top in placed)
+    x1 = max(left + image.width for image, left, _ in placed)
+    y1 = max(top + image.height for image, _, top in placed)
+    canvas = Image.new("RGBA", (x1 - x0, y1 - y0))
+    for image, left, top in placed:
+        canvas.alpha_composite(image, (left - x0, top - y0))
+    return fill_seams(canvas.crop(canvas.getchannel("A").getbbox()))
+
+
+def fill_seams(image: Image.Image, reach: int = 2) -> Image.Image:
+    """Fill pixels that are not fully opaque from neighbours up to `reach` px away.
+
+    Copies of the image shifted by 1..reach px are composited underneath the original, so only
+    gaps change (nearest shift wins) and opaque pixels stay exactly as they were.
+    """
+    filled = Image.new("RGBA", image.size)
+    for d in range(reach, 0, -1):
+        for dx, dy in ((d, 0), (-d, 0), (0, d), (0, -d)):
+            filled.alpha_composite(image, (max(dx, 0), max(dy, 0)), (max(-dx, 0), max(-dy, 0)))
+    filled.alpha_composite(image)
+    return filled
+
+
+def parse_instruction(text: str):
+    """(title, artist) from a GCompris caption "Artist, Title - 1888" (the date is dropped)."""
+    artist, _, title = text.partition(", ")
+    title = re.sub(r"\s*(-\s*)?\d{4}[\d\s.-]*$", "", title).strip()
+    return title, ARTIST_FIXES.get(artist.strip(), artist.strip())
+
+
+# ----------------------------------------------------------------------------- licences
+
+def parse_readme(text: str) -> dict[str, dict]:
+    """GCompris' per-activity README as {file: {"copyright", "license", "source", "comment"}}.
+
+    Paragraphs are separated by blank lines; any line that is a file name belongs to the
+    paragraph (several paragraphs list their files without a "Files:" key).
+    """
+    result = {}
+    for paragraph in re.split(r"\n\s*\n", text):
+        fields, files, key = {}, [], None
+        for line in paragraph.splitlines():
+            value = line.strip()
+            match = re.match(r"^(Copyright|License|Source|Comment|Comments|Files):\s*(.*)$", value)
+            if match:
+                key, value = match.group(1).lower().replace("comments", "comment"), match.group(2)
+            if re.fullmatch(r"[\w./-]+\.(webp|png|jpe?g|svg|ogg|wav)", value):
+                files.append(value)
+            elif value and key and key != "files":
+                fields[key] = f"{fields[key]} {value}" if key in fields else value
+        for name in files:
+            result[name] = fields
+    return result
+
+
+def readme_entry(files: dict, path: str) -> dict:
+    """The README paragraph for an rcc image: nearest README up the tree, by relative path, then by
+    a close match (one README lists `audaPalatina` for `aulaPalatina`)."""
+    parts = path.split("/")
+    for depth in range(len(parts) - 1, 0, -1):
+        readme = "/".join(parts[:depth] + ["README"])
+        if files.get(readme):
+            entries = parse_readme(files[readme].decode("utf-8", "replace"))
+            rel = "/".join(parts[depth:])
+            close = difflib.get_close_matches(rel, entries, n=1, cutoff=0.9)
+            entry = entries.get(rel) or entries.get(parts[-1]) or (entries[close[0]] if close else None)
+            if entry:
+                return entry
+    return {}
+
+
+def clean_holder(text: str | None) -> str:
+    """A copyright holder without years, e-mail addresses or "Copyright"/"©"."""
+    text = re.sub(r"<[^>]*>|©|\(c\)|\bCopyright\b", "", text or "", flags=re.I)
+    text = re.sub(r"(^|,|\s)\d{4}(\s*[-–]\s*\d{2,4})?\.?(?=\s|,|$)", " ", text)
+    return re.sub(r"\s+", " ", text).strip(" ,.´\"") or "unknown"
+
+
+def parse_dep5(text: str) -> list[tuple[list[str], str, str]]:
+    """A Debian machine-readable copyright file as [(file patterns, holders, licence)], in order."""
+    result = []
+    for paragraph in re.split(r"\n\s*\n", text):
         fields, key = {}, None
-        for line in block.splitlines():
-            m = re.match(r"(\w+):\s*(.*)", line)
-            if m and m.group(1) in ("Copyright", "License", "Source", "Files", "Comments"):
-                key = m.group(1)
-                fields[key] = [m.group(2).strip()] if m.group(2).strip() else []
-            elif key and line.strip():
-                fields[key].append(line.strip())
-        for f in fields.get("Files", []):
-            for name in f.split():
-                found[Path(name).name] = (" ".join(fields.get("Copyright", [])), " ".join(fields.get("License", [])))
+        for line in paragraph.splitlines():
+            match = re.match(r"^([\w-]+):\s*(.*)$", line)
+            if match:
+                key = match.group(1)
+                fields[key] = match.group(2)
+            elif key and line[:1].isspace():
+                fields[key] += "\n" + line.strip()
+        if "Files" in fields:
+            holders = "; ".join(clean_holder(h) for h in fields.get("Copyright", "").splitlines() if h.strip())
+            result.append((fields["Files"].split(), holders, fields.get("License", "").splitlines()[0]))
+    return result
+
+
+def dep5_lookup(paragraphs, upstream_path: str):
+    """(holders, licence) of the last paragraph whose pattern matches, as DEP-5 specifies."""
+    found = ("unknown", "unknown")
+    for patterns, holders, licence in paragraphs:
+        if any(fnmatch.fnmatchcase(upstream_path, p) for p in patterns):
+            found = (holders, licence)
     return found
 
 
-def assemble_puzzle(board_qml: str, pieces: dict) -> tuple:
-    """(painting as RGB Image, instruction) from a GCompris puzzle board: every piece pasted with
-    its alpha, centred at (x * width, y * height) of the board, cropped to the pieces."""
-    instruction = re.search(r'instruction:\s*qsTr\("([^"]*)"\)', board_qml).group(1)
-    width = int(re.search(r'"width"\s*:\s*(\d+)', board_qml).group(1))
-    height = int(re.search(r'"height"\s*:\s*(\d+)', board_qml).group(1))
-    placed = re.findall(r'"pixmapfile"\s*:\s*"([^"]+)"\s*,\s*"x"\s*:\s*"?([\d.]+)"?\s*,\s*"y"\s*:\s*"?([\d.]+)"?', board_qml)
-    canvas = Image.new("RGBA", (width * 2, height * 2), (0, 0, 0, 0))
-    offset = (width // 2, height // 2)  # room for pieces that stick out of the board
-    for name, x, y in placed:
-        piece = Image.open(io.BytesIO(pieces[name])).convert("RGBA")
-        left = offset[0] + round(float(x) * width - piece.width / 2)
-        top = offset[1] + round(float(y) * height - piece.height / 2)
-        canvas.alpha_composite(piece, (left, top))
-    box = canvas.getchannel("A").getbbox()
-    return canvas.crop(box).convert("RGB"), instruction
-
-
-# --- writing the folders ------------------------------------------------------------------------
-
-def save(image: Image.Image, folder: Path, stem: str, max_side: int) -> str:
-    image = image.convert("RGB")
-    if max(image.size) > max_side:
-        image.thumbnail((max_side, max_side), Image.LANCZOS)
-    name = f"{stem}.jpg"
-    image.save(folder / name, quality=92)
-    return name
-
+# ----------------------------------------------------------------------------- sources
 
 def slug(text: str) -> str:
+    """Short lowercase ASCII file-name stem: camelCase and punctuation become underscores."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text)
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
-def build_paintings(root: Path, folder: Path, max_side: int) -> list:
-    rows = []
-    rcc = root / RCC_DIR
-    paintings = read_rcc(rcc / "paintings.rcc")
-    base = "gcompris/src/activities/paintings/resource/"
-    pieces = {k[len(base):]: v for k, v in paintings.items() if k.startswith(base + "image/")}
-    for board, stem in PUZZLES.items():
-        qml = paintings[f"{base}board/board{board}_0.qml"].decode("utf-8")
-        image, instruction = assemble_puzzle(qml, pieces)
-        artist, _, title = instruction.partition(", ")
-        artist = artist.replace("Hokusa ", "Hokusai ").replace("Katsushika Hokusa", "Katsushika Hokusai")
-        artist = {"Pieter Brugel": "Pieter Bruegel the Elder", "Bazille": "Frédéric Bazille"}.get(artist, artist)
-        rows.append((save(image, folder, stem, max_side), "gcompris-qt-data",
-                     f"{RCC_DIR}/paintings.rcc:{base}board/board{board}_0.qml (puzzle pieces)", title, artist,
-                     PUZZLE_LICENCE))
-    details = read_rcc(rcc / "details.rcc")
-    for path, blob in sorted(details.items()):
-        if Path(path).stem in DETAILS_PAINTINGS:
-            stem, title = DETAILS_PAINTINGS[Path(path).stem]
-            rows.append((save(Image.open(io.BytesIO(blob)), folder, stem, max_side), "gcompris-qt-data",
-                         f"{RCC_DIR}/details.rcc:{path}", title, "Vincent van Gogh", PUZZLE_LICENCE))
-    for name, (stem, title, artist) in OPENCV_PAINTINGS.items():
-        rows.append((save(Image.open(root / OPENCV_DATA / name), folder, stem, max_side), "opencv-doc",
-                     f"{OPENCV_DATA}/{name}", title, artist, "public domain (painting); file Apache-2.0 (OpenCV samples)"))
-    return rows
+def painting_name(title: str) -> str:
+    return SHORT_NAMES.get(title) or slug(title)
 
 
-def build_photos(root: Path, folder: Path, max_side: int) -> list:
-    rows = []
-    rcc = root / RCC_DIR
-    for activity in GCOMPRIS_PHOTOS:
-        files = read_rcc(rcc / f"{activity}.rcc")
-        licences = {}
+def _open_bytes(blob):
+    return lambda: Image.open(io.BytesIO(blob))
+
+
+def _open_path(path):
+    return lambda: Image.open(path)
+
+
+def gcompris_candidates(root: Path):
+    """Photos of the photo activities (licence per file from their READMEs), the details activity's
+    Van Gogh backgrounds, and the paintings puzzles reassembled from their pieces."""
+    package = "gcompris-qt-data"
+    for activity in GCOMPRIS_PHOTO_ACTIVITIES + ("paintings",):
+        files = read_rcc((root / RCC_DIR / f"{activity}.rcc").read_bytes())
+        where = f"/{RCC_DIR}/{activity}.rcc:"
+        if activity == "paintings":
+            yield from _puzzle_paintings(files, where)
+            continue
+        captions = {}  # details: background image name -> board caption
         for path, blob in files.items():
-            if Path(path).name == "README":
-                licences.update(readme_licences(blob.decode("utf-8", "replace")))
+            if re.search(r"/board/board\d+_0\.qml$", path) and blob:
+                qml = blob.decode()
+                captions.update(dict.fromkeys(re.findall(r'"image/([^"]+_background\.webp)"', qml),
+                                              parse_board(qml)[0]))
         for path, blob in sorted(files.items()):
-            if not path.endswith((".webp", ".jpg", ".png")) or Path(path).stem in DETAILS_PAINTINGS:
+            if blob is None or not path.endswith((".webp", ".jpg", ".png")) or "/resource/" not in path:
                 continue
-            owner, licence = licences.get(Path(path).name, ("", ""))
-            if not licence or "GPL" in licence:  # drawings and icons carry the software's licence
-                continue
-            image = Image.open(io.BytesIO(blob))
-            if min(image.size) < MIN_PHOTO_SIDE:
-                continue
-            stem = slug(f"gcompris_{activity}_{Path(path).stem.replace('_background', '')}")
-            rows.append((save(image, folder, stem, max_side), "gcompris-qt-data", f"{RCC_DIR}/{activity}.rcc:{path}",
-                         Path(path).stem, owner or "unknown", licence))
-    for name in OPENCV_PHOTOS:
-        path = root / OPENCV_DATA / name
-        if path.is_file():
-            rows.append((save(Image.open(path), folder, slug(f"opencv_{Path(name).stem}"), max_side), "opencv-doc",
-                         f"{OPENCV_DATA}/{name}", Path(name).stem, "unknown", "Apache-2.0 / BSD (OpenCV sample data)"))
-    for path in sorted(p for d in WALLPAPER_DIRS for p in (root / d).rglob("*") if p.suffix.lower() in (".jpg", ".png")):
-        rel = path.relative_to(root).as_posix()
-        theme = path.parts[path.parts.index("wallpapers") + 1] if "wallpapers" in path.parts else path.stem
-        if NOT_PHOTOS.search(rel) or ("wallpapers/" in rel and theme not in PLASMA_PHOTOS):
-            continue
-        image = Image.open(path)
-        if min(image.size) < MIN_PHOTO_SIDE:
-            continue
-        if "wallpapers/" in rel:  # plasma: one photo per theme, the largest size
-            if any(r[0].startswith(slug(f"plasma_{theme}")) for r in rows):
-                continue
-            package, licence, stem = "plasma-workspace-wallpapers", "GPL-2+ (see its copyright file)", f"plasma_{theme}"
-        elif "/mate/" in rel:
-            package, licence, stem = "mate-backgrounds", "GPL-2+ / CC-BY-SA-4.0 (see its copyright file)", f"mate_{path.stem}"
-        else:
-            package, licence, stem = "lomiri-wallpapers", "CC-BY-4.0 / CC-BY-SA / CC0 (see its copyright file)", f"lomiri_{path.stem}"
-        author = path.stem.split("_by_")[-1].replace("_", " ") if "_by_" in path.stem else "unknown"
-        rows.append((save(image, folder, slug(stem), max_side), package, rel, path.stem, author, licence))
-    return rows
+            entry = readme_entry(files, path)
+            stem = path.rsplit("/", 1)[1].rsplit(".", 1)[0]
+            title, artist = stem.replace("_", " "), clean_holder(entry.get("copyright"))
+            licence, source, kind = entry.get("license", "unknown"), entry.get("source", ""), "photos"
+            if activity == "details":
+                caption = captions.get(path.rsplit("/", 1)[1])
+                if caption is None:
+                    continue  # the small detail crops
+                comment, title = entry.get("comment", ""), caption
+                original = re.search(r"by (.+?), (?:license ([^,]+), )?source at (\S+)", comment)
+                if "original painting" in comment:
+                    kind, (title, artist) = "paintings", parse_instruction(caption)
+                    licence = f"public domain painting; GCompris file: {licence}"
+                elif original:
+                    artist = f"{original.group(1)} (adapted by {artist})"
+                    licence = f"{licence} (original: {original.group(2) or 'unknown'})"
+                    source = original.group(3)
+            name = painting_name(title) if kind == "paintings" else \
+                f"gcompris_{activity.replace('explore_', '')}_{slug(stem.replace('_background', ''))}"
+            yield Candidate(kind, name, _open_bytes(blob), package, where + path, title, artist, licence, source)
 
 
-def write_folder(dest: Path, build, root: Path, max_side: int) -> int:
-    """Build a folder next to `dest` and rename it into place: never a half-written folder."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}-", dir=dest.parent))
+def _puzzle_paintings(files, where):
+    """The paintings activity's boards, each reassembled into one image."""
+    resource = "gcompris/src/activities/paintings/resource/"
+    for path, blob in sorted(files.items()):
+        if not re.search(r"/board/board\d+_0\.qml$", path):
+            continue
+        caption, size, levels = parse_board(blob.decode())
+        title, artist = parse_instruction(caption)
+        if title in NOT_PAINTINGS:
+            continue
+        pieces = [(p, x, y) for p, x, y in levels if p.endswith(".webp")]
+        licence = readme_entry(files, resource + pieces[0][0]).get("license", "unknown")
+
+        def load(pieces=pieces, size=size):
+            return assemble_puzzle(size, [(Image.open(io.BytesIO(files[resource + p])), x, y)
+                                          for p, x, y in pieces])
+
+        yield Candidate("paintings", painting_name(title), load, "gcompris-qt-data",
+                        f"{where}{path} (+{len(pieces)} pieces)", title, artist,
+                        f"public domain painting; GCompris scan: {licence} (from the WebMuseum)")
+
+
+def opencv_candidates(root: Path):
+    """The Starry Night and the real photos among opencv-doc's sample images."""
+    data = root / "usr/share/doc/opencv-doc/examples/data"
+    _, licence = dep5_lookup(parse_dep5((root / "usr/share/doc/opencv-doc/copyright").read_text()),
+                             "samples/data/x.jpg")
+    licence = f"{licence} (package-wide; origin not recorded)"
+    for path in sorted(data.glob("*.*")):
+        where = f"/{path.relative_to(root)}"
+        if path.stem == "starry_night":
+            yield Candidate("paintings", "starry_night", _open_path(path), "opencv-doc", where,
+                            "The Starry Night", "Vincent van Gogh", f"public domain painting; file: {licence}")
+        elif path.stem in OPENCV_PHOTOS:
+            yield Candidate("photos", f"opencv_{slug(path.stem)}", _open_path(path), "opencv-doc", where,
+                            path.stem, "unknown", licence)
+
+
+def wallpaper_candidates(package: str, root: Path):
+    """Photos among the desktop-background packages, licence per file from debian/copyright
+    (installed paths mapped to the upstream paths it names) or plasma's metadata.json."""
+    paragraphs = parse_dep5((root / "usr/share/doc" / package / "copyright").read_text())
+    if package == "plasma-workspace-wallpapers":
+        for name in PLASMA_PHOTOS:
+            folder = root / "usr/share/wallpapers" / name
+            meta = json.loads((folder / "metadata.json").read_text())["KPlugin"]
+            sizes = {p.parent / p.readlink() if p.is_symlink() else p  # most sizes link to one file
+                     for p in (folder / "contents/images").iterdir()}
+            image = max(sorted(sizes), key=lambda p: _pixels(Image.open(p)))
+            _, deb_licence = dep5_lookup(paragraphs, f"{name}/contents/images/{image.name}")
+            authors = ", ".join(a["Name"] for a in meta.get("Authors", [])) or "unknown"
+            yield Candidate("photos", f"plasma_{slug(name)}", _open_path(image), package,
+                            f"/{image.relative_to(root)}", meta.get("Name", name), authors,
+                            f"{meta.get('License', 'unknown')} (metadata.json; debian/copyright: {deb_licence})")
+        return
+    if package == "mate-backgrounds":
+        images, upstream = sorted((root / "usr/share/backgrounds/mate/nature").glob("*.jpg")), "nature/"
+    else:  # lomiri-wallpapers-16.04 / -20.04: debian/copyright names them 16.04/..., 20.04/...
+        images = [p for p in sorted((root / "usr/share/backgrounds").glob("*.jpg"))
+                  if not p.name.startswith(LOMIRI_NOT_PHOTOS)]
+        upstream = package.rsplit("-", 1)[1] + "/"
+    for image in images:
+        holders, licence = dep5_lookup(paragraphs, upstream + image.name)
+        title = image.stem.split("_by_")[0]
+        yield Candidate("photos", f"{package.split('-')[0]}_{slug(title)}", _open_path(image), package,
+                        f"/{image.relative_to(root)}", title.replace("_", " "), holders, licence)
+
+
+def _pixels(image):
+    return image.width * image.height
+
+
+# ----------------------------------------------------------------------------- building
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB with EXIF orientation applied; transparency is flattened onto white."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+        flat = Image.new("RGB", image.size, "white")
+        flat.paste(image, mask=image.getchannel("A"))
+        return flat
+    return image.convert("RGB")
+
+
+def dhash(image: Image.Image, n: int = 16) -> int:
+    """n*n-bit difference hash (is each pixel of an (n+1) x n thumbnail brighter than its right
+    neighbour), to spot one picture at another size or compression. Measured here: a rescaled,
+    recompressed copy differs in 0-3 of 256 bits, the closest distinct photos in 57 (8x8 hashes
+    confused two smooth dusk scenes)."""
+    small = image.convert("L").resize((n + 1, n), Image.Resampling.LANCZOS).tobytes()
+    pairs = ((small[r * (n + 1) + c], small[r * (n + 1) + c + 1]) for r in range(n) for c in range(n))
+    return sum(1 << i for i, (a, b) in enumerate(pairs) if a > b)
+
+
+class Collector:
+    """Writes one folder's JPEGs and remembers their provenance, dropping small images and
+    duplicates: the same picture by hash, or for paintings the same title slug (the same work from
+    two packages); the larger copy is kept."""
+
+    def __init__(self, folder: Path, max_side: int, min_short_side: int = 0, same_name_is_same=False):
+        self.folder, self.max_side, self.min_short_side = folder, max_side, min_short_side
+        self.same_name_is_same = same_name_is_same
+        self.rows, self.seen = {}, {}  # name -> CSV row; name -> (hash, aspect, pixels)
+        folder.mkdir(parents=True)
+
+    def add(self, c: Candidate) -> None:
+        image = to_rgb(c.load())
+        if min(image.size) < self.min_short_side:
+            return
+        key = (dhash(image), image.width / image.height, _pixels(image))
+        for name, (h, aspect, pixels) in list(self.seen.items()):
+            if (self.same_name_is_same and name == c.name) or \
+                    (bin(h ^ key[0]).count("1") <= 16 and abs(aspect / key[1] - 1) < 0.05):
+                if pixels >= key[2]:
+                    print(f"  duplicate skipped: {c.path} (same as {name})")
+                    return
+                print(f"  duplicate replaced: {name} by {c.path}")
+                (self.folder / f"{name}.jpg").unlink()
+                del self.rows[name], self.seen[name]
+        name = next(n for n in (c.name, *(f"{c.name}_{i}" for i in range(2, 1000))) if n not in self.rows)
+        image.thumbnail((self.max_side, self.max_side), Image.Resampling.LANCZOS, reducing_gap=None)
+        image.save(self.folder / f"{name}.jpg", quality=92)
+        self.seen[name] = key
+        self.rows[name] = dict(zip(COLUMNS, (f"{name}.jpg", c.package, c.path, c.title, c.artist, c.licence,
+                                             c.source)))
+
+    def write_provenance(self):
+        with open(self.folder / "PROVENANCE.csv", "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, COLUMNS)
+            writer.writeheader()
+            writer.writerows(sorted(self.rows.values(), key=lambda r: r["file"]))
+
+
+def fetch(package: str, debs: Path) -> Path:
+    """The package's .deb from DIR/.debs, downloaded with `apt-get download` when missing."""
+    cached = sorted(debs.glob(f"{package}_*.deb"))
+    if cached:
+        return cached[-1]
+    print(f"downloading {package} ...", flush=True)
+    with tempfile.TemporaryDirectory(dir=debs, prefix=".part-") as part:  # never a half .deb in the cache
+        try:
+            result = subprocess.run(["apt-get", "download", package], cwd=part, capture_output=True, text=True)
+        except FileNotFoundError:
+            raise BuildError("apt-get not found: this script needs a Debian or Ubuntu system") from None
+        found = list(Path(part).glob(f"{package}_*.deb"))
+        if result.returncode or not found:
+            lines = result.stderr.strip().splitlines()
+            why = next((line for line in lines if line.startswith("E:")), lines[-1] if lines else "no .deb written")
+            raise BuildError(f"apt-get download {package} failed: {why} "
+                             "(run `apt-get update` first; a Debian mirror must be reachable)")
+        return Path(shutil.move(found[0], debs / found[0].name))
+
+
+def unpack(deb: Path, dest: Path) -> Path:
+    """`dpkg -x` a .deb into its own folder (so each file's package is known)."""
+    dest.mkdir(parents=True, exist_ok=True)
     try:
-        rows = build(root, tmp, max_side)
-        with open(tmp / "PROVENANCE.csv", "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(FIELDS)
-            writer.writerows(sorted(rows))
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return len(rows)
+        result = subprocess.run(["dpkg", "-x", str(deb), str(dest)], capture_output=True, text=True)
+    except FileNotFoundError:
+        raise BuildError("dpkg not found: this script needs a Debian or Ubuntu system") from None
+    if result.returncode:
+        why = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[0]
+        raise BuildError(f"dpkg -x {deb.name} failed: {why}")
+    return dest
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=cache_dir(), help="where photos/ and paintings/ go")
-    p.add_argument("--max-side", type=int, default=1024, help="longer side of the written images")
-    p.add_argument("--force", action="store_true", help="rebuild even if both folders are there")
-    args = p.parse_args(argv)
-    out = args.out.expanduser()
-    if not args.force and all((out / d / "PROVENANCE.csv").is_file() for d in ("photos", "paintings")):
-        print(f"up to date: {out}/photos and {out}/paintings (--force rebuilds them)")
+def is_complete(out: Path, max_side: int) -> bool:
+    """Both folders exist, list only files that exist, and were built with these settings."""
+    try:
+        if json.loads((out / ".build.json").read_text()) != {"version": BUILD_VERSION, "max_side": max_side}:
+            return False
+        for kind in ("photos", "paintings"):
+            with open(out / kind / "PROVENANCE.csv", encoding="utf-8") as f:
+                rows = list(csv.DictReader(f))
+            if not rows or not all((out / kind / r["file"]).is_file() for r in rows):
+                return False
+    except (OSError, ValueError, KeyError):
+        return False
+    return True
+
+
+def build(out: Path, max_side: int) -> dict:
+    """Download, unpack, collect and swap the new folders into place; returns per-package counts."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(".tmp-*"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
+    debs = out / ".debs"
+    debs.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".tmp-") as work:
+        work = Path(work)
+        roots = {p: unpack(fetch(p, debs), work / "unpacked" / p) for p in PACKAGES}
+        collectors = {"photos": Collector(work / "new" / "photos", max_side, MIN_SHORT_SIDE),
+                      "paintings": Collector(work / "new" / "paintings", max_side, same_name_is_same=True)}
+        sources = [gcompris_candidates(roots["gcompris-qt-data"]), opencv_candidates(roots["opencv-doc"])]
+        sources += [wallpaper_candidates(p, roots[p]) for p in PACKAGES[2:]]
+        for source in sources:
+            for candidate in source:
+                collectors[candidate.kind].add(candidate)
+        counts = {}
+        for kind, collector in collectors.items():
+            collector.write_provenance()
+            for row in collector.rows.values():
+                counts.setdefault(kind, {}).setdefault(row["package"], 0)
+                counts[kind][row["package"]] += 1
+        (out / ".build.json").unlink(missing_ok=True)
+        for kind in collectors:
+            if (out / kind).exists():
+                (out / kind).rename(work / f"old-{kind}")
+            (work / "new" / kind).rename(out / kind)
+        (out / ".build.json").write_text(json.dumps({"version": BUILD_VERSION, "max_side": max_side}))
+    return counts
+
+
+def default_out() -> Path:
+    if os.environ.get("ZOO_STYLE_DATA"):
+        return Path(os.environ["ZOO_STYLE_DATA"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "keras-zoo" / "style-data"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=None, help=f"output folder (default: {default_out()})")
+    parser.add_argument("--max-side", type=int, default=1024, help="longest side of written images in px")
+    parser.add_argument("--force", action="store_true", help="rebuild even when the folders are complete")
+    args = parser.parse_args(argv)
+    if args.max_side < 64:
+        parser.error("--max-side must be at least 64")
+    out = (args.out or default_out()).expanduser()
+    if not args.force and is_complete(out, args.max_side):
+        print(f"up to date: {out} (--force rebuilds)")
         return 0
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        root = fetch(PACKAGES, out / ".debs")
-        paintings = write_folder(out / "paintings", build_paintings, root, args.max_side)
-        photos = write_folder(out / "photos", build_photos, root, args.max_side)
+        counts = build(out, args.max_side)
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:
         print(f"error: cannot build {out}: {e}", file=sys.stderr)
         return 2
-    shutil.rmtree(out / ".debs" / "root", ignore_errors=True)
-    print(f"wrote {photos} photos to {out / 'photos'} and {paintings} paintings to {out / 'paintings'}")
+    for kind, per_package in counts.items():
+        detail = ", ".join(f"{p} {n}" for p, n in per_package.items())
+        print(f"{kind}: {sum(per_package.values())} in {out / kind} ({detail})")
     return 0
 
 

@@ -1,17 +1,20 @@
-"""scripts/build_style_data.py: the Qt resource reader, the puzzle reassembly and the licence
-README parser, on files built here in the formats GCompris ships (the packages themselves are
-fetched only by the script: ~250 MB from the Debian archive)."""
+"""scripts/build_style_data.py without the network: the Qt .rcc reader on resource files built
+here byte by byte, the puzzle reassembly on a tiny synthetic board, the licence parsers, and the
+CLI's up-to-date and error paths."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import io
+import json
+import os
 import struct
+import subprocess
 import sys
 import zlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -19,128 +22,209 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_style_data.py"
 
 
 @pytest.fixture(scope="module")
-def build():
+def bsd():
     spec = importlib.util.spec_from_file_location("build_style_data", SCRIPT)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
-def make_rcc(files: dict, compressed: set, version: int = 3) -> bytes:
-    """A Qt resource file holding `files` ({"a/b.txt": bytes}) as rcc writes it: a tree of
-    directory and file entries, a names table and a data table."""
-    tree = {}
-    for path in files:
-        node = tree
-        for part in path.split("/")[:-1]:
-            node = node.setdefault(part, {})
-        node[path.split("/")[-1]] = path
-    names, name_offsets = bytearray(), {}
+def make_rcc(tree: dict, version: int) -> bytes:
+    """A Qt resource file as rcc writes it. `tree` nests dicts for directories; a file is
+    (bytes, flags) with flags 0 (stored), 1 (zlib) or 4 (zstd; the bytes are stored as given).
+    Children of a directory are consecutive entries, numbered breadth-first."""
+    names, data, entries = bytearray(), bytearray(), []
+    entry_size = 14 if version == 1 else 22
 
     def name_offset(name):
-        if name not in name_offsets:
-            name_offsets[name] = len(names)
-            names.extend(struct.pack(">HI", len(name), 0) + name.encode("utf-16-be"))
-        return name_offsets[name]
+        offset = len(names)
+        names.extend(struct.pack(">HI", len(name), 0) + name.encode("utf-16-be"))
+        return offset
 
-    data, entries = bytearray(), [None]  # entry 0 is the root directory
-    size = 14 if version == 1 else 22
-
-    def add_children(node):
-        """Breadth-first, as rcc does: a directory's children are consecutive entries."""
+    def add_dir(index, children):
         first = len(entries)
-        items = sorted(node.items())
-        entries.extend([None] * len(items))
+        items = sorted(children.items())
+        entries.extend([b""] * len(items))
         for i, (name, child) in enumerate(items):
             if isinstance(child, dict):
-                child_first = add_children(child)
-                entries[first + i] = struct.pack(">IHII", name_offset(name), 2, len(child), child_first)
+                entries[first + i] = (name_offset(name), child)  # filled below
             else:
-                blob = files[child]
-                flags = 0
-                if child in compressed:
-                    blob, flags = struct.pack(">I", len(blob)) + zlib.compress(blob), 1
+                blob, flags = child
+                if flags & 1:
+                    blob = struct.pack(">I", len(blob)) + zlib.compress(blob)
                 entries[first + i] = struct.pack(">IHHHI", name_offset(name), flags, 0, 0, len(data))
                 data.extend(struct.pack(">I", len(blob)) + blob)
-        return first
+        entries[index] = struct.pack(">IHII", entries[index][0] if index else 0, 2, len(items), first)
+        for i, entry in enumerate(entries[first:first + len(items)]):
+            if isinstance(entry, tuple):
+                entries[first + i] = (entry[0], None)
+                add_dir(first + i, entry[1])
 
-    first = add_children(tree)
-    entries[0] = struct.pack(">IHII", 0, 2, len(tree), first)
-    table = b"".join(e.ljust(size, b"\0") for e in entries)
-    header_size = 20 + (4 if version >= 3 else 0)
-    tree_at = header_size
-    data_at = tree_at + len(table)
-    names_at = data_at + len(data)
-    header = b"qres" + struct.pack(">4I", version, tree_at, data_at, names_at) + (b"\0" * 4 if version >= 3 else b"")
-    return header + table + bytes(data) + bytes(names)
-
-
-@pytest.mark.parametrize("version", [1, 3])
-def test_rcc_reader_returns_every_file_exactly(build, tmp_path, version):
-    files = {"gcompris/src/a/README": b"Copyright: x\nLicense: CC0-1.0\nFiles: cat.webp\n",
-             "gcompris/src/a/resource/cat.webp": bytes(range(256)) * 40,
-             "gcompris/src/b.qml": b"QtObject {}"}
-    path = tmp_path / "x.rcc"
-    path.write_bytes(make_rcc(files, compressed={"gcompris/src/a/resource/cat.webp"}, version=version))
-    assert build.read_rcc(path) == files
+    entries.append((0, tree))
+    add_dir(0, tree)
+    table = b"".join(e.ljust(entry_size, b"\0") for e in entries)
+    header = 20 + (4 if version >= 3 else 0)  # version 3 adds a u32 of overall flags
+    offsets = (header, header + len(table), header + len(table) + len(data))
+    head = b"qres" + struct.pack(">4I", version, *offsets) + (b"\0" * 4 if version >= 3 else b"")
+    return head + table + bytes(data) + bytes(names)
 
 
-def test_rcc_reader_refuses_other_files(build, tmp_path):
-    (tmp_path / "x.rcc").write_bytes(b"PK\x03\x04 not a resource file")
-    with pytest.raises(build.BuildError, match="not a Qt resource file"):
-        build.read_rcc(tmp_path / "x.rcc")
+PAYLOAD = bytes(range(256)) * 50 + "é Ü 漢".encode()
 
 
-def png(array):
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_rcc_reader_returns_exact_bytes(bsd, version):
+    tree = {"gcompris": {"src": {"act": {
+        "README": (b"Copyright: someone\nLicense: CC0-1.0\nFiles: cat.webp\n", 0),
+        "resource": {"cat.webp": (PAYLOAD, 1), "dög.qml": (b"QtObject {}", 0)}}}}}
+    files = bsd.read_rcc(make_rcc(tree, version))
+    assert files == {"gcompris/src/act/README": b"Copyright: someone\nLicense: CC0-1.0\nFiles: cat.webp\n",
+                     "gcompris/src/act/resource/cat.webp": PAYLOAD,
+                     "gcompris/src/act/resource/dög.qml": b"QtObject {}"}
 
 
-def test_puzzle_pieces_reassemble_the_painting(build):
-    rng = np.random.default_rng(0)
-    painting = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
-    # two pieces, each the painting's half with an opaque alpha, overlapping by transparent edges
-    left = np.zeros((40, 36, 4), np.uint8)
-    left[:, :30, :3], left[:, :30, 3] = painting[:, :30], 255
-    right = np.zeros((40, 36, 4), np.uint8)
-    right[:, 6:, :3], right[:, 6:, 3] = painting[:, 30:], 255
-    qml = '''QtObject {
-   property string instruction: qsTr("Test Artist, A Test Painting - 1900")
+def test_rcc_zstd_entry_without_zstandard_is_skipped_with_a_warning(bsd, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # import zstandard -> ImportError
+    files = bsd.read_rcc(make_rcc({"a": {"z.bin": (b"\x28\xb5\x2f\xfd...", 4), "p.txt": (b"plain", 0)}}, 2))
+    assert files == {"a/z.bin": None, "a/p.txt": b"plain"}
+    assert "warning: skipping /a/z.bin: zstd" in capsys.readouterr().err
+
+
+def test_rcc_reader_refuses_other_files(bsd):
+    with pytest.raises(ValueError, match="not a Qt resource file"):
+        bsd.read_rcc(b"PK\x03\x04 a zip file")
+
+
+BOARD = '''QtObject {
+   property string instruction: qsTr("Katsushika Hokusa, A Test Print - 1830-1833")
    property var levels : [
-      { "pixmapfile" : "image/bg.svg", "type" : "SHAPE_BACKGROUND_IMAGE", "width": 60, "height": 40 },
-      { "pixmapfile" : "image/p_b.webp", "x" : "0.7", "y" : "0.5" },
-      { "pixmapfile" : "image/p_a.webp", "x" : "0.3", "y" : "0.5" }
+      { "pixmapfile" : "image/bg.svg", "type" : "SHAPE_BACKGROUND_IMAGE", "width": 100, "height": 50 },
+      { "pixmapfile" : "image/a.webp", "x" : "0.25", "y" : "0.5" },
+      { "pixmapfile" : "image/b.webp", "x" : "0.7", "y" : "0.5" }
    ]
 }'''
-    image, instruction = build.assemble_puzzle(qml, {"image/p_a.webp": png(left), "image/p_b.webp": png(right)})
-    assert instruction == "Test Artist, A Test Painting - 1900"
-    np.testing.assert_array_equal(np.asarray(image), painting)
+RED, BLUE, GREEN = (255, 0, 0, 255), (0, 0, 255, 255), (0, 255, 0, 255)
 
 
-def test_readme_licences_per_file(build):
-    text = """Copyright: Timothee Giet, 2018
-License: CC-BY-SA 4.0
-Files:
-key.svg
-egypt/egypt.svg
+def png(image: Image.Image) -> Image.Image:
+    """Round-trip through PNG bytes, as the pieces come out of the .rcc."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return Image.open(io.BytesIO(buffer.getvalue()))
 
-Copyright: Kurt Kaiser
+
+def test_puzzle_reassembles_pieces_with_their_alpha(bsd):
+    instruction, size, levels = bsd.parse_board(BOARD)
+    assert size == (100, 50) and levels == [("image/a.webp", 0.25, 0.5), ("image/b.webp", 0.7, 0.5)]
+    assert bsd.parse_instruction(instruction) == ("A Test Print", "Katsushika Hokusai")
+    # piece a: 50x50 red, centred at (25, 25) -> x 0..49. Piece b: 60x50, its first 10 columns
+    # transparent (a jigsaw tab's surroundings), the rest blue with one green pixel; centred at
+    # (70, 25) -> x 40..99, pasted after a: its transparent part lies over a and must leave it red.
+    a = Image.new("RGBA", (50, 50), RED)
+    b = Image.new("RGBA", (60, 50), BLUE)
+    b.paste((0, 0, 0, 0), (0, 0, 10, 50))
+    b.putpixel((30, 20), GREEN)
+    pieces = {"image/a.webp": png(a), "image/b.webp": png(b)}
+    painting = bsd.assemble_puzzle(size, [(pieces[p], x, y) for p, x, y in levels])
+    assert painting.size == (100, 50)
+    assert painting.getpixel((0, 0)) == RED and painting.getpixel((45, 10)) == RED  # under b's transparent edge
+    assert painting.getpixel((49, 49)) == RED and painting.getpixel((50, 0)) == BLUE
+    assert painting.getpixel((99, 49)) == BLUE and painting.getpixel((70, 20)) == GREEN
+    assert painting.getchannel("A").getextrema() == (255, 255)
+    assert {color: n for n, color in painting.getcolors()} == {RED: 50 * 50, BLUE: 50 * 50 - 1, GREEN: 1}
+
+
+def test_puzzle_crops_to_the_pieces_and_fills_a_one_pixel_seam(bsd):
+    # two 10x10 pieces whose rounded centres leave column 10 empty between them
+    left, right = Image.new("RGBA", (10, 10), RED), Image.new("RGBA", (10, 10), BLUE)
+    painting = bsd.assemble_puzzle((100, 100), [(left, 0.10, 0.10), (right, 0.21, 0.10)])
+    assert painting.size == (21, 10)  # x 5..25 of the board: the pieces' bounding box, not the board
+    assert painting.getchannel("A").getextrema() == (255, 255)
+    assert painting.getpixel((9, 5)) == RED and painting.getpixel((11, 5)) == BLUE
+    assert painting.getpixel((10, 5)) in (RED, BLUE)  # the seam takes a neighbour's colour, never black
+
+
+def test_readme_paragraphs_with_and_without_a_files_key(bsd):
+    text = """Copyright: Kurt Kaiser
 License: CC0-1.0
 Source: https://commons.wikimedia.org/wiki/File:American_Bison_9.jpg
 Files: bison.webp
+
+Copyright: 2000, 2008 Bruno Coudoin and others
+License: CC-BY-SA 4.0
+TowerBridge_0.webp
+TowerBridge_background.webp
+Comment: based on a photo by David Iliff, license CC-BY-SA 3.0, source at https://example.org/x.jpg
+
+Copyright: Berthold Werner
+License: Public Domain
+Files:
+germany/audaPalatina.webp
 """
-    found = build.readme_licences(text)
-    assert found["bison.webp"] == ("Kurt Kaiser", "CC0-1.0")
-    assert found["egypt.svg"] == ("Timothee Giet, 2018", "CC-BY-SA 4.0")
+    entries = bsd.parse_readme(text)
+    assert entries["bison.webp"] == {"copyright": "Kurt Kaiser", "license": "CC0-1.0",
+                                     "source": "https://commons.wikimedia.org/wiki/File:American_Bison_9.jpg"}
+    assert entries["TowerBridge_background.webp"]["license"] == "CC-BY-SA 4.0"
+    assert entries["TowerBridge_background.webp"]["comment"].startswith("based on a photo by David Iliff")
+    files = {"g/act/resource/README": text.encode(), "g/act/resource/germany/aulaPalatina.webp": b""}
+    assert bsd.readme_entry(files, "g/act/resource/germany/aulaPalatina.webp")["copyright"] == "Berthold Werner"
+    assert bsd.clean_holder("2000, 2008 Bruno Coudoin and others") == "Bruno Coudoin and others"
+    assert bsd.clean_holder("2008, Charles Barbin <barbinch@free.fr>´") == "Charles Barbin"
 
 
-def test_a_failed_download_is_one_error_line(build, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get on the PATH: the download cannot run
-    (tmp_path / "apt-get").write_text("#!/bin/sh\necho 'E: Unable to locate package' >&2\nexit 100\n")
-    (tmp_path / "apt-get").chmod(0o755)
-    assert build.main(["--out", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: apt-get download gcompris-qt-data failed")
-    assert not (tmp_path / "out" / "photos").exists() and not (tmp_path / "out" / "paintings").exists()
+def test_debian_copyright_last_matching_paragraph_wins(bsd):
+    text = """Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+
+Files: *
+Copyright: 2014 KDE Visual Design Group
+License: GPL-2+
+
+Files: 16.04/Bridge_by_Sander_Klootwijk.jpg
+       16.04/other.jpg
+Copyright: 2018. Sander Klootwijk
+License: CC-BY-SA-4.0
+
+License: GPL-2+
+ This package is free software...
+"""
+    paragraphs = bsd.parse_dep5(text)
+    assert bsd.dep5_lookup(paragraphs, "16.04/other.jpg") == ("Sander Klootwijk", "CC-BY-SA-4.0")
+    assert bsd.dep5_lookup(paragraphs, "20.04/x.jpg") == ("KDE Visual Design Group", "GPL-2+")
+
+
+def run_script(*args, env=None):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_failed_download_is_one_error_line_and_no_folders(tmp_path):
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "apt-get").write_text("#!/bin/sh\necho 'E: Unable to locate package gcompris-qt-data' >&2\n"
+                                      "exit 100\n")
+    (fake_bin / "apt-get").chmod(0o755)
+    result = run_script("--out", tmp_path / "out", env={"PATH": str(fake_bin)})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: apt-get download gcompris-qt-data failed: E: Unable to locate package "
+                      "gcompris-qt-data (run `apt-get update` first; a Debian mirror must be reachable)"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".debs"]  # no photos/, no .tmp-*
+    assert list((tmp_path / "out" / ".debs").iterdir()) == []
+
+
+def test_complete_folders_are_up_to_date_without_downloading(tmp_path):
+    out = tmp_path / "out"
+    for kind in ("photos", "paintings"):
+        (out / kind).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(out / kind / "x.jpg")
+        with open(out / kind / "PROVENANCE.csv", "w", newline="") as f:
+            csv.writer(f).writerows([["file", "package"], ["x.jpg", "p"]])
+    (out / ".build.json").write_text(json.dumps({"version": 1, "max_side": 1024}))
+    no_apt = {"PATH": str(tmp_path)}  # nothing runnable: any download attempt would fail
+    result = run_script("--out", out, env=no_apt)
+    assert result.returncode == 0 and result.stdout.startswith(f"up to date: {out}"), result.stderr
+    result = run_script("--out", out, "--max-side", 512, env=no_apt)  # other settings: rebuild (fails here)
+    assert result.returncode == 2 and result.stderr.startswith("error: apt-get not found")
+    assert (out / "photos" / "x.jpg").is_file()  # the failed rebuild left the old folders alone

@@ -1,0 +1,118 @@
+"""Big photos through the released stylizer: seams and memory of tiled stylization.
+
+    python scripts/benchmark_tiling.py saved_models/stylizer-paintings [--style starry_night]
+        [--runtime onnx] [--out DIR]
+
+1. Seams: photos of 1.5 to 4 megapixels (a real photo, upscaled), stylized once in one pass and
+   once in tiles (`zoo.style.tiling`, as `zoo.stylize` does above 1 megapixel); PSNR of the tiled
+   result against the one-pass result, and the largest difference along the tile borders.
+2. Memory: `python -m zoo.stylize` on a 24-megapixel JPEG (6000 x 4000), in a fresh process; its
+   peak resident memory (getrusage of the child) and wall time.
+
+Writes tiling.json and tiling.md into DIR (default: the release folder). Needs the [deploy]
+extra only (onnxruntime or ai-edge-litert, Pillow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PHOTO = Path("/work/shared/images/content/astronaut.jpg")
+
+
+def psnr(a, b) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 100.0 if mse < 1e-10 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def seams(model, weights, photo, sizes) -> list:
+    from PIL import Image
+
+    from zoo.images import to_float, to_uint8
+    from zoo.style.tiling import STYLIZED, run_network, stylize_tiled
+
+    rows = []
+    for width, height in sizes:
+        image = np.asarray(Image.fromarray(photo).resize((width, height), Image.LANCZOS))
+        whole = to_uint8(run_network(model.runner, to_float(image)[0], weights)[STYLIZED])
+        start = time.perf_counter()
+        tiled = stylize_tiled(model.runner, model.tile_runner, image, weights)
+        seconds = time.perf_counter() - start
+        rows.append({"size": f"{width}x{height}", "megapixels": round(width * height / 1e6, 2),
+                     "psnr_tiled_vs_one_pass_db": round(psnr(whole, tiled), 2),
+                     "max_abs_difference": int(np.abs(whole.astype(int) - tiled).max()),
+                     "tiled_seconds": round(seconds, 2)})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def memory(release, style, runtime, photo) -> dict:
+    """Peak RSS of zoo.stylize on a 6000x4000 JPEG in a child process."""
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "24mp.jpg"
+        Image.fromarray(photo).resize((6000, 4000), Image.LANCZOS).save(big, quality=90)
+        out = Path(tmp) / "out.jpg"
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "zoo.stylize", str(big), "--model", str(release), "--style", style,
+                                 "--runtime", runtime, "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                                env={**os.environ, "HOME": tmp})
+        seconds = time.perf_counter() - start
+        if result.returncode != 0:
+            raise SystemExit(f"zoo.stylize failed: {result.stderr.strip()[-500:]}")
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        with Image.open(out) as im:
+            size = im.size
+    return {"photo": "6000x4000 JPEG (24 megapixels)", "runtime": runtime, "output_size": f"{size[0]}x{size[1]}",
+            "peak_rss_mb": round(peak_mb), "wall_seconds": round(seconds, 1)}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("release", type=Path)
+    p.add_argument("--style", help="default: the first style")
+    p.add_argument("--runtime", choices=("onnx", "tflite"), default="onnx")
+    p.add_argument("--photo", type=Path, default=PHOTO)
+    p.add_argument("--out", type=Path)
+    args = p.parse_args(argv)
+    from zoo.images import load_rgb
+    from zoo.style.model import open_model
+
+    model = open_model(args.release, args.runtime, threads=2)
+    style = args.style or model.styles[0]
+    weights = np.eye(len(model.styles), dtype=np.float32)[model.styles.index(style)]
+    photo = load_rgb(args.photo)
+    result = {"style": style, "runtime": args.runtime,
+              "seams": seams(model, weights, photo, [(1536, 1024), (2048, 1536), (2400, 1600)]),
+              "memory": memory(args.release, style, args.runtime, photo)}
+    out = args.out or args.release
+    (out / "tiling.json").write_text(json.dumps(result, indent=2) + "\n")
+    m = result["memory"]
+    lines = ["# Tiled stylization", "", f"Style `{style}`, {args.runtime}. Tiled (as zoo.stylize does above 1 megapixel) "
+             "against one pass:", "", "| photo | megapixels | PSNR tiled vs one pass | max difference (0-255) | tiled s |",
+             "|---|---|---|---|---|",
+             *(f"| {r['size']} | {r['megapixels']} | {r['psnr_tiled_vs_one_pass_db']} dB | {r['max_abs_difference']} | "
+               f"{r['tiled_seconds']} |" for r in result["seams"]),
+             "", f"`python -m zoo.stylize` on a {m['photo']}: peak memory {m['peak_rss_mb']} MB, {m['wall_seconds']} s, "
+             f"output {m['output_size']}.", ""]
+    (out / "tiling.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
