@@ -259,3 +259,31 @@ def test_cli_writes_result_and_comparison(tmp_path, run_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     assert Image.open(out).size == (451, 300) and Image.open(out).format == "JPEG"
     assert (tmp_path / "cat_compare.png").is_file()
+
+
+def seam(image, at):
+    """Mean absolute change between the pixel rows and the columns on either side of `at`."""
+    return float(np.abs(image[:, at] - image[:, at - 1]).mean() + np.abs(image[at] - image[at - 1]).mean())
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "tflite"])
+def test_big_photos_go_through_in_tiles_without_seams(run_dir, runtime):
+    """Above 1 megapixel zoo.stylize tiles the photo, every tile normalised with the same
+    statistics: nothing changes more across a tile border than the one-pass result does there,
+    and with the photo's exact statistics the tiles rebuild the one-pass result."""
+    from zoo.images import load_rgb, to_float, to_uint8
+    from zoo.style.model import TILE_ABOVE_PIXELS, open_model, stylize_image
+    from zoo.style.tiling import STYLIZED, run_network, stylize_tiled
+
+    photo = np.asarray(Image.fromarray(load_rgb(PHOTO)).resize((1352, 900), Image.LANCZOS))
+    assert photo.shape[0] * photo.shape[1] > TILE_ABOVE_PIXELS
+    model = open_model(run_dir, runtime)
+    assert model.tile_runner is not None and model.tile_runner.path.name == f"stylizer_tile.{runtime}"
+    weights = np.array([0.2, 0.8, 0.0], np.float32)
+    whole = to_uint8(run_network(model.runner, to_float(photo)[0], weights)[STYLIZED]).astype(np.float32)
+    tiles = []
+    tiled = stylize_image(model, photo, weights, progress=lambda done, total: tiles.append((done, total)))
+    assert tiles[-1] == (6, 6)  # 3 x 2 tiles of 640 px
+    assert seam(tiled.astype(np.float32), 640) <= 1.2 * seam(whole, 640) + 0.5
+    exact = stylize_tiled(model.runner, model.tile_runner, photo, weights, stats_pixels=photo.size)
+    assert psnr(whole / 255, exact / 255) >= 45  # the same statistics: only rounding differs

@@ -655,9 +655,20 @@ class StylizerRecipe(Recipe):
             rows.append(f"| `{name}` | {found.get('title', '?')} | {found.get('artist', '?')} | "
                         f"{found.get('package', '?')}: `{found.get('path_in_package', path.name)}` | "
                         f"{found.get('licence', 'see the source')} |")
+        from zoo.style_losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
+        from zoo.vgg import resolve_weights
+
+        c = self.config
         lines = ["## Styles", "", "`python -m zoo.stylize PHOTO --model DIR --style NAME` (or `NAME:0.7,OTHER:0.3`); "
                  "each painting is in `styles/NAME.jpg`.", "",
-                 "| style | title | artist | source (Debian package: path) | licence |", "|---|---|---|---|---|", *rows, ""]
+                 "| style | title | artist | source (Debian package: path) | licence |", "|---|---|---|---|---|", *rows, "",
+                 "## Loss", "",
+                 f"- Gram style loss at {', '.join(STYLIZER_STYLE_LAYERS)} (weight {c['style_weight']:g}) against each "
+                 f"painting scaled to {c['style_size']} px on its longer side; content loss at "
+                 f"{', '.join(STYLIZER_CONTENT_LAYERS)} (weight {c['content_weight']:g}); total variation "
+                 f"(weight {c['tv_weight']:g}). Random {c['crop_size']} px crops of the photos, each with a random "
+                 f"painting, batch {c['batch_size']}, Adam.",
+                 f"- VGG19 weights: {resolve_weights(c.get('vgg_weights'))[1]}.", ""]
         source = (self.config.get("dataset_info") or {}).get("source", "")
         photos = Path(source.split("image folder ", 1)[-1].split(" (", 1)[0]) / "PROVENANCE.csv"
         if photos.is_file():

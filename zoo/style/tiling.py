@@ -8,7 +8,13 @@ seams show. So the photo's statistics are taken once, on the whole photo (downsc
 `norm_stats`; every tile then goes through `stylizer_tile`, which normalises with those. With
 the same statistics the network is a plain convolutional function, so a tile that carries
 `margin` pixels of context on each side, aligned to the network's 8-pixel grid, reproduces the
-untiled result in its core; only the cores are kept.
+untiled result in its core; only the cores are kept, and no seam can show.
+
+The statistics of a downscaled photo are not quite those of the photo (fine detail is lost), so
+above `stats_pixels` the result differs a little from a one-pass run everywhere alike;
+scripts/benchmark_tiling.py measures by how much. Sampling the photo at full resolution instead
+(a mosaic of crops) or re-measuring the moments tile by tile at full resolution (one pass per
+normalisation layer to be exact) did worse or cost too much; see the stylizer's model card.
 
 Only numpy and the runners are used: tiling works on every runtime, TensorFlow-free.
 """
@@ -61,7 +67,7 @@ def tile_grid(length: int, core: int):
 
 
 def stylize_tiled(runner, tile_runner, image: np.ndarray, weights: np.ndarray, *, tile: int = 640,
-                  margin: int = 96, stats_pixels: int = 500_000, progress=None) -> np.ndarray:
+                  margin: int = 96, stats_pixels: int = 1_000_000, progress=None) -> np.ndarray:
     """Stylize uint8 [H, W, 3] in tiles of `tile` x `tile` output pixels, each run with `margin`
     pixels of context; returns uint8 [H, W, 3]. Only one tile is ever in float32, so memory
     stays that of a tile whatever the photo's size. `progress(done, total)` follows the tiles."""
