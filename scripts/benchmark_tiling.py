@@ -16,6 +16,7 @@ extra only (onnxruntime or ai-edge-litert, Pillow).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -30,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PHOTO = Path("/work/shared/images/content/astronaut.jpg")
+PHOTO = Path(importlib.util.find_spec("skimage").submodule_search_locations[0]) / "data" / "astronaut.png"
 
 
 def psnr(a, b) -> float:

@@ -11,9 +11,6 @@ from zoo import registry
 from zoo.errors import ZooError
 from zoo.models.stylizer import NORM_STATS, Stylizer, build_transformer, transformer_variant
 
-STYLES = "/work/shared/images/style"
-
-
 def skimage_file(name):
     import importlib.util
     from pathlib import Path
@@ -131,12 +128,20 @@ def test_style_image_too_small(tmp_path):
 
 
 def test_styles_from_a_folder_by_name_and_count(tmp_path):
-    r = recipe(styles=STYLES)
-    assert r.style_names == ["hubble_deep_field", "ihc", "raphael_madonna"]
-    assert recipe(styles=STYLES, num_styles=2).style_names == ["hubble_deep_field", "ihc"]
+    import shutil
+
+    styles = tmp_path / "styles"
+    styles.mkdir()
+    for name in ("ihc.png", "hubble_deep_field.jpg", "gravel.png"):
+        shutil.copy(skimage_file(name), styles / name)
+    (styles / "PROVENANCE.csv").write_text("file,licence\n")  # not an image: left out
+    r = recipe(styles=str(styles))
+    assert r.style_names == ["gravel", "hubble_deep_field", "ihc"]
+    assert recipe(styles=str(styles), num_styles=2).style_names == ["gravel", "hubble_deep_field"]
     with pytest.raises(ZooError, match="--num-styles 4 asks for more styles than the 3"):
-        recipe(styles=STYLES, num_styles=4)
+        recipe(styles=str(styles), num_styles=4)
     with pytest.raises(ZooError, match="does not exist"):
         recipe(styles=str(tmp_path / "missing"))
+    (tmp_path / "empty").mkdir()
     with pytest.raises(ZooError, match="holds no images"):
-        recipe(styles=str(tmp_path))
+        recipe(styles=str(tmp_path / "empty"))

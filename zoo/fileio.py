@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from zoo.errors import ZooError
+
 
 @contextlib.contextmanager
 def atomic_path(path, suffix=""):
@@ -22,8 +24,11 @@ def atomic_path(path, suffix=""):
     `.weights.h5`), so the temporary name is `.NAME.XXXX.tmp<suffix>`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
+    except OSError as e:  # every CLI's --out comes here: one error line, not a traceback
+        raise ZooError(f"cannot write {path}: {e.strerror or e}") from None
     os.close(fd)
     os.unlink(tmp)  # writers such as h5py want to create the file themselves
     try:
@@ -45,8 +50,11 @@ def atomic_dir(path):
     moment between two renames, absent: never partial).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as e:
+        raise ZooError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         yield tmp
         old = None

@@ -202,7 +202,7 @@ def build_transformer(num_styles, widths=(16, 32, 64, 128), residual_blocks=5, v
     if variant == "tile":
         inputs.append(keras.Input(shape=(norm_stats_size(widths, residual_blocks),), name=NORM_STATS, dtype="float32"))
     norm = _Norms(style, variant, inputs[2] if variant == "tile" else None)
-    x = conv_block(image, norm, widths[0], 9, 1, "in")
+    x = conv_block(image, norm, widths[0], 5, 1, "in")
     for i, filters in enumerate(widths[1:], start=1):
         x = conv_block(x, norm, filters, 3, 2, f"down{i}")
     for i in range(1, residual_blocks + 1):
@@ -450,7 +450,7 @@ class StylizerRecipe(Recipe):
                                  "(the scale of its brush strokes relative to the photos)")
         parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.vgg)")
         parser.add_argument("--content-weight", type=float, default=1.0)
-        parser.add_argument("--style-weight", type=float, default=1e-3)
+        parser.add_argument("--style-weight", type=float, default=3e-4)
         parser.add_argument("--tv-weight", type=float, default=1e5)
         parser.add_argument("--residual-blocks", type=int, default=5)
         parser.add_argument("--widths", default="16,32,64,128", help="channels at full, 1/2, 1/4 and 1/8 resolution")
