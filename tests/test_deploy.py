@@ -87,15 +87,19 @@ def test_classify_without_tensorflow(exported, tmp_path, runtime_name):
 
 
 def test_classify_agrees_across_runtimes(exported, tmp_path):
-    """onnx, tflite, the int8 file and Keras itself give the same top class for every image."""
+    """onnx and tflite give Keras's top class for every image; the full-integer file keeps it
+    among its top two (the images are noise, where int8 rounding may swap two close classes)."""
     run, images = exported("cnn"), photos(tmp_path)
-    tops = []
-    for flags in (["--runtime", "keras"], ["--runtime", "onnx"], ["--runtime", "tflite"],
-                  ["--model", run / "export" / "model_int8.tflite"]):
-        result = run_cli("zoo.classify", run, *images, "--top", 1, *flags, env={"HOME": str(tmp_path)})
+
+    def top(flags, k):
+        result = run_cli("zoo.classify", run, *images, "--top", k, *flags, env={"HOME": str(tmp_path)})
         assert result.returncode == 0, result.stderr[-2000:]
-        tops.append([line.split(": ")[1].rsplit(" ", 1)[0] for line in result.stdout.splitlines()])
-    assert all(t == tops[0] for t in tops), tops
+        return [[c.rsplit(" ", 1)[0] for c in line.split(": ")[1].split(", ")] for line in result.stdout.splitlines()]
+
+    keras = top(["--runtime", "keras"], 1)
+    assert top(["--runtime", "onnx"], 1) == keras and top(["--runtime", "tflite"], 1) == keras
+    int8 = top(["--model", run / "export" / "model_int8.tflite"], 2)
+    assert all(k[0] in two for k, two in zip(keras, int8)), (keras, int8)
 
 
 def test_runtime_runs_every_file_at_any_batch_size(exported):
