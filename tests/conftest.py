@@ -4,6 +4,7 @@ trained runs that several tests reuse."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -47,3 +48,24 @@ def train_run(tmp_path_factory):
         return cache[key]
 
     return make
+
+
+SKIMAGE_DATA = Path(importlib.util.find_spec("skimage").submodule_search_locations[0]) / "data"
+STYLIZER_STYLES = ["hubble_deep_field", "ihc", "gravel"]
+STYLE_FILES = [SKIMAGE_DATA / n for n in ("hubble_deep_field.jpg", "ihc.png", "gravel.png")]
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory):
+    """Two big training steps of a real three-style stylizer run (enough for its styles to differ
+    visibly), exported to ONNX and float32 TFLite. The exporter's own comparison with Keras is
+    skipped: test_runtimes_agree_with_keras makes it here, for blends too."""
+    out = tmp_path_factory.mktemp("stylizer") / "run"
+    result = run_cli("zoo.train", "stylizer", "--styles", ",".join(map(str, STYLE_FILES)), "--crop-size", 64,
+                     "--style-size", 128, "--batch-size", 2, "--epochs", 1, "--steps-per-epoch", 2,
+                     "--learning-rate", 0.05, "--out", out, timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_cli("exporters", out, "--format", "onnx,tflite", "--quantize", "none", "--no-validate",
+                     env={"HOME": str(out.parent)}, timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out

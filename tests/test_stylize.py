@@ -6,11 +6,9 @@ nothing. Videos are in test_video.py, on the same run."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,26 +17,9 @@ from PIL import Image
 from conftest import ROOT, run_cli
 from exporters.validate import psnr
 
-SKIMAGE_DATA = Path(importlib.util.find_spec("skimage").submodule_search_locations[0]) / "data"
+from conftest import SKIMAGE_DATA, STYLIZER_STYLES as STYLES  # noqa: E402
+
 PHOTO = SKIMAGE_DATA / "chelsea.png"  # 451x300: not a multiple of 8, so padding is exercised
-STYLE_FILES = [SKIMAGE_DATA / n for n in ("hubble_deep_field.jpg", "ihc.png", "gravel.png")]
-STYLES = ["hubble_deep_field", "ihc", "gravel"]
-
-
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory):
-    """Two big training steps of a real three-style stylizer run (enough for its styles to differ
-    visibly), exported to ONNX and float32 TFLite. The exporter's own comparison with Keras is
-    skipped: test_runtimes_agree_with_keras makes it here, for blends too."""
-    out = tmp_path_factory.mktemp("stylizer") / "run"
-    result = run_cli("zoo.train", "stylizer", "--styles", ",".join(map(str, STYLE_FILES)), "--crop-size", 64,
-                     "--style-size", 128, "--batch-size", 2, "--epochs", 1, "--steps-per-epoch", 2,
-                     "--learning-rate", 0.05, "--out", out, timeout=1200)
-    assert result.returncode == 0, result.stderr[-3000:]
-    result = run_cli("exporters", out, "--format", "onnx,tflite", "--quantize", "none", "--no-validate",
-                     env={"HOME": str(out.parent)}, timeout=1200)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return out
 
 
 @pytest.fixture(autouse=True)

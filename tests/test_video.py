@@ -9,9 +9,8 @@ import subprocess
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from test_stylize import PHOTO, read, run_dir, run_without_tensorflow, stylize_cli  # noqa: F401 (run_dir: fixture)
+from test_stylize import PHOTO, read, run_without_tensorflow, stylize_cli
 
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
 

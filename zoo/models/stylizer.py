@@ -451,7 +451,7 @@ class StylizerRecipe(Recipe):
         parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.vgg)")
         parser.add_argument("--content-weight", type=float, default=1.0)
         parser.add_argument("--style-weight", type=float, default=1e-4)
-        parser.add_argument("--tv-weight", type=float, default=1e5)
+        parser.add_argument("--tv-weight", type=float, default=3e6)
         parser.add_argument("--residual-blocks", type=int, default=5)
         parser.add_argument("--widths", default="16,32,64,128", help="channels at full, 1/2, 1/4 and 1/8 resolution")
 
