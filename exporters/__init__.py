@@ -42,20 +42,22 @@ class Format:
         return self.pattern.format(stem=exportable if several else "model", prefix=f"{exportable}_" if several else "")
 
 
-# Float32 formats must match Keras to 1e-4 of each output's range (float summation order is the
-# only difference). The quantized bounds come from measurements: on the zoo's Fashion-MNIST
+# Float32 formats must match Keras to 3e-4 of each output's range (float summation order is the
+# only difference: the Fashion-MNIST models stay within 1e-5, the trained multi-style stylizer, 22
+# instance normalisations deep, reached 1.2e-4 in TFLite's XNNPACK kernels). The quantized bounds come from measurements: on the zoo's Fashion-MNIST
 # models fp16 differs by at most 3e-4 of the range, dynamic-range int8 by 1e-2, full int8 by
 # 2e-2; on the stylizer's transformer (random weights, 64x64) fp16 by 3e-3, dynamic int8 by 6e-2
-# (41 dB) and full int8 by 0.32 of the range at 25 dB PSNR: int8 images have outlier pixels, so
-# the int8 value bound only catches a wrong scale, zero point or sign, and the PSNR (images) and
-# accuracy (classifiers) checks decide.
+# (41 dB) and full int8 by 0.32 of the range at 25 dB PSNR; the trained multi-style stylizer's
+# fp16 by 1.3e-2 and dynamic int8 by 0.16, at a few pixels. Int8 images have outlier pixels, so the int8 value bounds
+# only catch a wrong scale, zero point or sign, and the PSNR (images) and accuracy (classifiers)
+# checks decide.
 FORMATS = (
-    Format("savedmodel", "savedmodel", None, "{prefix}saved_model", savedmodel.export, 1e-4, 60.0),
-    Format("tflite", "tflite", None, "{stem}.tflite", tflite.export, 1e-4, 60.0),
-    Format("tflite_fp16", "tflite", "fp16", "{stem}_fp16.tflite", tflite.export, 1e-2, 40.0),
-    Format("tflite_dynamic", "tflite", "dynamic", "{stem}_dynamic_int8.tflite", tflite.export, 0.1, 30.0),
+    Format("savedmodel", "savedmodel", None, "{prefix}saved_model", savedmodel.export, 3e-4, 60.0),
+    Format("tflite", "tflite", None, "{stem}.tflite", tflite.export, 3e-4, 60.0),
+    Format("tflite_fp16", "tflite", "fp16", "{stem}_fp16.tflite", tflite.export, 3e-2, 40.0),
+    Format("tflite_dynamic", "tflite", "dynamic", "{stem}_dynamic_int8.tflite", tflite.export, 0.25, 30.0),
     Format("tflite_int8", "tflite", "int8", "{stem}_int8.tflite", tflite.export, 0.5, 20.0),
-    Format("onnx", "onnx", None, "{stem}.onnx", onnx.export, 1e-4, 60.0),
+    Format("onnx", "onnx", None, "{stem}.onnx", onnx.export, 3e-4, 60.0),
 )
 FORMAT_NAMES = tuple(dict.fromkeys(f.format for f in FORMATS))
 QUANTIZATIONS = tuple(f.quantize for f in FORMATS if f.quantize)

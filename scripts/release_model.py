@@ -23,11 +23,11 @@ DATA_LICENCES = {
 }
 
 
-def model_card(config, metrics, recipe, pictures, extra):
+def model_card(title, config, metrics, recipe, pictures, extra):
     info = config.get("dataset_info", {})
     hp = {k: config.get(k) for k in ("epochs", "batch_size", "learning_rate", "latent_dim", "seed", "augment") if config.get(k) is not None}
     lines = [
-        f"# {recipe.name}-{info.get('name', config['dataset'])}", "",
+        f"# {title}", "",
         f"{recipe.description}. After {recipe.paper}.", "",
         "## Data", "",
         f"- {info.get('name', config['dataset'])}: {info.get('num_train')} training and {info.get('num_test')} test images "
@@ -87,7 +87,7 @@ def main():
     for p in pictures:
         shutil.copy2(p, args.dest / "images" / p.name)
     extra = recipe.release(args.run, args.dest)
-    write_text(args.dest / "MODEL_CARD.md", model_card(config, metrics, recipe, pictures, extra))
+    write_text(args.dest / "MODEL_CARD.md", model_card(args.dest.name, config, metrics, recipe, pictures, extra))
     print(f"released {args.run} as {args.dest}")
 
 

@@ -101,6 +101,10 @@ class OnnxRunner(Runner):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
+        # No memory arena: it would keep the peak activations of the largest input ever run (a
+        # photo's statistics pass, then every tile) for the session's life; freed memory is
+        # what lets zoo.style.tiling stylize big photos in little memory.
+        options.enable_cpu_mem_arena = False
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1

@@ -643,6 +643,8 @@ class StylizerRecipe(Recipe):
 
         from PIL import Image
 
+        from zoo.fileio import read_json
+
         folder = Path(dest) / "styles"
         folder.mkdir(parents=True, exist_ok=True)
         rows = []
@@ -669,6 +671,14 @@ class StylizerRecipe(Recipe):
                  f"(weight {c['tv_weight']:g}). Random {c['crop_size']} px crops of the photos, each with a random "
                  f"painting, batch {c['batch_size']}, Adam.",
                  f"- VGG19 weights: {resolve_weights(c.get('vgg_weights'))[1]}.", ""]
+        command = self.config.get("command", [])
+        planned = int(command[command.index("--epochs") + 1]) if "--epochs" in command[:-1] else c["epochs"]
+        done = read_json(Path(run_root) / "metrics.json").get("epochs", planned)
+        if done < planned:
+            lines[:0] = [f"**Interim release: trained {done} of the {planned} epochs of its command.** Training goes on "
+                         "from `checkpoint/` (weights and optimizer state): copy this folder to "
+                         "`saved_models/runs/stylizer-paintings` and run `python -m zoo.train stylizer --resume "
+                         f"saved_models/runs/stylizer-paintings --epochs {planned}`.", ""]
         source = (self.config.get("dataset_info") or {}).get("source", "")
         photos = Path(source.split("image folder ", 1)[-1].split(" (", 1)[0]) / "PROVENANCE.csv"
         if photos.is_file():
