@@ -43,14 +43,14 @@ class Format:
 
 
 # Float32 formats must match Keras to 3e-4 of each output's range (float summation order is the
-# only difference: the Fashion-MNIST models stay within 1e-5, the trained multi-style stylizer, 22
-# instance normalisations deep, reached 1.2e-4 in TFLite's XNNPACK kernels). The quantized bounds come from measurements: on the zoo's Fashion-MNIST
-# models fp16 differs by at most 3e-4 of the range, dynamic-range int8 by 1e-2, full int8 by
-# 2e-2; on the stylizer's transformer (random weights, 64x64) fp16 by 3e-3, dynamic int8 by 6e-2
-# (41 dB) and full int8 by 0.32 of the range at 25 dB PSNR; the trained multi-style stylizer's
-# fp16 by 1.3e-2 and dynamic int8 by 0.16, at a few pixels. Int8 images have outlier pixels, so the int8 value bounds
-# only catch a wrong scale, zero point or sign, and the PSNR (images) and accuracy (classifiers)
-# checks decide.
+# only difference: the Fashion-MNIST models stay within 1e-5, the trained multi-style stylizer,
+# 22 instance normalisations deep, reached 1.2e-4 in TFLite's XNNPACK kernels). The quantized
+# bounds come from measurements: on the zoo's Fashion-MNIST models fp16 differs by at most 3e-4
+# of the range, dynamic-range int8 by 1e-2, full int8 by 2e-2; on the stylizer's transformer
+# (random weights, 64x64) fp16 by 3e-3, dynamic int8 by 6e-2 (41 dB) and full int8 by 0.32 of the
+# range at 25 dB PSNR; on the trained multi-style stylizer fp16 by 1.3e-2 and dynamic int8 by
+# 0.16, at a few pixels. Int8 images have outlier pixels, so the int8 value bounds only catch a
+# wrong scale, zero point or sign, and the PSNR (images) and accuracy (classifiers) checks decide.
 FORMATS = (
     Format("savedmodel", "savedmodel", None, "{prefix}saved_model", savedmodel.export, 3e-4, 60.0),
     Format("tflite", "tflite", None, "{stem}.tflite", tflite.export, 3e-4, 60.0),

@@ -39,8 +39,11 @@ from zoo.models.common import image_input
 from zoo.recipe import Recipe
 from zoo.registry import register
 
-STYLE_INPUT = "style_weights"
-OUTPUT = "stylized"
+# The tensor and exportable names that the TensorFlow-free deploy side (zoo.style) reads.
+from zoo.style.model import MAIN, TILE  # noqa: E402
+from zoo.style.tiling import NORM_STATS  # noqa: E402
+from zoo.style.tiling import STYLE_WEIGHTS as STYLE_INPUT  # noqa: E402
+from zoo.style.tiling import STYLIZED as OUTPUT  # noqa: E402
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -140,7 +143,6 @@ class NearestUpsampling2D(layers.Layer):
 
 
 VARIANTS = ("plain", "stats", "tile")
-NORM_STATS = "norm_stats"
 
 
 class _Norms:
@@ -219,8 +221,8 @@ def build_transformer(num_styles, widths=(16, 32, 64, 128), residual_blocks=5, v
     stylized = layers.Activation("sigmoid", dtype="float32", name=OUTPUT)(x)
     if variant == "stats":
         stats = layers.Concatenate(name=NORM_STATS)(norm.collected)
-        return keras.Model(inputs, {OUTPUT: stylized, NORM_STATS: stats}, name="stylizer")
-    return keras.Model(inputs, stylized, name="stylizer_tile" if variant == "tile" else "stylizer")
+        return keras.Model(inputs, {OUTPUT: stylized, NORM_STATS: stats}, name=MAIN)
+    return keras.Model(inputs, stylized, name=TILE if variant == "tile" else MAIN)
 
 
 def _photos_and_styles(data):
@@ -246,7 +248,7 @@ def deployables(transformer) -> dict:
     """What a stylizer is exported and run as: `stylizer` (which also returns the photo's
     normalisation statistics) and `stylizer_tile` (which stylizes tiles of a big photo with
     them, see zoo.style.tiling)."""
-    return {"stylizer": transformer_variant(transformer, "stats"), "stylizer_tile": transformer_variant(transformer, "tile")}
+    return {MAIN: transformer_variant(transformer, "stats"), TILE: transformer_variant(transformer, "tile")}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -625,7 +627,7 @@ class StylizerRecipe(Recipe):
         the normalisation statistics of `images` in random styles, as the stylizer computes them
         for the tile network."""
         if name == NORM_STATS:
-            stats_model = self._exported["stylizer"]
+            stats_model = self._exported[MAIN]
             weights = self.sample_input(STYLE_INPUT, (len(self.style_names),), images, rng)
             return np.concatenate([np.asarray(stats_model([images[i:i + 8], weights[i:i + 8]])[NORM_STATS])
                                    for i in range(0, len(images), 8)])

@@ -22,7 +22,7 @@ from zoo.images import to_float, to_uint8
 from zoo.style.tiling import IMAGE, STYLE_WEIGHTS, STYLIZED, run_network, stylize_tiled
 
 SUFFIX_RUNTIMES = {".keras": "keras", ".onnx": "onnx", ".tflite": "tflite"}
-MAIN, TILE = "stylizer", "stylizer_tile"  # the exportables of zoo.models.stylizer.deployables
+MAIN, TILE = "stylizer", "stylizer_tile"  # the exportables of a stylizer (zoo.models.stylizer.deployables)
 TILE_ABOVE_PIXELS = 1_000_000  # bigger photos go through in tiles (about 650 MB of activations at 1 MP)
 
 
