@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 
+from zoo.errors import ZooError
+
 
 class Recipe:
     """Base class of a registered model. Subclasses set the class attributes and override the
@@ -21,6 +23,9 @@ class Recipe:
     augment: str = "none"  # default tf.data augmentation (see zoo.data.pipeline.AUGMENTATIONS)
     drop_remainder: bool = False  # GANs want full batches for batch norm
     validate_each_epoch: bool = True  # run test_step on the test split after every epoch
+    # Shape (H, W, C) of the images of the default --dataset (Fashion-MNIST), which
+    # `zoo.create_model` builds for without loading any data; None: any size.
+    default_image_shape: tuple = (28, 28, 1)
 
     def __init__(self, config: dict):
         self.config = config
@@ -53,7 +58,25 @@ class Recipe:
         return train, test
 
     def build(self, info):
-        """Return the compiled keras.Model for a dataset described by `info` (a DatasetInfo)."""
+        """Return the compiled keras.Model for a dataset described by `info` (a DatasetInfo):
+        what training fits. `build_model` then `compile_model`."""
+        model = self.build_model(info)
+        self.compile_model(model, info)
+        return model
+
+    def build_model(self, info):
+        """Return the keras.Model for a dataset described by `info`, built but not compiled.
+
+        Apart from `compile_model` because `zoo.create_model` returns the network alone: an
+        optimizer, a learning-rate schedule over the data's size or a loss network (the
+        stylizer's VGG19 and paintings) are training's business. A recipe that overrides
+        `build` instead can only be built for training.
+        """
+        raise ZooError(f"model {self.name!r} can only be built for training (python -m zoo.train {self.name}); "
+                       "its recipe has no build_model()")
+
+    def compile_model(self, model, info):
+        """Compile `build_model`'s model for training on the data described by `info`."""
         raise NotImplementedError
 
     def build_optimizers(self, model):

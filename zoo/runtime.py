@@ -82,6 +82,10 @@ class Runner:
         return {s.name: _dequantize(raw[s.name], s.quantization) if s.quantization else
                 np.asarray(raw[s.name], np.float32) for s in self.outputs}
 
+    def __repr__(self):
+        return (f"{type(self).__name__}({self.path.name}: {', '.join(s.name for s in self.inputs)} -> "
+                f"{', '.join(s.name for s in self.outputs)})")
+
     def _run(self, feed: dict) -> dict:
         raise NotImplementedError
 
@@ -180,11 +184,13 @@ def read_manifest(folder) -> dict:
         raise ZooError(f"{path} is not valid JSON: {e}") from None
 
 
-def load(path, threads=None) -> Runner:
+def load(path, threads=None, strict=False) -> Runner:
     """Open an exported file by its extension, with the manifest of its folder.
 
     When the manifest lists the file, its sha256 must match: a file replaced or damaged after
-    the export is refused rather than run with the wrong preprocessing or class names.
+    the export is refused rather than run with the wrong preprocessing or class names. With
+    `strict` (zoo.load), a file that no manifest lists is refused too, since nothing can vouch
+    for it; without (the CLIs' --model), it runs as it is.
     """
     path = Path(path)
     runner_cls = RUNNERS.get(path.suffix)
@@ -195,6 +201,9 @@ def load(path, threads=None) -> Runner:
         raise ZooError(f"no exported model at {path}")
     manifest = read_manifest(path.parent)
     entry = manifest.get("files", {}).get(path.name)
+    if strict and not entry:
+        raise ZooError(f"{path} is not listed in a {MANIFEST} next to it, so its checksum cannot be checked; "
+                       "keep exported files in their export folder")
     if entry and entry.get("sha256") != sha256(path):
         raise ZooError(f"{path} does not match the sha256 in its {MANIFEST}; re-export it")
     return runner_cls(path, threads=threads, manifest=manifest)
@@ -246,7 +255,7 @@ def load_keras(run_dir, exportables, threads=None):
         raise ZooError(f"{run.root} is a {recipe.name} run; it has no {' or '.join(exportables)} model")
     runner = KerasRunner(serving_function(models[name], recipe.task == "image-to-image"))
     runner.manifest = {"model": recipe.name, "task": recipe.task,
-                       "class_names": (config.get("dataset_info") or {}).get("class_names")}
+                       "class_names": (config.get("dataset_info") or {}).get("class_names"), **recipe.export_metadata()}
     return runner
 
 

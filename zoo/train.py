@@ -69,13 +69,19 @@ def parse(argv):
     first.add_argument("model", nargs="?")
     known, _ = first.parse_known_args(argv)
     args = build_parser(known.model).parse_args(argv)
+    check_values(vars(args))
+    return args
+
+
+def check_values(values: dict):
+    """Refuse values that no run can use, with the flag's name: the CLI's flags, and the
+    hyper-parameters of `zoo.create_model` (config keys, which are the flags' names)."""
     for flag in ("epochs", "batch_size", "latent_dim", "limit", "image_size", "steps_per_epoch", "cpu_devices"):
-        value = getattr(args, flag)
+        value = values.get(flag)
         if value is not None and value < 1:
             raise ZooError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
-    if args.learning_rate is not None and not args.learning_rate > 0:
-        raise ZooError(f"--learning-rate must be positive, got {args.learning_rate}")
-    return args
+    if values.get("learning_rate") is not None and not values["learning_rate"] > 0:
+        raise ZooError(f"--learning-rate must be positive, got {values['learning_rate']}")
 
 
 def make_config(args, recipe_cls):

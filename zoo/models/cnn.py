@@ -49,10 +49,12 @@ class CNNRecipe(Recipe):
     needs_labels = True
     augment = "crop+flip"
 
-    def build(self, info):
+    def build_model(self, info):
         if not info.num_classes:
             raise ValueError("the CNN needs a labelled dataset")
-        model = build_cnn(info.image_shape, info.num_classes)
+        return build_cnn(info.image_shape, info.num_classes)
+
+    def compile_model(self, model, info):
         steps = max(1, info.num_train // self.config["batch_size"]) * self.config["epochs"]
         schedule = keras.optimizers.schedules.CosineDecay(self.config["learning_rate"], steps, alpha=0.01)
         model.compile(
@@ -61,7 +63,6 @@ class CNNRecipe(Recipe):
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             jit_compile=self.config.get("jit_compile", False),
         )
-        return model
 
     def predictions(self, model, splits):
         """(images, labels, logits) of the test split, predicted once for evaluate() and report()."""

@@ -157,16 +157,18 @@ class DCGANRecipe(GenerativeRecipe):
     drop_remainder = True
     validate_each_epoch = False  # a GAN's losses on held-out data say little; the FD is measured at the end
 
-    def build(self, info):
+    def build_model(self, info):
         latent = self.config["latent_dim"]
         model = DCGAN(build_generator(info.image_shape, latent), build_discriminator(info.image_shape),
                       seed=self.config.get("seed"), name="dcgan")
         model.build((None, latent))
+        return model
+
+    def compile_model(self, model, info):
         lr = self.config["learning_rate"]
         model.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
                       g_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
                       jit_compile=self.config.get("jit_compile", False))
-        return model
 
     def build_optimizers(self, model):
         model.d_optimizer.build(model.discriminator.trainable_variables)

@@ -136,14 +136,16 @@ class VAERecipe(GenerativeRecipe):
     paper = "Kingma & Welling 2014, Auto-Encoding Variational Bayes"
     defaults = {"epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": 16}
 
-    def build(self, info):
+    def build_model(self, info):
         latent = self.config["latent_dim"]
         model = VAE(build_encoder(info.image_shape, latent), build_decoder(info.image_shape, latent),
                     seed=self.config.get("seed"), name="vae")
         model.build((None, *info.image_shape))
+        return model
+
+    def compile_model(self, model, info):
         model.compile(optimizer=keras.optimizers.Adam(self.config["learning_rate"]),
                       jit_compile=self.config.get("jit_compile", False))
-        return model
 
     def generator(self, model):
         return model.decoder

@@ -1,0 +1,142 @@
+"""The zoo as a library: make a model by name, or load a trained one by name or path.
+
+    model = zoo.create_model("vae", latent_dim=2)          # keras.Model, built, not compiled
+    zoo.list_models()                                       # what create_model makes: ["cnn", ...]
+    zoo.list_models(released=True)                          # what load finds: ["cnn-fashion_mnist", ...]
+    cnn = zoo.load("cnn-fashion_mnist")                     # the trained keras.Model
+    cnn = zoo.load("cnn-fashion_mnist", runtime="onnx")     # cnn(image=batch)["probabilities"]
+    vae = zoo.load("vae-fashion_mnist", runtime="tflite")   # vae["encoder"], vae["decoder"]
+
+As with timm's `create_model` and keras-hub's `from_preset`, one name gives the same network
+that `python -m zoo.train` fits, and one name gives a trained model whichever runtime runs it,
+from whatever folder the caller works in. Nothing is reimplemented here: the registry builds,
+`zoo.runs` loads `.keras` files in safe mode, and `zoo.runtime` opens and checks exported files.
+
+Importing this module imports neither TensorFlow nor Keras; `create_model`, `list_models()` and
+`load(..., runtime="keras")` import them when called, `load(..., runtime="onnx" | "tflite")` and
+`list_models(released=True)` never do, so the `[deploy]` install can use them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from zoo import runtime as deploy
+from zoo.errors import ZooError
+from zoo.runs import Run, load_keras_model
+
+MODELS_DIR_VARIABLE = "ZOO_MODELS_DIR"
+# The released models of the project this package comes from (a checkout or an editable
+# install): found by the package's own location, not the working directory.
+PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "saved_models"
+DEFAULT_NUM_CLASSES = 10  # the default --dataset's (Fashion-MNIST), as Recipe.default_image_shape
+
+
+def models_dirs() -> list[Path]:
+    """The folders that hold released models, searched in order (the first match of a name wins):
+    every folder of `$ZOO_MODELS_DIR` (separated like PATH), then the project's `saved_models/`."""
+    extra = os.environ.get(MODELS_DIR_VARIABLE, "")
+    return [Path(p).expanduser() for p in extra.split(os.pathsep) if p] + [PROJECT_MODELS_DIR]
+
+
+def released_models() -> dict[str, Path]:
+    """{name: folder} of the released models: the run folders (with config.json) directly inside
+    `models_dirs()`, so saved_models/runs/ and its training runs are not among them."""
+    found = {}
+    for root in models_dirs():
+        if root.is_dir():
+            for folder in sorted(root.iterdir()):
+                if Run(folder).config_path.is_file():
+                    found.setdefault(folder.name, folder)
+    return found
+
+
+def list_models(released: bool = False) -> list[str]:
+    """The names `create_model` takes (the registered models), or with `released=True` the names
+    `load` takes (the trained models in `models_dirs()`), sorted, as timm's `list_models`."""
+    if released:
+        return sorted(released_models())
+    from zoo import registry
+
+    return registry.names()
+
+
+def create_model(name: str, **hparams):
+    """The registered model `name` as `python -m zoo.train NAME` would build it, but not compiled
+    (no optimizer, loss network or schedule: see `Recipe.build_model`), with fresh weights
+    (`keras.utils.set_random_seed` first makes them reproducible).
+
+    `hparams` override the training configuration: the recipe's defaults and zoo.train's flags,
+    by their config.json names (`latent_dim=2`, `widths="8,16,32"`). No data is loaded: the
+    network is built for the recipe's default image shape (28x28x1, Fashion-MNIST's, for the CNN,
+    VAE and DCGAN; any size for the stylizer), changed by `image_size` and `channels`, and for 10
+    classes, changed by `num_classes`. The stylizer takes `styles` (its paintings, as
+    zoo.train's --styles), which give its number of styles and their names.
+    """
+    from zoo import registry
+    from zoo.data import DatasetInfo
+    from zoo.train import build_parser, check_values, make_config
+
+    recipe_cls = registry.get(name)
+    config = make_config(build_parser(name).parse_args([name]), recipe_cls)
+    accepted = sorted(set(config) - {"model"} | {"num_classes"})
+    unknown = sorted(set(hparams) - set(accepted))
+    if unknown:
+        raise ZooError(f"{name} has no hyper-parameter {', '.join(map(repr, unknown))}; it takes {', '.join(accepted)}")
+    num_classes = hparams.get("num_classes", DEFAULT_NUM_CLASSES)
+    config.update((k, v) for k, v in hparams.items() if k != "num_classes")
+    side = config["image_size"]
+    height, width, channels = recipe_cls.default_image_shape
+    info = DatasetInfo(name=config["dataset"], source="zoo.create_model (no data loaded)",
+                       image_shape=(side or height, side or width, config["channels"] or channels),
+                       num_classes=num_classes, class_names=None, num_train=0, num_test=0)
+    try:
+        check_values(config)
+        return recipe_cls(config).build_model(info)
+    except (TypeError, ValueError) as e:  # a value of the wrong type or size, as Keras words it
+        raise ZooError(f"cannot create {name} with {hparams}: {e}") from None
+
+
+def load(name_or_path, runtime: str | None = None):
+    """A trained model: a released name (see `list_models(released=True)`), else a run folder,
+    an export folder or a `.keras`, `.onnx` or `.tflite` file.
+
+    `runtime` is "keras" (the default for names and folders: the keras.Model, loaded in safe
+    mode), "onnx" or "tflite" (a `zoo.runtime` Runner of the export's float32 file: called with
+    named float32 inputs, it returns a dict of named outputs; a model exported as several networks
+    gives a dict of Runners by name: the VAE's "encoder" and "decoder", the stylizer's "stylizer"
+    and "stylizer_tile"). A file runs in its own format. Exported files must match the sha256 in
+    their folder's manifest.json; quantized variants load by their file path.
+    """
+    if runtime not in (None, *deploy.RUNTIMES):
+        raise ZooError(f"runtime must be one of {', '.join(deploy.RUNTIMES)}, got {runtime!r}")
+    path = _locate(name_or_path)
+    if path.is_file():
+        kind = path.suffix[1:]
+        if kind not in deploy.RUNTIMES:
+            raise ZooError(f"cannot load {path}: give a .keras, .onnx or .tflite file, or a folder")
+        if runtime not in (None, kind):
+            raise ZooError(f"runtime={runtime!r} cannot run {path.name}; leave runtime out to run it as {kind}")
+        return load_keras_model(path) if kind == "keras" else deploy.load(path, strict=True)
+    if runtime in (None, "keras"):
+        return Run.open(path).load_model()
+    folder = deploy.export_folder(path)
+    names = deploy.read_manifest(folder).get("exportables") or {}
+    if not names:
+        raise ZooError(f"{folder / deploy.MANIFEST} lists no exported networks; export the run again")
+    runners = {n: deploy.load_exported(folder, [n], runtime) for n in names}
+    return next(iter(runners.values())) if len(runners) == 1 else runners
+
+
+def _locate(name_or_path) -> Path:
+    """The folder of a released model called `name_or_path`, else that path if it exists."""
+    if isinstance(name_or_path, str) and name_or_path in (released := released_models()):
+        return released[name_or_path]
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        return path
+    names = ", ".join(sorted(released_models())) or "none"
+    searched = ", ".join(map(str, models_dirs()))
+    raise ZooError(f"no released model or file {str(name_or_path)!r}; released models: {names} "
+                   f"(in {searched}; ${MODELS_DIR_VARIABLE} adds folders)")
