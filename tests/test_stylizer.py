@@ -9,7 +9,8 @@ import pytest
 
 from zoo import registry
 from zoo.errors import ZooError
-from zoo.models.stylizer import NORM_STATS, Stylizer, build_transformer, transformer_variant
+from zoo.models.stylizer import (CORE_STATS, NORM_STATS, OUTPUT as STYLIZED, Stylizer, build_transformer, norm_channels,
+                                 norm_channels_of, transformer_variant)
 
 def skimage_file(name):
     import importlib.util
@@ -23,7 +24,7 @@ def recipe(tmp_path=None, **overrides):
     styles = f"{skimage_file('ihc.png')},{skimage_file('hubble_deep_field.jpg')}"
     config = {**cls.defaults, "seed": 1, "styles": styles, "content": None, "crop_size": 64, "style_size": 128,
               "vgg_weights": None, "content_weight": 1.0, "style_weight": 1e-3, "tv_weight": 1e4,
-              "residual_blocks": 2, "widths": "8,16,16,32", **overrides}
+              "residual_blocks": 2, "widths": "8,16,32", **overrides}
     return cls(config)
 
 
@@ -50,16 +51,25 @@ def test_transformer_keeps_any_size_and_blends_styles():
 
 
 def test_tile_variant_with_the_photos_statistics_matches():
-    net = randomised(build_transformer(2, (8, 16, 16, 32), 2), 0.1)
+    net = randomised(build_transformer(2, (8, 16, 32), 2), 0.1)
     stats_net = transformer_variant(net, "stats")
     tile_net = transformer_variant(net, "tile")
+    assert norm_channels_of(net) == norm_channels((8, 16, 32), 2)
     x = np.random.default_rng(1).random((1, 48, 64, 3), dtype=np.float32)
     w = np.array([[0.3, 0.7]], np.float32)
+    whole = np.asarray(net([x, w]))
     out = {k: np.asarray(v) for k, v in stats_net([x, w]).items()}
-    np.testing.assert_allclose(np.asarray(out["stylized"]), np.asarray(net([x, w])), atol=1e-6)
-    np.testing.assert_allclose(np.asarray(tile_net([x, w, out[NORM_STATS]])), np.asarray(net([x, w])), atol=1e-5)
+    np.testing.assert_allclose(out[STYLIZED], whole, atol=1e-6)
+    full_box = np.array([[0, 0, 1, 1]], np.float32)
+    tiled = {k: np.asarray(v) for k, v in tile_net([x, w, out[NORM_STATS], full_box]).items()}
+    np.testing.assert_allclose(tiled[STYLIZED], whole, atol=1e-5)
+    np.testing.assert_allclose(tiled[CORE_STATS], out[NORM_STATS], rtol=1e-4, atol=1e-5)
     # other statistics change the result: the tile network really uses them
-    assert np.abs(np.asarray(tile_net([x, w, 2 * out[NORM_STATS]])) - np.asarray(net([x, w]))).max() > 1e-3
+    assert np.abs(np.asarray(tile_net([x, w, 2 * out[NORM_STATS], full_box])[STYLIZED]) - whole).max() > 1e-3
+    # the cores' moments, weighted by their areas, are the whole image's
+    halves = [np.array([[0, 0, 1, 0.25]], np.float32), np.array([[0, 0.25, 1, 1]], np.float32)]
+    parts = [np.asarray(tile_net([x, w, out[NORM_STATS], box])[CORE_STATS]) for box in halves]
+    np.testing.assert_allclose(0.25 * parts[0] + 0.75 * parts[1], out[NORM_STATS], rtol=1e-4, atol=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +125,8 @@ def test_data_and_exportables(trained):
     assert len(tests) == splits.info.num_test and tests[0][0].shape == (1, 256, 256, 3)
     assert [w.argmax() for _, w in tests[:2]] == [0, 1]  # held-out photos cycle through the styles
     assert list(r.exportables(model)) == ["stylizer", "stylizer_tile"] and r.task == "image-to-image"
-    assert r.export_metadata() == {"styles": ["ihc", "hubble_deep_field"]}
+    assert r.export_metadata() == {"styles": ["ihc", "hubble_deep_field"],
+                                   "norm_stats_channels": norm_channels_of(model.transformer)}
 
 
 def test_style_image_too_small(tmp_path):
@@ -145,3 +156,32 @@ def test_styles_from_a_folder_by_name_and_count(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ZooError, match="holds no images"):
         recipe(styles=str(tmp_path / "empty"))
+
+
+def test_mixed_precision_trains_a_float32_transformer():
+    """--mixed-precision runs the loss's VGG19 in bfloat16 (much faster on CPUs with bfloat16
+    units) but keeps the transformer, its normalisation statistics, the losses and hence the
+    exports in float32."""
+    import keras
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        r = recipe()
+        splits = r.load_data()
+        model = r.build(splits.info)
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"  # restored after building
+        assert model.perceptual_loss.features.model.layers[-1].dtype_policy.name == "mixed_bfloat16"
+        content, weights = next(iter(r.pipelines(splits, 2)[0]))
+        history = model.fit(_repeat((content, weights), 2), epochs=1, verbose=0)
+        losses = model.perceptual_losses(content, weights)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert {layer.dtype_policy.name for layer in model.transformer.layers} == {"float32"}
+    assert all(np.isfinite(v) for v in history.history["loss"])
+    assert {keras.backend.standardize_dtype(v.dtype) for v in losses} == {"float32"}
+
+
+def test_widths_need_three_channel_counts():
+    r = recipe(widths="8,16,32,64")
+    with pytest.raises(ZooError, match="three positive"):
+        r.build(r.load_data().info)

@@ -75,14 +75,19 @@ class PerceptualLoss:
         grams = {n: [] for n in self.style_layers}
         for image in style_images:  # one at a time: the paintings differ in size
             image = ops.convert_to_tensor(image, "float32")
-            feats = features(image if len(image.shape) == 4 else image[None])
+            feats = self._features(image if len(image.shape) == 4 else image[None])
             for n in self.style_layers:
                 grams[n].append(gram_matrix(feats[n])[0])
         self.style_grams = {n: ops.stack(g) for n, g in grams.items()}  # [N, C, C]
         self.num_styles = len(style_images)
 
+    def _features(self, images):
+        """VGG features in float32: under a mixed-precision policy VGG computes in 16 bits, but
+        Gram matrices and squared differences need float32's range and precision."""
+        return {n: ops.cast(v, "float32") for n, v in self.features(images).items()}
+
     def content_targets(self, content_images):
-        feats = self.features(content_images)
+        feats = self._features(content_images)
         return {n: feats[n] for n in self.content_layers}
 
     def target_grams(self, style_weights=None):
@@ -94,7 +99,8 @@ class PerceptualLoss:
         return {n: ops.einsum("bn,ncd->bcd", ops.cast(style_weights, g.dtype), g) for n, g in self.style_grams.items()}
 
     def __call__(self, images, content_targets, style_weights=None):
-        feats = self.features(images)
+        images = ops.cast(images, "float32")
+        feats = self._features(images)
         content = content_loss(feats, content_targets, self.content_layers)
         style = style_loss(feats, self.target_grams(style_weights), self.style_layers)
         tv = total_variation_loss(images)

@@ -87,8 +87,8 @@ def check_numbers(args):
     for flag in ("steps", "threads"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise ZooError(f"--{flag} must be at least 1")
-    if args.max_size is not None and args.max_size < MULTIPLE:
-        raise ZooError(f"--max-size must be at least {MULTIPLE} pixels, got {args.max_size}")
+    if args.max_size is not None and args.max_size < 2 * MULTIPLE:
+        raise ZooError(f"--max-size must be at least {2 * MULTIPLE} pixels, got {args.max_size}")
     if not 0 <= args.strength <= 1:
         raise ZooError(f"--strength must be between 0 and 1, got {args.strength}")
     if not 0 <= args.deflicker < 1:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 
 
@@ -36,3 +38,16 @@ def scale_for_replicas(loss):
 def image_input(shape, name="image"):
     """A named float32 image input: NHWC, values in [0, 1] (the zoo's one convention)."""
     return keras.Input(shape=tuple(shape), name=name, dtype="float32")
+
+
+@contextlib.contextmanager
+def float32_policy():
+    """Build layers in float32 whatever the global policy (`--mixed-precision`): for networks
+    that are small next to the loss network that trains them, whose normalisation statistics
+    need float32, and whose exports must be float32 graphs."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)

@@ -19,7 +19,8 @@ residual blocks at low resolution, nearest-neighbour upsampling followed by a co
 
 Made for a phone's CPU:
 - the first and last convolutions run at full resolution (fine strokes, no blocks), the rest at
-  1/2 to 1/8; the residual blocks work at 1/8, which gives brush strokes a large reach;
+  1/2 and 1/4, as in Johnson et al.; the residual blocks work at 1/4 (a trunk at 1/8 drew a
+  diagonal hatching that training did not remove);
 - the residual blocks and the cheap upsampling steps are depthwise-separable convolutions;
 - upsampling is written as tile + reshape with a static channel count, so it converts to TFLite
   builtins on inputs of any size.
@@ -35,13 +36,13 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from zoo.models.common import image_input
+from zoo.models.common import float32_policy, image_input
 from zoo.recipe import Recipe
 from zoo.registry import register
 
 # The tensor and exportable names that the TensorFlow-free deploy side (zoo.style) reads.
 from zoo.style.model import MAIN, TILE  # noqa: E402
-from zoo.style.tiling import NORM_STATS  # noqa: E402
+from zoo.style.tiling import CORE_BOX, CORE_STATS, MULTIPLE, NORM_CHANNELS, NORM_STATS  # noqa: E402
 from zoo.style.tiling import STYLE_WEIGHTS as STYLE_INPUT  # noqa: E402
 from zoo.style.tiling import STYLIZED as OUTPUT  # noqa: E402
 
@@ -75,8 +76,8 @@ class ConditionalInstanceNormalization(layers.Layer):
     style and any other row blends styles (the paper's interpolation between styles).
 
     With `stats_offset` set it is called on (x, style_weights, norm_stats) and normalises with
-    the mean and variance in columns [offset, offset + 2C) of `norm_stats` instead of its own:
-    the statistics of the whole photo, so that tiles of a big photo are normalised alike and
+    the moments in columns [offset, offset + 2C) of `norm_stats` (see `NormStatistics`) instead
+    of its own: those of the whole photo, so that tiles of a big photo are normalised alike and
     join without seams (see `zoo.style.tiling`).
     """
 
@@ -96,7 +97,7 @@ class ConditionalInstanceNormalization(layers.Layer):
         else:
             c, o = x.shape[-1], self.stats_offset
             mean = inputs[2][:, o:o + c][:, None, None, :]
-            variance = inputs[2][:, o + c:o + 2 * c][:, None, None, :]
+            variance = ops.relu(inputs[2][:, o + c:o + 2 * c][:, None, None, :] - ops.square(mean))
         gamma = ops.matmul(style_weights, self.gamma)[:, None, None, :]
         beta = ops.matmul(style_weights, self.beta)[:, None, None, :]
         return (x - mean) * ops.rsqrt(variance + self.epsilon) * gamma + beta
@@ -111,14 +112,49 @@ class ConditionalInstanceNormalization(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class NormStatistics(layers.Layer):
-    """[B, H, W, C] -> [B, 2C]: the per-image mean and variance that instance norm divides out."""
+    """[B, H, W, C] -> [B, 2C]: the per-image mean and mean square that instance norm uses.
+
+    Moments rather than (mean, variance) because moments of parts of a photo combine into the
+    photo's by a weighted sum, which is how `zoo.style.tiling` gets a big photo's statistics
+    exactly from its tiles (see `CoreStatistics`).
+    """
 
     def call(self, x):
-        mean, variance = ops.moments(x, axes=(1, 2))
-        return ops.concatenate([mean, variance], axis=-1)
+        return ops.concatenate([ops.mean(x, axis=(1, 2)), ops.mean(ops.square(x), axis=(1, 2))], axis=-1)
 
     def compute_output_shape(self, shape):
         return (shape[0], 2 * shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CoreStatistics(layers.Layer):
+    """([B, H, W, C], core box [B, 4]) -> [B, 2C]: `NormStatistics` over a tile's core only.
+
+    The box is (top, left, bottom, right) as fractions of the tile's height and width, so that
+    it means the same at every resolution of the network; a position counts when its centre is
+    inside. Cores tile the photo without overlap, so the photo's moments are the sum of the
+    cores' weighted by their areas.
+    """
+
+    def call(self, inputs):
+        x, box = inputs
+
+        # expand_dims rather than [None] indexing: TFLite has no builtin for strided slices that
+        # add axes.
+        def inside(length, low, high):  # [B, length]: 1 where the centre lies in (low, high)
+            centres = ops.expand_dims((ops.cast(ops.arange(length), x.dtype) + 0.5) / ops.cast(length, x.dtype), 0)
+            return ops.cast(ops.logical_and(centres > low, centres < high), x.dtype)
+
+        shape = ops.shape(x)
+        rows = ops.expand_dims(ops.expand_dims(inside(shape[1], box[:, 0:1], box[:, 2:3]), -1), -1)
+        cols = ops.expand_dims(ops.expand_dims(inside(shape[2], box[:, 1:2], box[:, 3:4]), 1), -1)
+        mask = rows * cols
+        count = ops.maximum(ops.sum(mask, axis=(1, 2)), 1.0)
+        return ops.concatenate([ops.sum(x * mask, axis=(1, 2)) / count,
+                                ops.sum(ops.square(x) * mask, axis=(1, 2)) / count], axis=-1)
+
+    def compute_output_shape(self, shapes):
+        return (shapes[0][0], 2 * shapes[0][-1])
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -148,16 +184,17 @@ VARIANTS = ("plain", "stats", "tile")
 class _Norms:
     """Creates the network's normalisation layers for one of the `VARIANTS`: "plain" (each
     layer uses its own statistics), "stats" (also collects them as an output), "tile" (reads
-    them from a `norm_stats` input: computed on the whole photo by the "stats" variant)."""
+    them from a `norm_stats` input, and returns those of its input's core, see `CoreStatistics`)."""
 
-    def __init__(self, style, variant, stats_input=None):
-        self.style, self.variant, self.stats_input = style, variant, stats_input
+    def __init__(self, style, variant, stats_input=None, core_box=None):
+        self.style, self.variant, self.stats_input, self.core_box = style, variant, stats_input, core_box
         self.collected, self.offset = [], 0
 
     def __call__(self, x, name):
         n = self.style.shape[-1]
         if self.variant == "tile":
             y = ConditionalInstanceNormalization(n, stats_offset=self.offset, name=name)([x, self.style, self.stats_input])
+            self.collected.append(CoreStatistics(name=f"{name}_core_stats")([x, self.core_box]))
         else:
             y = ConditionalInstanceNormalization(n, name=name)([x, self.style])
         if self.variant == "stats":
@@ -182,47 +219,59 @@ def separable_block(x, norm, filters, name, relu=True):
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
+def norm_channels(widths, residual_blocks) -> list:
+    """The channels of each normalisation layer, in the order `build_transformer` creates them
+    (it checks this when it builds): the layout of `norm_stats`, [mean (C), mean square (C)] per
+    layer, which `zoo.style.tiling` needs to refine the statistics layer by layer."""
+    full, half, quarter = widths
+    return [full, half, quarter, *[quarter] * (2 * residual_blocks), half, full]
+
+
 def norm_stats_size(widths, residual_blocks):
-    """Length of the `norm_stats` vector: mean and variance of every normalised channel."""
-    w0, w1, w2, w3 = widths
-    return 2 * (2 * (w0 + w1 + w2) + w3 * (1 + 2 * residual_blocks))
+    """Length of the `norm_stats` vector."""
+    return 2 * sum(norm_channels(widths, residual_blocks))
 
 
-def build_transformer(num_styles, widths=(16, 32, 64, 128), residual_blocks=5, variant="plain"):
+def build_transformer(num_styles, widths=(16, 32, 64), residual_blocks=5, variant="plain"):
     """The image transformation network: ([0, 1] images of any size, style weights [B, N]) ->
-    stylized [0, 1] images of the same size (sides that are multiples of 8; `zoo.stylize` pads
-    others). `widths` are the channels at full, 1/2, 1/4 and 1/8 resolution.
+    stylized [0, 1] images of the same size (sides that are multiples of 4; `zoo.stylize` pads
+    others). `widths` are the channels at full, 1/2 and 1/4 resolution.
 
     Every variant has the same weights in the same order (`set_weights` copies them across):
-    "stats" adds the output `norm_stats`, "tile" takes it as a third input (see `_Norms`).
+    "stats" adds the output `norm_stats`; "tile" takes it as a third input and a `core_box` as a
+    fourth, and adds the output `core_stats` (see `_Norms`, `zoo.style.tiling`).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    full, half, quarter = widths
     image = image_input((None, None, 3))
     style = keras.Input(shape=(num_styles,), name=STYLE_INPUT, dtype="float32")
     inputs = [image, style]
     if variant == "tile":
         inputs.append(keras.Input(shape=(norm_stats_size(widths, residual_blocks),), name=NORM_STATS, dtype="float32"))
-    norm = _Norms(style, variant, inputs[2] if variant == "tile" else None)
-    x = conv_block(image, norm, widths[0], 5, 1, "in")
-    for i, filters in enumerate(widths[1:], start=1):
-        x = conv_block(x, norm, filters, 3, 2, f"down{i}")
+        inputs.append(keras.Input(shape=(4,), name=CORE_BOX, dtype="float32"))
+    norm = _Norms(style, variant, *inputs[2:])
+    x = conv_block(image, norm, full, 5, 1, "in")
+    x = conv_block(x, norm, half, 3, 2, "down1")
+    x = conv_block(x, norm, quarter, 3, 2, "down2")
     for i in range(1, residual_blocks + 1):
-        y = separable_block(x, norm, widths[3], f"res{i}a")
-        y = separable_block(y, norm, widths[3], f"res{i}b", relu=False)
+        y = separable_block(x, norm, quarter, f"res{i}a")
+        y = separable_block(y, norm, quarter, f"res{i}b", relu=False)
         x = layers.Add(name=f"res{i}")([x, y])
-    # 1/8 -> 1/4 and 1/2 -> 1 are separable; 1/4 -> 1/2, where most of the painting's texture
-    # is drawn, is a full convolution.
-    x = separable_block(NearestUpsampling2D(name="up1")(x), norm, widths[2], "up1b")
-    x = conv_block(NearestUpsampling2D(name="up2")(x), norm, widths[1], 3, 1, "up2b")
-    x = separable_block(NearestUpsampling2D(name="up3")(x), norm, widths[0], "up3b")
+    # 1/4 -> 1/2, where most of the painting's texture is drawn, is a full convolution; 1/2 -> 1
+    # is separable.
+    x = conv_block(NearestUpsampling2D(name="up1")(x), norm, half, 3, 1, "up1b")
+    x = separable_block(NearestUpsampling2D(name="up2")(x), norm, full, "up2b")
     x = ReflectionPadding2D(1, name="out_pad")(x)
     x = layers.Conv2D(3, 3, name="out_conv")(x)
+    if norm.offset != norm_stats_size(widths, residual_blocks):
+        raise AssertionError(f"norm_stats_size is {norm_stats_size(widths, residual_blocks)}, the network has {norm.offset}")
     stylized = layers.Activation("sigmoid", dtype="float32", name=OUTPUT)(x)
-    if variant == "stats":
-        stats = layers.Concatenate(name=NORM_STATS)(norm.collected)
-        return keras.Model(inputs, {OUTPUT: stylized, NORM_STATS: stats}, name=MAIN)
-    return keras.Model(inputs, stylized, name=TILE if variant == "tile" else MAIN)
+    if variant == "plain":
+        return keras.Model(inputs, stylized, name=MAIN)
+    stats_name = NORM_STATS if variant == "stats" else CORE_STATS
+    stats = layers.Concatenate(name=stats_name)(norm.collected)
+    return keras.Model(inputs, {OUTPUT: stylized, stats_name: stats}, name=MAIN if variant == "stats" else TILE)
 
 
 def _photos_and_styles(data):
@@ -231,13 +280,18 @@ def _photos_and_styles(data):
     return data[0] if len(data) == 1 else data
 
 
+def norm_channels_of(transformer) -> list:
+    """`norm_channels` read from a built network's normalisation layers."""
+    return [layer.gamma.shape[-1] for layer in transformer.layers if isinstance(layer, ConditionalInstanceNormalization)]
+
+
 def transformer_variant(transformer, variant):
     """A copy of the trained `transformer` built as `variant` (see `build_transformer`), with its
     weights; its shape (styles, widths, residual blocks) is read from its layers."""
     import re
 
     num_styles = transformer.inputs[1].shape[-1]
-    widths = tuple(transformer.get_layer(n).filters for n in ("in_conv", "down1_conv", "down2_conv", "down3_conv"))
+    widths = tuple(transformer.get_layer(n).filters for n in ("in_conv", "down1_conv", "down2_conv"))
     blocks = sum(1 for layer in transformer.layers if re.fullmatch(r"res\d+", layer.name))
     model = build_transformer(num_styles, widths, blocks, variant)
     model.set_weights(transformer.get_weights())
@@ -411,6 +465,7 @@ class StylizerRecipe(Recipe):
     paper = ("Johnson, Alahi & Fei-Fei 2016, Perceptual Losses for Real-Time Style Transfer; Dumoulin, Shlens & "
              "Kudlur 2017, A Learned Representation for Artistic Style")
     defaults = {"epochs": 10, "batch_size": 4, "learning_rate": 1e-3, "latent_dim": None, "steps_per_epoch": 200}
+    default_image_shape = (None, None, 3)  # photos of any size
     eval_size = 256  # held-out photos are evaluated at this shorter side, centre-cropped square
     sample_photos = 3  # held-out photos in the per-epoch picture
     sheet_photos, sheet_side = 4, 512  # the contact sheet of the finished run: photos, their longer side
@@ -455,7 +510,7 @@ class StylizerRecipe(Recipe):
         parser.add_argument("--style-weight", type=float, default=1e-4)
         parser.add_argument("--tv-weight", type=float, default=3e6)
         parser.add_argument("--residual-blocks", type=int, default=5)
-        parser.add_argument("--widths", default="16,32,64,128", help="channels at full, 1/2, 1/4 and 1/8 resolution")
+        parser.add_argument("--widths", default="16,32,64", help="channels at full, 1/2 and 1/4 resolution")
 
     def load_data(self):
         """Content photos: paths for local folders (decoded in the pipeline), or TFDS images."""
@@ -554,18 +609,22 @@ class StylizerRecipe(Recipe):
             widths = tuple(int(w) for w in str(self.config["widths"]).split(","))
         except ValueError:
             widths = ()
-        if len(widths) != 4 or min(widths) < 1:
-            raise ZooError(f"--widths needs four positive channel counts, got {self.config['widths']!r}")
+        if len(widths) != 3 or min(widths) < 1:
+            raise ZooError(f"--widths needs three positive channel counts, got {self.config['widths']!r}")
         return widths
 
-    def build(self, info):
+    def build_model(self, info):
         c = self.config
-        model = Stylizer(build_transformer(len(self.style_names), self.widths, c["residual_blocks"]),
-                         name="stylizer_trainer")
-        model.build([(None, None, None, 3), (None, len(self.style_names))])
+        with float32_policy():  # --mixed-precision computes only the VGG19 of the loss in 16 bits
+            model = Stylizer(build_transformer(len(self.style_names), self.widths, c["residual_blocks"]),
+                             name="stylizer_trainer")
+            model.build([(None, None, None, 3), (None, len(self.style_names))])
+        return model
+
+    def compile_model(self, model, info):
+        c = self.config
         model.compile(optimizer=keras.optimizers.Adam(c["learning_rate"]), perceptual_loss=self._loss(),
                       jit_compile=c.get("jit_compile", False))
-        return model
 
     def callbacks(self, run, splits):
         return [SampleStylizations(run.images, self._test_photos(splits)[:self.sample_photos], self.style_names)]
@@ -614,7 +673,7 @@ class StylizerRecipe(Recipe):
         for image in splits.test.take(self.sheet_photos):
             photo = Image.fromarray(image.numpy())
             photo.thumbnail((self.sheet_side, self.sheet_side), Image.LANCZOS)
-            x = np.asarray(photo, np.float32)[None, :photo.height // 8 * 8, :photo.width // 8 * 8] / 255.0
+            x = np.asarray(photo, np.float32)[None, :photo.height // MULTIPLE * MULTIPLE, :photo.width // MULTIPLE * MULTIPLE] / 255.0
             rows.extend(stylized_rows(model, list(x), len(self.style_names)))
         save_image(run.images / "contact_sheet.jpg", grid(rows, ["held-out photo", *self.style_names], height=192))
 
@@ -631,6 +690,9 @@ class StylizerRecipe(Recipe):
             weights = self.sample_input(STYLE_INPUT, (len(self.style_names),), images, rng)
             return np.concatenate([np.asarray(stats_model([images[i:i + 8], weights[i:i + 8]])[NORM_STATS])
                                    for i in range(0, len(images), 8)])
+        if name == CORE_BOX:  # (top, left, bottom, right) of a tile's core, as fractions of its sides
+            low, high = rng.uniform(0, 0.3, (len(images), 2)), rng.uniform(0.7, 1, (len(images), 2))
+            return np.concatenate([low, high], axis=1).astype(np.float32)
         if name != STYLE_INPUT:
             return super().sample_input(name, shape, images, rng)
         weights = rng.dirichlet(np.ones(shape[0]), len(images)).astype(np.float32)
@@ -703,8 +765,9 @@ class StylizerRecipe(Recipe):
         return lines
 
     def export_metadata(self) -> dict:
-        """What the export manifest says beyond the files: the styles, in input order."""
-        return {"styles": self.style_names}
+        """What the export manifest says beyond the files: the styles, in input order, and the
+        layout of `norm_stats` (channels per normalisation layer) for tiling."""
+        return {"styles": self.style_names, NORM_CHANNELS: norm_channels(self.widths, self.config["residual_blocks"])}
 
 
 def provenance(path) -> dict:

@@ -19,7 +19,7 @@ import numpy as np
 
 from zoo.errors import ZooError
 from zoo.images import to_float, to_uint8
-from zoo.style.tiling import IMAGE, STYLE_WEIGHTS, STYLIZED, run_network, stylize_tiled
+from zoo.style.tiling import IMAGE, NORM_CHANNELS, STYLE_WEIGHTS, STYLIZED, run_network, stylize_tiled
 
 SUFFIX_RUNTIMES = {".keras": "keras", ".onnx": "onnx", ".tflite": "tflite"}
 MAIN, TILE = "stylizer", "stylizer_tile"  # the exportables of a stylizer (zoo.models.stylizer.deployables)
@@ -31,13 +31,15 @@ class Model(NamedTuple):
     how: str  # "keras", "onnx: stylizer.onnx": for messages and picture labels
     styles: list  # style names, in the order of the network's style_weights input
     tile_runner: object = None  # the network for tiles of big photos (None: one pass for any size)
+    norm_channels: list = None  # the layout of its normalisation statistics (tiles refine them by layer)
 
 
 def open_model(path, runtime_name=None, threads=None) -> Model:
     """The stylizer at `path` (a run or released folder, or a model file), ready to run."""
     path = Path(path)
     runner, how = _open_runner(path, runtime_name, threads)
-    return Model(runner, how, style_names(path, runner), _tile_runner(path, runner, runtime_name, threads))
+    return Model(runner, how, style_names(path, runner), _tile_runner(path, runner, runtime_name, threads),
+                 getattr(runner, "manifest", {}).get(NORM_CHANNELS))
 
 
 def _tile_runner(path: Path, runner, runtime_name, threads):
@@ -84,13 +86,14 @@ def keras_runner(model_file):
     """A Runner over a `.keras` file (the Stylizer trainer or the bare transformation network),
     with the tile network of the same weights as its `tile_variant`."""
     from exporters.export import KerasRunner, serving_function
-    from zoo.models.stylizer import deployables
+    from zoo.models.stylizer import deployables, norm_channels_of
     from zoo.runs import load_keras_model
 
     model = load_keras_model(model_file)
     networks = deployables(getattr(model, "transformer", model))
     runner = KerasRunner(serving_function(networks[MAIN], True))
     runner.tile_variant = KerasRunner(serving_function(networks[TILE], True))
+    runner.manifest = {NORM_CHANNELS: norm_channels_of(networks[MAIN])}
     return runner
 
 
@@ -123,8 +126,9 @@ def _config_style_names(path: Path):
 def stylize_image(model: Model, image: np.ndarray, weights: np.ndarray, progress=None) -> np.ndarray:
     """uint8 [H, W, 3] -> uint8 [H, W, 3] in the style (or blend) of `weights` [N]. Photos above
     `TILE_ABOVE_PIXELS` go through in tiles when the model has a tile network (memory stays that
-    of a tile, see zoo.style.tiling); others in one pass, reflect-padded to a multiple of 8."""
+    of a tile, see zoo.style.tiling); others in one pass, reflect-padded to a multiple of 4 (zoo.style.tiling.MULTIPLE)."""
     weights = np.asarray(weights, np.float32)
     if model.tile_runner is not None and image.shape[0] * image.shape[1] > TILE_ABOVE_PIXELS:
-        return stylize_tiled(model.runner, model.tile_runner, image, weights, progress=progress)
+        return stylize_tiled(model.runner, model.tile_runner, image, weights, norm_channels=model.norm_channels,
+                             progress=progress)
     return to_uint8(run_network(model.runner, to_float(image)[0], weights)[STYLIZED])

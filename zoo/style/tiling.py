@@ -7,14 +7,15 @@ seams show. So the photo's statistics are taken once, on the whole photo (downsc
 `stats_pixels` when it is bigger), by the exported `stylizer`, which returns them as
 `norm_stats`; every tile then goes through `stylizer_tile`, which normalises with those. With
 the same statistics the network is a plain convolutional function, so a tile that carries
-`margin` pixels of context on each side, aligned to the network's 8-pixel grid, reproduces the
+`margin` pixels of context on each side, aligned to the network's 4-pixel grid, reproduces the
 untiled result in its core; only the cores are kept, and no seam can show.
 
 The statistics of a downscaled photo are not quite those of the photo (fine detail is lost), so
-above `stats_pixels` the result differs a little from a one-pass run everywhere alike;
-scripts/benchmark_tiling.py measures by how much. Sampling the photo at full resolution instead
-(a mosaic of crops) or re-measuring the moments tile by tile at full resolution (one pass per
-normalisation layer to be exact) did worse or cost too much; see the stylizer's model card.
+above `stats_pixels` they are only the start: the tile network also returns the moments of its
+input's core at every normalisation layer (`core_stats`); the cores cover the photo once, so
+their area-weighted sum is the photo's moments under the statistics the pass used. Each such
+pass makes one more layer exact (see `stylize_tiled`); scripts/benchmark_tiling.py measures how
+close to a one-pass run each number of passes comes, and what it costs.
 
 Only numpy and the runners are used: tiling works on every runtime, TensorFlow-free.
 """
@@ -23,27 +24,36 @@ from __future__ import annotations
 
 import numpy as np
 
-MULTIPLE = 8  # the stylizer halves the resolution three times
+MULTIPLE = 4  # the stylizer halves the resolution twice
 STYLIZED, NORM_STATS, STYLE_WEIGHTS, IMAGE = "stylized", "norm_stats", "style_weights", "image"
+CORE_BOX, CORE_STATS = "core_box", "core_stats"  # the tile network's extra input and output
+NORM_CHANNELS = "norm_stats_channels"  # manifest entry: channels of each layer in norm_stats
 
 
 def pad_to_multiple(x: np.ndarray, multiple: int = MULTIPLE) -> np.ndarray:
-    """[1, H, W, C] -> [1, H', W', C] with H', W' multiples of `multiple` (reflected edges)."""
+    """[1, H, W, C] -> [1, H', W', C] with H', W' multiples of `multiple` and at least
+    `2 * multiple` (the reflection padding at the lowest resolution needs two pixels), edges
+    reflected."""
     h, w = x.shape[1:3]
-    pad_h, pad_w = -h % multiple, -w % multiple
+    pad_h, pad_w = max(-h % multiple, 2 * multiple - h), max(-w % multiple, 2 * multiple - w)
     if not (pad_h or pad_w):
         return x
     mode = "reflect" if min(h, w) > multiple else "edge"
     return np.pad(x, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode=mode)
 
 
-def run_network(runner, image: np.ndarray, weights: np.ndarray, stats: np.ndarray | None = None) -> dict:
-    """Run a stylizer runner on float32 [H, W, 3] with style weights [N] (and `norm_stats` for
-    the tile network); outputs are cropped back to H x W."""
+def run_network(runner, image: np.ndarray, weights: np.ndarray, stats: np.ndarray | None = None,
+                core: tuple | None = None) -> dict:
+    """Run a stylizer runner on float32 [H, W, 3] with style weights [N]; the tile network also
+    takes `norm_stats` and the core (top, left, bottom, right) in pixels of `image`. The stylized
+    output is cropped back to H x W."""
     h, w = image.shape[:2]
-    feed = {IMAGE: np.ascontiguousarray(pad_to_multiple(image[None])), STYLE_WEIGHTS: weights[None].astype(np.float32)}
+    padded = pad_to_multiple(image[None])
+    feed = {IMAGE: np.ascontiguousarray(padded), STYLE_WEIGHTS: weights[None].astype(np.float32)}
     if stats is not None:
+        ph, pw = padded.shape[1:3]
         feed[NORM_STATS] = stats
+        feed[CORE_BOX] = (np.array(core, np.float32) / np.array([ph, pw, ph, pw], np.float32))[None]
     out = runner(**feed)
     out[STYLIZED] = out[STYLIZED][0, :h, :w]
     return out
@@ -62,28 +72,48 @@ def photo_statistics(runner, image: np.ndarray, weights: np.ndarray, stats_pixel
 
 
 def tile_grid(length: int, core: int):
-    """Start and stop of the cores along one side: `core`-long steps (multiples of 8)."""
+    """Start and stop of the cores along one side: `core`-long steps (multiples of MULTIPLE)."""
     return [(start, min(start + core, length)) for start in range(0, length, core)]
 
 
-def stylize_tiled(runner, tile_runner, image: np.ndarray, weights: np.ndarray, *, tile: int = 640,
-                  margin: int = 96, stats_pixels: int = 1_000_000, progress=None) -> np.ndarray:
+def stylize_tiled(runner, tile_runner, image: np.ndarray, weights: np.ndarray, *, norm_channels=None,
+                  refine: int = 4, tile: int = 640, margin: int = 96, stats_pixels: int = 1_000_000,
+                  progress=None) -> np.ndarray:
     """Stylize uint8 [H, W, 3] in tiles of `tile` x `tile` output pixels, each run with `margin`
     pixels of context; returns uint8 [H, W, 3]. Only one tile is ever in float32, so memory
-    stays that of a tile whatever the photo's size. `progress(done, total)` follows the tiles."""
+    stays that of a tile whatever the photo's size.
+
+    The statistics come from the photo downscaled to `stats_pixels`. Above that, up to `refine`
+    more passes over the tiles each make one more layer's statistics exact: pass k measures the
+    moments of layer k at full resolution, which are exact because those of the layers before it
+    already are. The later layers keep the downscaled photo's statistics meanwhile (the
+    moments measured for them in the same pass follow from a mix of exact and approximate
+    statistics, and are worse). `norm_channels` (the manifest's `norm_stats_channels`) gives
+    the layers' places in the statistics; without it there is no refinement. `progress(done,
+    total)` follows the tiles of all passes."""
     if tile % MULTIPLE or margin % MULTIPLE or tile < MULTIPLE:
         raise ValueError(f"tile and margin must be positive multiples of {MULTIPLE}, got {tile} and {margin}")
     stats = photo_statistics(runner, image, weights, stats_pixels)
     h, w = image.shape[:2]
+    ends = np.cumsum([2 * c for c in norm_channels or []])  # where each layer's moments end
+    passes = 1 + (min(refine, len(ends)) if h * w > stats_pixels else 0)
     result = np.empty((h, w, 3), np.uint8)
     cores = [(y, x) for y in tile_grid(h, tile) for x in tile_grid(w, tile)]
-    for done, ((y0, y1), (x0, x1)) in enumerate(cores, start=1):
-        top, left = max(0, y0 - margin), max(0, x0 - margin)  # multiples of 8: the network's grid
-        bottom, right = min(h, y1 + margin), min(w, x1 + margin)
-        crop = image[top:bottom, left:right].astype(np.float32) / 255.0
-        out = run_network(tile_runner, crop, weights, stats)[STYLIZED]
-        core = out[y0 - top:y1 - top, x0 - left:x1 - left]
-        result[y0:y1, x0:x1] = np.clip(core * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        if progress:
-            progress(done, len(cores))
+    for p in range(passes):
+        last = p == passes - 1
+        measured = np.zeros(stats.shape, np.float64)
+        for done, ((y0, y1), (x0, x1)) in enumerate(cores, start=1):
+            top, left = max(0, y0 - margin), max(0, x0 - margin)  # multiples of MULTIPLE: the network's grid
+            bottom, right = min(h, y1 + margin), min(w, x1 + margin)
+            crop = image[top:bottom, left:right].astype(np.float32) / 255.0
+            out = run_network(tile_runner, crop, weights, stats, (y0 - top, x0 - left, y1 - top, x1 - left))
+            if last:
+                core = out[STYLIZED][y0 - top:y1 - top, x0 - left:x1 - left]
+                result[y0:y1, x0:x1] = np.clip(core * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            else:
+                measured += out[CORE_STATS] * ((y1 - y0) * (x1 - x0) / (h * w))
+            if progress:
+                progress(p * len(cores) + done, passes * len(cores))
+        if not last:
+            stats[:, :ends[p]] = measured[:, :ends[p]]
     return result
