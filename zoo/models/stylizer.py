@@ -757,11 +757,12 @@ class StylizerRecipe(Recipe):
         if (Path(run_root) / "images" / "contact_sheet.jpg").is_file():
             lines += ["## Contact sheet", "", "Held-out photos (never trained on) in every style:", "",
                       "![contact sheet](images/contact_sheet.jpg)", ""]
-        benchmark = Path(dest) / "benchmark.md"
-        if benchmark.is_file():
-            lines += ["## Quality and speed", "", "From `python scripts/benchmark_stylizer_vs_peer.py` "
-                      "(`benchmark.md`, `benchmark.json`):", "",
-                      *benchmark.read_text(encoding="utf-8").split("\n")[2:], ""]
+        for name, title, script in (("benchmark", "Quality and speed", "benchmark_stylizer_vs_peer.py"),
+                                    ("tiling", "Big photos in tiles", "benchmark_tiling.py")):
+            figures = Path(dest) / f"{name}.md"
+            if figures.is_file():
+                lines += [f"## {title}", "", f"From `python scripts/{script} {Path(dest).as_posix()}` "
+                          f"(`{name}.md`, `{name}.json`):", "", *figures.read_text(encoding="utf-8").split("\n")[2:], ""]
         return lines
 
     def export_metadata(self) -> dict:
