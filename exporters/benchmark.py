@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from exporters import select  # noqa: E402
 from exporters.__main__ import add_selection_arguments  # noqa: E402
 from exporters.onnx import check_opset  # noqa: E402
-from zoo.errors import ArgumentParser, ZooError, cli  # noqa: E402
+from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
 
 BATCH_SIZES = (1, 32)
@@ -62,7 +62,8 @@ def benchmark(run_dir, *, rows, threads, runs, warmup, opset, eval_images, out=N
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     from exporters import manifest
-    from exporters.export import KerasRunner, export_file, load_run, open_runner
+    from exporters.export import export_file, load_run, open_runner
+    from zoo.serving import KerasRunner
     from exporters.validate import validate
     from zoo import runtime
 
@@ -133,10 +134,8 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=20, help="timed runs per measurement, at least 20 (default: %(default)s)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs first (default: %(default)s)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if args.runs < 20:
-        raise ZooError(f"--runs must be at least 20 for a stable median, got {args.runs}")
-    if args.threads < 1:
-        raise ZooError(f"--threads must be at least 1, got {args.threads}")
+    check_at_least("runs", args.runs, 20)  # fewer give no stable median
+    check_at_least("threads", args.threads)
     setup()
     rows = select(args.format, args.quantize)
     if any(f.format == "onnx" for f in rows):

@@ -19,10 +19,11 @@ import numpy as np
 from exporters import FORMAT_NAMES, QUANTIZATIONS, manifest, onnx, savedmodel, select, tflite
 from exporters.validate import ValidationError, accuracy, validate
 from zoo import registry, runtime
-from zoo.errors import ZooError
+from zoo.errors import ZooError, check_at_least
 from zoo.fileio import atomic_dir, atomic_path
 from zoo.log import log
 from zoo.runs import Run
+from zoo.serving import KerasRunner, serving_function
 
 VALIDATION_BATCH = 16  # more than one: proves the batch axis is dynamic in every file
 CALIBRATION_SAMPLES = 100  # TFLite's guide suggests 100 to 500 representative samples
@@ -66,42 +67,6 @@ class LoadedRun:
     metadata: dict  # the recipe's extra manifest entries
 
 
-def serving_function(model, dynamic_hw: bool):
-    """The signature every format is converted from: inputs named like the model's, any batch
-    (and any height and width for image-to-image models), a dict of named float32 outputs (a
-    single-output model's output takes the name of its output layer)."""
-    import tensorflow as tf
-
-    specs = []
-    for x in model.inputs:
-        shape = [None, *x.shape[1:]]
-        if dynamic_hw and len(shape) == 4:
-            shape[1] = shape[2] = None
-        specs.append(tf.TensorSpec(shape, tf.float32, name=x.name))
-    names = list(model.output) if isinstance(model.output, dict) else list(model.output_names)
-
-    @tf.function(input_signature=specs)
-    def serve(*args):
-        out = model(args[0] if len(args) == 1 else list(args), training=False)
-        values = [out[n] for n in names] if isinstance(out, dict) else tf.nest.flatten(out)
-        return {n: tf.cast(v, tf.float32) for n, v in zip(names, values)}
-
-    return serve
-
-
-class KerasRunner:
-    """The Keras model behind the zoo.runtime calling convention (the reference, and the
-    benchmark's baseline)."""
-
-    def __init__(self, serve):
-        self.serve = serve
-        self.inputs = [runtime.Spec(s.name, tuple(s.shape)) for s in serve.input_signature]
-        self.outputs = [runtime.Spec(k, tuple(s.shape)) for k, s in serve.get_concrete_function().structured_outputs.items()]
-
-    def __call__(self, **arrays):
-        return {k: v.numpy() for k, v in self.serve(*(arrays[s.name] for s in self.inputs)).items()}
-
-
 def open_runner(path: Path, threads=None):
     """Open any exported file the way validation and the benchmark run it."""
     if path.is_dir():
@@ -127,8 +92,7 @@ def _images(ds, count):
 
 def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
     """Open the run, its model and its data, and prepare every exportable."""
-    if eval_images < 1:
-        raise ZooError(f"--eval-images must be at least 1, got {eval_images}")
+    check_at_least("eval_images", eval_images)
     run = Run.open(run_dir)
     config = run.config
     if "model" not in config:

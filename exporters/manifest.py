@@ -8,11 +8,10 @@ manifest on disk always describes the files next to it (zoo.runtime checks the s
 from __future__ import annotations
 
 import datetime
-import importlib.metadata
-import platform
 from pathlib import Path
 
 from zoo.fileio import read_json, write_json
+from zoo.runs import versions
 from zoo.runtime import MANIFEST, sha256
 
 NAMING = ("one exportable: saved_model/, model.tflite, model_<quantization>.tflite, model.onnx; several: the "
@@ -42,18 +41,6 @@ def tensor_specs(specs) -> list:
             entry.update(dtype="int8", quantization={"scale": s.quantization[0], "zero_point": s.quantization[1]})
         entries.append(entry)
     return entries
-
-
-def versions() -> dict:
-    import zoo
-
-    found = {"zoo": zoo.__version__, "python": platform.python_version()}
-    for dist in ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert"):
-        try:
-            found[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return found
 
 
 def preprocessing(image_shape, dynamic_hw: bool) -> dict:

@@ -143,7 +143,8 @@ def test_a_failed_check_names_the_output_and_the_difference(exported, tmp_path):
 
 
 def _image_to_image_exportable(model, samples):
-    from exporters.export import Exportable, KerasRunner, serving_function
+    from exporters.export import Exportable
+    from zoo.serving import KerasRunner, serving_function
 
     serve = serving_function(model, dynamic_hw=True)
     keras_runner = KerasRunner(serve)

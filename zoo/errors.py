@@ -19,6 +19,12 @@ class ZooError(Exception):
 EXIT_USAGE = 2
 
 
+def check_at_least(flag: str, value, minimum=1):
+    """Refuse a numeric option below `minimum` (None: not given), naming the flag."""
+    if value is not None and value < minimum:
+        raise ZooError(f"--{flag.replace('_', '-')} must be at least {minimum}, got {value}")
+
+
 def cli(main):
     """Decorate a CLI entry point: `ZooError` and Ctrl-C become one line and exit status 2/130."""
 

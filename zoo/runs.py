@@ -20,6 +20,25 @@ from zoo.errors import ZooError
 from zoo.fileio import read_json, write_json
 
 RUNS_ROOT = Path("saved_models") / "runs"
+VERSIONED = ("tensorflow", "keras", "jax", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert")
+
+
+def versions() -> dict:
+    """The versions that made a run or an export (config.json, manifest.json): the zoo's,
+    Python's, and those of the installed packages among `VERSIONED`, read from their metadata
+    (nothing is imported)."""
+    import importlib.metadata
+    import platform
+
+    import zoo
+
+    found = {"zoo": zoo.__version__, "python": platform.python_version()}
+    for dist in VERSIONED:
+        try:
+            found[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return found
 
 
 class Run:

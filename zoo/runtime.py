@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, check_at_least
 
 MANIFEST = "manifest.json"
 
@@ -239,7 +239,7 @@ def load_keras(run_dir, exportables, threads=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    from exporters.export import KerasRunner, serving_function
+    from zoo.serving import KerasRunner, serving_function
     from zoo import registry
     from zoo.runs import Run
 
@@ -272,8 +272,7 @@ def add_arguments(parser):
 
 
 def open_from_args(args, exportables):
-    if args.threads is not None and args.threads < 1:
-        raise ZooError(f"--threads must be at least 1, got {args.threads}")
+    check_at_least("threads", args.threads)
     if args.model:
         return load(args.model, threads=args.threads)
     if args.runtime == "keras":

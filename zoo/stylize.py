@@ -28,7 +28,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from zoo.errors import ArgumentParser, ZooError, cli  # noqa: E402
+from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E402
 from zoo.images import grid, load_rgb, save_image, to_float, to_uint8  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
 from zoo.style.controls import apply_controls  # noqa: E402
@@ -85,10 +85,8 @@ def build_parser():
 
 def check_numbers(args):
     for flag in ("steps", "threads"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            raise ZooError(f"--{flag} must be at least 1")
-    if args.max_size is not None and args.max_size < 2 * MULTIPLE:
-        raise ZooError(f"--max-size must be at least {2 * MULTIPLE} pixels, got {args.max_size}")
+        check_at_least(flag, getattr(args, flag))
+    check_at_least("max_size", args.max_size, 2 * MULTIPLE)
     if not 0 <= args.strength <= 1:
         raise ZooError(f"--strength must be between 0 and 1, got {args.strength}")
     if not 0 <= args.deflicker < 1:

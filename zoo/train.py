@@ -16,7 +16,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from zoo import registry  # noqa: E402
-from zoo.errors import ArgumentParser, ZooError, cli  # noqa: E402
+from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -77,9 +77,7 @@ def check_values(values: dict):
     """Refuse values that no run can use, with the flag's name: the CLI's flags, and the
     hyper-parameters of `zoo.create_model` (config keys, which are the flags' names)."""
     for flag in ("epochs", "batch_size", "latent_dim", "limit", "image_size", "steps_per_epoch", "cpu_devices"):
-        value = values.get(flag)
-        if value is not None and value < 1:
-            raise ZooError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+        check_at_least(flag, values.get(flag))
     if values.get("learning_rate") is not None and not values["learning_rate"] > 0:
         raise ZooError(f"--learning-rate must be positive, got {values['learning_rate']}")
 
@@ -130,20 +128,11 @@ def set_learning_rate(model, value):
     log.info(f"learning rate set to {value}")
 
 
-def versions():
-    import keras
-    import tensorflow as tf
-
-    import zoo
-
-    return {"zoo": zoo.__version__, "tensorflow": tf.__version__, "keras": keras.__version__}
-
-
 @cli
 def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
     setup()
-    from zoo.runs import Run, is_chief
+    from zoo.runs import Run, is_chief, versions
 
     recipe_cls = registry.get(args.model)
     command = ["python", "-m", "zoo.train", *(argv or sys.argv[1:])]

@@ -474,14 +474,13 @@ class StylizerRecipe(Recipe):
         super().__init__(config)
         if "style_files" not in config:  # a new run: resolve --styles once, config.json keeps the result
             from zoo.style.data import resolve_styles, style_name
-            from zoo.errors import ZooError
+            from zoo.errors import ZooError, check_at_least
 
             spec = config.get("styles") or config.get("style")
             if not spec:
                 raise ZooError("the stylizer needs --styles: style images or a folder of them "
                                "(python scripts/build_style_data.py builds one of public-domain paintings)")
-            if config.get("num_styles") is not None and config["num_styles"] < 1:
-                raise ZooError(f"--num-styles must be at least 1, got {config['num_styles']}")
+            check_at_least("num_styles", config.get("num_styles"))
             files = resolve_styles(spec, config.get("num_styles"))
             config["style_files"] = [str(f) for f in files]
             config["style_names"] = [style_name(f) for f in files]

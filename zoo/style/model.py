@@ -85,7 +85,7 @@ def _open_runner(path: Path, runtime_name, threads):
 def keras_runner(model_file):
     """A Runner over a `.keras` file (the Stylizer trainer or the bare transformation network),
     with the tile network of the same weights as its `tile_variant`."""
-    from exporters.export import KerasRunner, serving_function
+    from zoo.serving import KerasRunner, serving_function
     from zoo.models.stylizer import deployables, norm_channels_of
     from zoo.runs import load_keras_model
 
