@@ -21,10 +21,11 @@ from exporters import onnx, savedmodel, tflite  # noqa: E402
 class Format:
     """One exported variant.
 
-    `pattern` is the file name, `{stem}` being "model" when the run has one exportable and the
-    exportable's name when it has several (encoder.onnx, decoder_int8.tflite), `{prefix}` being
-    "" or "encoder_". `tolerance` bounds |exported - Keras| as a fraction of the range of the
-    Keras output; `min_psnr` (dB, against the Keras output) applies to image outputs and
+    `pattern` is the file name without its suffix (the runtime's for `format`, see
+    zoo.runtime.FILE_FORMATS; a SavedModel is a folder), `{stem}` being "model" when the run has
+    one exportable and the exportable's name when it has several (encoder.onnx,
+    decoder_int8.tflite), `{prefix}` being "" or "encoder_". `tolerance` bounds
+    |exported - Keras| as a fraction of the range of the Keras output; `min_psnr` (dB, against the Keras output) applies to image outputs and
     `max_accuracy_drop` (points) to classifiers: the task-level checks that keep quantized files
     honest where a per-value bound has to be loose.
     """
@@ -39,7 +40,10 @@ class Format:
     max_accuracy_drop: float = 0.5
 
     def filename(self, exportable: str, several: bool) -> str:
-        return self.pattern.format(stem=exportable if several else "model", prefix=f"{exportable}_" if several else "")
+        from zoo.runtime import SUFFIXES
+
+        name = self.pattern.format(stem=exportable if several else "model", prefix=f"{exportable}_" if several else "")
+        return name + SUFFIXES.get(self.format, "")
 
 
 # Float32 formats must match Keras to 3e-4 of each output's range (float summation order is the
@@ -53,11 +57,11 @@ class Format:
 # wrong scale, zero point or sign, and the PSNR (images) and accuracy (classifiers) checks decide.
 FORMATS = (
     Format("savedmodel", "savedmodel", None, "{prefix}saved_model", savedmodel.export, 3e-4, 60.0),
-    Format("tflite", "tflite", None, "{stem}.tflite", tflite.export, 3e-4, 60.0),
-    Format("tflite_fp16", "tflite", "fp16", "{stem}_fp16.tflite", tflite.export, 3e-2, 40.0),
-    Format("tflite_dynamic", "tflite", "dynamic", "{stem}_dynamic_int8.tflite", tflite.export, 0.25, 30.0),
-    Format("tflite_int8", "tflite", "int8", "{stem}_int8.tflite", tflite.export, 0.5, 20.0),
-    Format("onnx", "onnx", None, "{stem}.onnx", onnx.export, 3e-4, 60.0),
+    Format("tflite", "tflite", None, "{stem}", tflite.export, 3e-4, 60.0),
+    Format("tflite_fp16", "tflite", "fp16", "{stem}_fp16", tflite.export, 3e-2, 40.0),
+    Format("tflite_dynamic", "tflite", "dynamic", "{stem}_dynamic_int8", tflite.export, 0.25, 30.0),
+    Format("tflite_int8", "tflite", "int8", "{stem}_int8", tflite.export, 0.5, 20.0),
+    Format("onnx", "onnx", None, "{stem}", onnx.export, 3e-4, 60.0),
 )
 FORMAT_NAMES = tuple(dict.fromkeys(f.format for f in FORMATS))
 QUANTIZATIONS = tuple(f.quantize for f in FORMATS if f.quantize)

@@ -74,18 +74,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("dest", type=Path)
+    parser.add_argument("--card-only", action="store_true",
+                        help="only write MODEL_CARD.md again (after benchmarks added their figures), leaving the "
+                             "released model, and so its export manifest's checksums, untouched")
     args = parser.parse_args()
     config = json.loads((args.run / "config.json").read_text())
     metrics = json.loads((args.run / "metrics.json").read_text())
     recipe = registry.get(config["model"])(config)
-    (args.dest / "images").mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "metrics.json"):
-        shutil.copy2(args.run / name, args.dest / name)
-    save_without_optimizer(args.run / "model.keras", args.dest / "model.keras")
     pictures = [p for p in sorted((args.run / "images").glob("*.*")) if p.suffix in (".png", ".jpg")
                 and not re.match(r"(samples_epoch_|stylized-epoch-)", p.name)]
-    for p in pictures:
-        shutil.copy2(p, args.dest / "images" / p.name)
+    if not args.card_only:
+        (args.dest / "images").mkdir(parents=True, exist_ok=True)
+        for name in ("config.json", "metrics.json"):
+            shutil.copy2(args.run / name, args.dest / name)
+        save_without_optimizer(args.run / "model.keras", args.dest / "model.keras")
+        for p in pictures:
+            shutil.copy2(p, args.dest / "images" / p.name)
     extra = recipe.release(args.run, args.dest)
     write_text(args.dest / "MODEL_CARD.md", model_card(args.dest.name, config, metrics, recipe, pictures, extra))
     print(f"released {args.run} as {args.dest}")

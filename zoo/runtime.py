@@ -170,7 +170,22 @@ def _first_line(e):
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
-RUNNERS = {".onnx": OnnxRunner, ".tflite": TFLiteRunner}
+@dataclasses.dataclass(frozen=True)
+class FileFormat:
+    """A model file the zoo runs: its name (as --runtime and the manifest's "format" say it), its
+    suffix, and the Runner that runs it without TensorFlow (None: Keras runs it). The exporters'
+    table names its files by these suffixes; a new format is one row here and one there."""
+
+    name: str
+    suffix: str
+    runner: type | None
+
+
+FILE_FORMATS = (FileFormat("onnx", ".onnx", OnnxRunner), FileFormat("tflite", ".tflite", TFLiteRunner),
+                FileFormat("keras", ".keras", None))
+RUNTIMES = tuple(f.name for f in FILE_FORMATS)
+SUFFIXES = {f.name: f.suffix for f in FILE_FORMATS}
+RUNNERS = {f.suffix: f.runner for f in FILE_FORMATS if f.runner}
 
 
 def read_manifest(folder) -> dict:
@@ -259,7 +274,6 @@ def load_keras(run_dir, exportables, threads=None):
     return runner
 
 
-RUNTIMES = ("onnx", "tflite", "keras")
 
 
 def add_arguments(parser):

@@ -21,13 +21,12 @@ from zoo.errors import ZooError
 from zoo.images import to_float, to_uint8
 from zoo.style.tiling import IMAGE, NORM_CHANNELS, STYLE_WEIGHTS, STYLIZED, run_network, stylize_tiled
 
-SUFFIX_RUNTIMES = {".keras": "keras", ".onnx": "onnx", ".tflite": "tflite"}
 MAIN, TILE = "stylizer", "stylizer_tile"  # the exportables of a stylizer (zoo.models.stylizer.deployables)
 TILE_ABOVE_PIXELS = 1_000_000  # bigger photos go through in tiles (about 650 MB of activations at 1 MP)
 
 
 class Model(NamedTuple):
-    runner: object  # a zoo.runtime Runner, or exporters' KerasRunner for --runtime keras
+    runner: object  # a zoo.runtime Runner, or a zoo.serving.KerasRunner for --runtime keras
     how: str  # "keras", "onnx: stylizer.onnx": for messages and picture labels
     styles: list  # style names, in the order of the network's style_weights input
     tile_runner: object = None  # the network for tiles of big photos (None: one pass for any size)
@@ -65,11 +64,12 @@ def _open_runner(path: Path, runtime_name, threads):
     if not path.exists():
         raise ZooError(f"no model at {path}: give a run folder, a released stylizer folder, or a .keras/.onnx/.tflite file")
     if path.is_file():
-        if path.suffix not in SUFFIX_RUNTIMES:
-            raise ZooError(f"{path} is not a .keras, .onnx or .tflite file")
-        if runtime_name and runtime_name != SUFFIX_RUNTIMES[path.suffix]:
+        by_suffix = {suffix: name for name, suffix in runtime.SUFFIXES.items()}
+        if path.suffix not in by_suffix:
+            raise ZooError(f"{path} is not a {', '.join(by_suffix)} file")
+        if runtime_name and runtime_name != by_suffix[path.suffix]:
             raise ZooError(f"--runtime {runtime_name} cannot run {path.name}; leave --runtime out or give a folder")
-        runtime_name = SUFFIX_RUNTIMES[path.suffix]
+        runtime_name = by_suffix[path.suffix]
         if runtime_name != "keras":
             return runtime.load(path, threads=threads), f"{runtime_name}: {path.name}"
         return keras_runner(path), "keras"
@@ -126,7 +126,8 @@ def _config_style_names(path: Path):
 def stylize_image(model: Model, image: np.ndarray, weights: np.ndarray, progress=None) -> np.ndarray:
     """uint8 [H, W, 3] -> uint8 [H, W, 3] in the style (or blend) of `weights` [N]. Photos above
     `TILE_ABOVE_PIXELS` go through in tiles when the model has a tile network (memory stays that
-    of a tile, see zoo.style.tiling); others in one pass, reflect-padded to a multiple of 4 (zoo.style.tiling.MULTIPLE)."""
+    of a tile, see zoo.style.tiling); others in one pass, reflect-padded to the network's grid
+    (zoo.style.tiling.MULTIPLE)."""
     weights = np.asarray(weights, np.float32)
     if model.tile_runner is not None and image.shape[0] * image.shape[1] > TILE_ABOVE_PIXELS:
         return stylize_tiled(model.runner, model.tile_runner, image, weights, norm_channels=model.norm_channels,
