@@ -52,14 +52,15 @@ class Format:
 # bounds come from measurements: on the zoo's Fashion-MNIST models fp16 differs by at most 3e-4
 # of the range, dynamic-range int8 by 1e-2, full int8 by 2e-2; on the stylizer's transformer
 # (random weights, 64x64) fp16 by 3e-3, dynamic int8 by 6e-2 (41 dB) and full int8 by 0.32 of the
-# range at 25 dB PSNR; on the trained multi-style stylizer fp16 by 1.3e-2 and dynamic int8 by
-# 0.16, at a few pixels. Int8 images have outlier pixels, so the int8 value bounds only catch a
-# wrong scale, zero point or sign, and the PSNR (images) and accuracy (classifiers) checks decide.
+# range at 25 dB PSNR; on trained multi-style stylizers fp16 by 1.3e-2 and dynamic int8 by up to
+# a quarter of the range, at a few pixels. Int8 images have outlier pixels, so the int8 value
+# bounds (half the range) only catch a wrong scale, zero point or sign, and the PSNR (images) and
+# accuracy (classifiers) checks decide.
 FORMATS = (
     Format("savedmodel", "savedmodel", None, "{prefix}saved_model", savedmodel.export, 3e-4, 60.0),
     Format("tflite", "tflite", None, "{stem}", tflite.export, 3e-4, 60.0),
     Format("tflite_fp16", "tflite", "fp16", "{stem}_fp16", tflite.export, 3e-2, 40.0),
-    Format("tflite_dynamic", "tflite", "dynamic", "{stem}_dynamic_int8", tflite.export, 0.25, 30.0),
+    Format("tflite_dynamic", "tflite", "dynamic", "{stem}_dynamic_int8", tflite.export, 0.5, 30.0),
     Format("tflite_int8", "tflite", "int8", "{stem}_int8", tflite.export, 0.5, 20.0),
     Format("onnx", "onnx", None, "{stem}", onnx.export, 3e-4, 60.0),
 )

@@ -7,6 +7,9 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The exporters convert through TensorFlow (SavedModel, TFLite, tf2onnx), so their Keras runs on it
+# whatever KERAS_BACKEND says: a run trained on JAX exports like any other.
+os.environ["KERAS_BACKEND"] = "tensorflow"
 
 from exporters import FORMAT_NAMES, QUANTIZATIONS  # noqa: E402
 from exporters.onnx import DEFAULT_OPSET  # noqa: E402

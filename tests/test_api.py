@@ -49,6 +49,8 @@ def keras_batch(name, model, n=2):
     if name == "stylizer":
         styles = model.transformer.inputs[1].shape[-1]
         return [rng.random((n, 32, 32, 3), dtype=np.float32), np.eye(styles, dtype=np.float32)[:n]]
+    if name == "adain":  # (photos, paintings)
+        return [rng.random((n, 32, 32, 3), dtype=np.float32), rng.random((n, 64, 64, 3), dtype=np.float32)]
     return fashion_images(n)[0]
 
 
@@ -67,7 +69,7 @@ def runner_inputs(runner, n=2, side=32):
 
 def test_list_models():
     assert zoo.list_models() == registry.names()
-    assert {"cnn", "vae", "dcgan", "stylizer"} <= set(zoo.list_models())
+    assert {"adain", "cnn", "vae", "dcgan", "stylizer"} <= set(zoo.list_models())
     assert zoo.list_models(released=True) == RELEASED  # saved_models/runs/ holds runs, not releases
 
 
@@ -76,7 +78,9 @@ def test_create_model_builds_every_registered_model_uncompiled(name):
     model = zoo.create_model(name, **NEEDS.get(name, {}))
     assert isinstance(model, keras.Model) and model.built and not model.compiled
     out = model(keras_batch(name, model))
-    expected = {"cnn": (2, 10), "vae": (2, 28, 28, 1), "dcgan": (2, 28, 28, 1), "stylizer": (2, 32, 32, 3)}
+    out = out["stylized"] if name == "adain" else out
+    expected = {"cnn": (2, 10), "vae": (2, 28, 28, 1), "dcgan": (2, 28, 28, 1), "stylizer": (2, 32, 32, 3),
+                "adain": (2, 32, 32, 3)}
     assert tuple(out.shape) == expected[name]
     assert np.all(np.isfinite(np.asarray(out)))
 
@@ -108,7 +112,7 @@ def test_create_model_stylizer_takes_its_paintings_and_widths():
 
 
 @pytest.mark.parametrize("name,hparams,message", [
-    ("nope", {}, "unknown model 'nope'; known models: cnn, dcgan, stylizer, vae"),
+    ("nope", {}, "unknown model 'nope'; known models: adain, cnn, dcgan, stylizer, vae"),
     ("vae", {"latnet_dim": 2}, "vae has no hyper-parameter 'latnet_dim'; it takes "),
     ("vae", {"latent_dim": 0}, "--latent-dim must be at least 1, got 0"),
     ("vae", {"learning_rate": -1.0}, "--learning-rate must be positive"),

@@ -62,7 +62,8 @@ def test_tile_variant_with_the_photos_statistics_matches():
     np.testing.assert_allclose(out[STYLIZED], whole, atol=1e-6)
     full_box = np.array([[0, 0, 1, 1]], np.float32)
     tiled = {k: np.asarray(v) for k, v in tile_net([x, w, out[NORM_STATS], full_box]).items()}
-    np.testing.assert_allclose(tiled[STYLIZED], whole, atol=1e-5)
+    # the variance as E[x^2] - E[x]^2 rounds differently in float32 from the mean of squared deviations
+    np.testing.assert_allclose(tiled[STYLIZED], whole, atol=1e-4)
     np.testing.assert_allclose(tiled[CORE_STATS], out[NORM_STATS], rtol=1e-4, atol=1e-5)
     # other statistics change the result: the tile network really uses them
     assert np.abs(np.asarray(tile_net([x, w, 2 * out[NORM_STATS], full_box])[STYLIZED]) - whole).max() > 1e-3

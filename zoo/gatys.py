@@ -5,10 +5,11 @@ The pixels of the result are the parameters: starting from the content photo, th
 match the content photo's VGG19 features at a deep layer and the style image's Gram matrices at
 several layers, with a total-variation term against noise (see `zoo.style_losses`).
 
-Why it is fast here: the loss and its gradient are one XLA-compiled `tf.function` per image size;
-L-BFGS (the paper's optimiser, via SciPy with the pixel range [0, 1] as bounds) needs far fewer
-steps than first-order methods; and multi-scale optimisation (`scales=(0.5, 1)`) solves a quarter
-of the pixels first, so the full-size steps start close to the answer.
+TensorFlow backend only (KERAS_BACKEND=tensorflow, the default): the loss and its gradient are a
+`tf.function` around a GradientTape. Why it is fast here: that function is XLA-compiled, once per
+image size; L-BFGS (the paper's optimiser, via SciPy with the pixel range [0, 1] as bounds) needs
+far fewer steps than first-order methods; and multi-scale optimisation (`scales=(0.5, 1)`) solves
+a quarter of the pixels first, so the full-size steps start close to the answer.
 """
 
 from __future__ import annotations
@@ -22,8 +23,14 @@ class Gatys:
     The default weights and settings live in one place, the `zoo.stylize` command line."""
 
     def __init__(self, loss, jit_compile=True):
+        import keras
         import tensorflow as tf
 
+        from zoo.errors import ZooError
+
+        if keras.backend.backend() != "tensorflow":
+            raise ZooError(f"Gatys et al.'s optimisation runs on the TensorFlow backend only, not "
+                           f"{keras.backend.backend()}; set KERAS_BACKEND=tensorflow")
         self.loss = loss
 
         def loss_and_grad(image, targets):

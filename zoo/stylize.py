@@ -48,7 +48,8 @@ def build_parser():
     p.add_argument("--out", help="the result: an image file for a photo (default: PHOTO-stylized.png here), a folder "
                                  "for a folder, written as OUT/NAME.png (default: FOLDER-stylized here), or a "
                                  f"{'/'.join(OUTPUT_SUFFIXES)} file for a video (default: VIDEO-stylized.mp4 here)")
-    p.add_argument("--method", choices=("model", "optimize"), help="default: model if --model is given, else optimize")
+    p.add_argument("--method", choices=("model", "optimize"), help="default: model if --model is given, else optimize "
+                                                               "(TensorFlow backend only)")
     p.add_argument("--style", help="with --model: a style name, or a blend NAME:WEIGHT,... such as "
                                    "ihc:0.7,raphael_madonna:0.3 (needed when the model has several styles; see "
                                    "--list-styles); with --method optimize: the style image")
@@ -69,7 +70,7 @@ def build_parser():
     v.add_argument("--deflicker", type=float, default=0.0,
                    help="0 to below 1: blend the previous stylized frame into the current one where the input frame "
                         "barely changed, by this much (0: off; 0.5 is a good start)")
-    o = p.add_argument_group("optimisation (Gatys et al.)")
+    o = p.add_argument_group("optimisation (Gatys et al.; TensorFlow backend only: KERAS_BACKEND=tensorflow)")
     o.add_argument("--steps", type=int, default=100, help="optimiser iterations per scale")
     o.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
     o.add_argument("--learning-rate", type=float, default=0.02, help="Adam's step size (pixels in [0, 1])")

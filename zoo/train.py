@@ -1,6 +1,7 @@
 """Train a zoo model: `python -m zoo.train MODEL [options]`.
 
 Writes a run folder (see zoo.runs) that `--resume`, `zoo.evaluate` and `python -m exporters` take.
+Runs on the Keras backend that KERAS_BACKEND names, TensorFlow (the default) or JAX.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E4
 from zoo.log import log, setup  # noqa: E402
 
 STRATEGIES = ("default", "mirrored", "multiworker")
+BACKENDS = ("tensorflow", "jax")
 
 
 def build_parser(model_name=None):
     parser = ArgumentParser(
         prog="python -m zoo.train",
         description="Train a zoo model and write a run folder (model.keras, checkpoints, TensorBoard logs, "
-                    "config.json, metrics.json, PNG pictures).",
+                    "config.json, metrics.json, PNG pictures). The Keras backend is KERAS_BACKEND's: "
+                    "tensorflow (the default) or jax (pip install -e '.[jax]').",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("model", choices=registry.names(), help="which model to train (see python -m zoo.list)")
@@ -53,12 +56,14 @@ def build_parser(model_name=None):
                      help="continue the run in RUN_DIR from its last checkpoint (--epochs may extend it)")
     run.add_argument("--mixed-precision", action="store_true",
                      help="mixed_float16 on GPU, mixed_bfloat16 on CPU")
-    run.add_argument("--jit-compile", action="store_true", help="compile train steps with XLA")
+    run.add_argument("--jit-compile", action="store_true",
+                     help="compile train steps with XLA (always so with the JAX backend)")
     run.add_argument("--strategy", choices=STRATEGIES, default="default",
-                     help="tf.distribute strategy: mirrored = all local GPUs (or --cpu-devices), "
-                          "multiworker = MultiWorkerMirroredStrategy from TF_CONFIG")
+                     help="mirrored = data parallel over all local GPUs (or --cpu-devices): tf.distribute's "
+                          "MirroredStrategy, or keras.distribution.DataParallel with JAX; multiworker = "
+                          "MultiWorkerMirroredStrategy from TF_CONFIG (TensorFlow only)")
     run.add_argument("--cpu-devices", type=int, default=1,
-                     help="split the CPU into N logical devices (to run --strategy mirrored without GPUs)")
+                     help="split the CPU into N devices (to run --strategy mirrored without GPUs)")
     if model_name in registry.names():
         registry.get(model_name).add_arguments(parser.add_argument_group(f"{model_name} options"))
     return parser
@@ -91,7 +96,32 @@ def make_config(args, recipe_cls):
     return config
 
 
+def set_backend(config, backend):
+    """Record the Keras backend in the run's config. Under JAX every step is XLA-compiled: Keras
+    runs un-jitted JAX steps op by op, many times slower."""
+    config["backend"] = backend
+    if backend == "jax":
+        config["jit_compile"] = True
+    return config
+
+
+def keras_backend() -> str:
+    """The backend Keras runs on (KERAS_BACKEND), if the zoo trains on it: TensorFlow, or JAX,
+    whose steps are the same Keras code except the DCGAN's gradients."""
+    try:
+        import keras
+    except ImportError as e:
+        raise ZooError(f"Keras cannot load its backend ({e}); zoo.train runs with KERAS_BACKEND=tensorflow "
+                       "or KERAS_BACKEND=jax (pip install -e '.[jax]')") from None
+    backend = keras.backend.backend()
+    if backend not in BACKENDS:
+        raise ZooError(f"zoo.train runs with the tensorflow or jax backend, not {backend}; "
+                       "set KERAS_BACKEND=tensorflow or KERAS_BACKEND=jax")
+    return backend
+
+
 def make_strategy(name, cpu_devices):
+    """The tf.distribute strategy of --strategy, on the TensorFlow backend."""
     import tensorflow as tf
 
     cpus = tf.config.list_physical_devices("CPU")
@@ -107,11 +137,35 @@ def make_strategy(name, cpu_devices):
     return tf.distribute.get_strategy()
 
 
-def set_precision(enabled):
+def make_distribution(name, cpu_devices):
+    """--strategy on the JAX backend: mirrored is keras.distribution.DataParallel over the local
+    devices, the CPU split into `cpu_devices` without accelerators; None for the default."""
+    import jax
     import keras
+
+    if name == "multiworker":
+        raise ZooError("--strategy multiworker needs the TensorFlow backend (KERAS_BACKEND=tensorflow); "
+                       "with JAX, --strategy mirrored trains on the local devices")
+    if cpu_devices > 1:
+        jax.config.update("jax_num_cpu_devices", cpu_devices)  # before JAX first lists its devices
+    return keras.distribution.DataParallel() if name == "mirrored" else None
+
+
+def has_gpu(backend) -> bool:
+    """Whether the backend computes on a GPU, where mixed precision means float16."""
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
     import tensorflow as tf
 
-    policy = ("mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16") if enabled else "float32"
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def set_precision(enabled, backend):
+    import keras
+
+    policy = ("mixed_float16" if has_gpu(backend) else "mixed_bfloat16") if enabled else "float32"
     keras.mixed_precision.set_global_policy(policy)
     if enabled:
         log.info(f"mixed precision: {policy}")
@@ -130,6 +184,7 @@ def set_learning_rate(model, value):
 
 @cli
 def main(argv=None):
+    backend = keras_backend()
     args = parse(sys.argv[1:] if argv is None else argv)
     setup()
     from zoo.runs import Run, is_chief, versions
@@ -142,6 +197,10 @@ def main(argv=None):
         config = run.config
         if config.get("model") != args.model:
             raise ZooError(f"{run.root} is a {config.get('model')!r} run; cannot resume it as {args.model!r}")
+        trained_on = config.get("backend", "tensorflow")  # runs older than this record were TensorFlow's
+        if trained_on != backend:
+            raise ZooError(f"{run.root} was trained with the {trained_on} backend; resume it with "
+                           f"KERAS_BACKEND={trained_on}")
         # A resumed run keeps its configuration, but may be extended or cooled down.
         for key in ("epochs", "learning_rate"):
             if getattr(args, key):
@@ -151,14 +210,23 @@ def main(argv=None):
             run.write_config(config)
         log.info(f"resuming {run.root}")
     else:
-        config = make_config(args, recipe_cls)
+        config = set_backend(make_config(args, recipe_cls), backend)
         run = None
 
     import keras
 
-    strategy = make_strategy(config["strategy"], config.get("cpu_devices") or 1)
-    log.info(f"{config['strategy']} strategy: {strategy.num_replicas_in_sync} replicas")
-    set_precision(config["mixed_precision"])
+    log.info(f"Keras backend: {backend}")
+    cpu_devices = config.get("cpu_devices") or 1
+    if backend == "jax":
+        distribution = make_distribution(config["strategy"], cpu_devices)
+        replicas = distribution.device_mesh.devices.size if distribution else 1
+        scope = distribution.scope if distribution else contextlib.nullcontext
+    else:
+        strategy = make_strategy(config["strategy"], cpu_devices)
+        replicas = strategy.num_replicas_in_sync
+        scope = strategy.scope
+    log.info(f"{config['strategy']} strategy: {replicas} replicas")
+    set_precision(config["mixed_precision"], backend)
     keras.utils.set_random_seed(config["seed"])
     recipe = recipe_cls(config)
     splits = recipe.load_data()
@@ -176,18 +244,18 @@ def main(argv=None):
         config.update(dataset_info=splits.info.to_json(), versions=versions(), command=command)
         run.write_config(config)
 
-    distributed = strategy.num_replicas_in_sync > 1
+    distributed = replicas > 1
     if distributed:
         # Keras cannot split a ragged last batch across replicas (AddN shape mismatch in 3.15):
         # train on whole batches only, and leave the test metrics to the single-device
         # evaluation of the saved model at the end.
         recipe.drop_remainder = True
     train_ds, test_ds = recipe.pipelines(splits, config["batch_size"])
-    with strategy.scope():
-        model = recipe.build(splits.info)
     from zoo.callbacks import ResumableCheckpoint, RunHistory, StopOnNaN
 
-    initial_epoch, history = ResumableCheckpoint.restore(run, model, recipe)
+    with scope():  # the model's and its optimizers' variables are the strategy's
+        model = recipe.build(splits.info)
+        initial_epoch, history = ResumableCheckpoint.restore(run, model, recipe)
     if initial_epoch:
         log.info(f"restored checkpoint of epoch {initial_epoch}")
         if args.learning_rate:
@@ -201,7 +269,8 @@ def main(argv=None):
     ]
     log.info(f"training {args.model} for {config['epochs']} epochs into {run.root}")
     start = time.perf_counter()
-    fit_scope = contextlib.nullcontext()
+    # Keras's JAX trainer distributes the batches of fit() inside the distribution's scope only.
+    fit_scope = scope() if backend == "jax" else contextlib.nullcontext()
     if config["strategy"] == "multiworker":
         # Keras 3.15's fit() reduces the first batch with strategy.reduce(), which
         # MultiWorkerMirroredStrategy cannot do for a tuple (keras-team/keras#20585). The model is

@@ -211,10 +211,11 @@ class VGGFeatures:
         log.info(f"VGG19 weights: {self.source}")
         full = vgg19(path)
         full.trainable = False
-        self.model = keras.Model(full.input, [full.get_layer(n).output for n in self.layers], name="vgg19_features")
+        # dict outputs: a list of one output would come back as a bare tensor
+        self.model = keras.Model(full.input, {n: full.get_layer(n).output for n in self.layers}, name="vgg19_features")
 
     def __call__(self, images):
         from keras import ops
 
         x = ops.flip(images, axis=-1) * 255.0 - ops.convert_to_tensor(BGR_MEAN, dtype=images.dtype)
-        return dict(zip(self.layers, self.model(x, training=False)))
+        return dict(self.model(x, training=False))

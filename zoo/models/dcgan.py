@@ -8,7 +8,9 @@ the discriminator, Adam with learning rate 2e-4 and beta_1 = 0.5, weights from N
 
 The generator ends with tanh rescaled to [0, 1], the zoo's image range; the discriminator maps
 [0, 1] back to [-1, 1] first. `train_step` alternates one discriminator and one generator update
-with the non-saturating generator loss.
+with the non-saturating generator loss. Two optimizers do not fit Keras's one-optimizer training
+step, so the DCGAN has its own, one code for the TensorFlow and JAX backends apart from how the
+gradients are taken (`DCGAN.minimize`).
 """
 
 from __future__ import annotations
@@ -60,6 +62,28 @@ def build_discriminator(image_shape, width=64):
     return keras.Model(inputs, logit, name="discriminator")
 
 
+class GANOptimizers(keras.optimizers.Optimizer):
+    """The DCGAN's `model.optimizer`: its discriminator's and generator's optimizers as the one
+    optimizer Keras's trainer knows. Its `variables` are theirs, because the JAX trainer passes
+    exactly `model.optimizer.variables` through its compiled step as the optimizer state;
+    TensorBoard logs the learning rate of each of `optimizers`. It is never applied, so it saves
+    no variables: the DCGAN saves its two optimizers itself."""
+
+    def __init__(self, optimizers):
+        super().__init__(learning_rate=0.0, name="gan_optimizers")
+        self.optimizers = list(optimizers)
+
+    @property
+    def variables(self):
+        return [v for optimizer in self.optimizers for v in optimizer.variables]
+
+    def save_own_variables(self, store):
+        pass
+
+    def load_own_variables(self, store):
+        pass
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class DCGAN(keras.Model):
     """Generator and discriminator trained adversarially; calling it generates images from z."""
@@ -79,8 +103,12 @@ class DCGAN(keras.Model):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker]
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
-        super().compile(**kwargs)
+        """The optimizers are built here, not at their first step, because the JAX trainer takes
+        their variables as state before the first step."""
+        super().compile(optimizer=GANOptimizers([d_optimizer, g_optimizer]), **kwargs)
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
 
     def get_compile_config(self):
         if not self.compiled:  # as keras.Model's: an uncompiled model saves no compile config
@@ -91,9 +119,6 @@ class DCGAN(keras.Model):
     def compile_from_config(self, config):
         self.compile(d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
                      g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]))
-        # Built now so that loading a .keras file restores their state too.
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
@@ -101,37 +126,80 @@ class DCGAN(keras.Model):
     def sample_z(self, batch_size):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
-    def train_step(self, data):
-        import tensorflow as tf  # GradientTape: fit() runs on the TensorFlow backend
+    def train_step(self, *args):
+        """TensorFlow: `args` is the batch, and the step updates the variables. JAX: `args` is
+        (state, batch), the values of the model's variables and the batch, and the step returns
+        (logs, new state): the same step runs in a StatelessScope over that state, where variable
+        updates are recorded instead of made (how Keras's JAX trainer updates metrics itself)."""
+        if keras.backend.backend() != "jax":
+            return self.adversarial_step(*args)
+        state, data = args
+        variables = (self.trainable_variables, self.non_trainable_variables, self.optimizer.variables,
+                     self.metrics_variables)
+        mapping = [pair for vs, values in zip(variables, state) for pair in zip(vs, values)]
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            logs = self.adversarial_step(data)
+        return logs, tuple([scope.get_current_value(v) for v in vs] for vs in variables)
 
+    def adversarial_step(self, data):
+        """One discriminator update, then one generator update with fresh noise."""
         real = data[0] if isinstance(data, tuple) else data
         batch = ops.shape(real)[0]
 
-        # Discriminator: real -> 1, fake -> 0.
-        z = self.sample_z(batch)
-        with tf.GradientTape() as tape:
+        def discriminator_loss(z):  # real -> 1, fake -> 0
             fake = self.generator(z, training=True)
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(fake, training=True)
-            d_loss = ops.mean(self.bce(ops.ones_like(real_logits), real_logits)) + ops.mean(
+            loss = ops.mean(self.bce(ops.ones_like(real_logits), real_logits)) + ops.mean(
                 self.bce(ops.zeros_like(fake_logits), fake_logits))
-            scaled = self.d_optimizer.scale_loss(scale_for_replicas(d_loss))
-        grads = tape.gradient(scaled, self.discriminator.trainable_weights)
-        self.d_optimizer.apply(grads, self.discriminator.trainable_weights)
+            return loss, real_logits
 
-        # Generator: non-saturating loss, make D call fakes real.
-        z = self.sample_z(batch)
-        with tf.GradientTape() as tape:
+        def generator_loss(z):  # non-saturating: make D call fakes real
             fake_logits = self.discriminator(self.generator(z, training=True), training=True)
-            g_loss = ops.mean(self.bce(ops.ones_like(fake_logits), fake_logits))
-            scaled = self.g_optimizer.scale_loss(scale_for_replicas(g_loss))
-        grads = tape.gradient(scaled, self.generator.trainable_weights)
-        self.g_optimizer.apply(grads, self.generator.trainable_weights)
+            return ops.mean(self.bce(ops.ones_like(fake_logits), fake_logits)), None
+
+        z = self.sample_z(batch)
+        d_loss, real_logits = self.minimize(self.d_optimizer, self.discriminator, lambda: discriminator_loss(z))
+        z = self.sample_z(batch)
+        g_loss, _ = self.minimize(self.g_optimizer, self.generator, lambda: generator_loss(z))
 
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.d_real_tracker.update_state(ops.mean(ops.sigmoid(real_logits)))
         return {m.name: m.result() for m in self.metrics}
+
+    def minimize(self, optimizer, network, loss_fn):
+        """One step of `optimizer` on the weights of `network` down `loss_fn() -> (loss, aux)`;
+        returns (loss, aux). The only code that differs by backend: TensorFlow records the
+        function on a GradientTape; JAX differentiates it as a function of the weights' values
+        (jax.value_and_grad), run in a StatelessScope as `stateless_call` runs a layer, and then
+        makes the scope's other updates (batch-norm statistics)."""
+        weights = network.trainable_variables
+        if keras.backend.backend() == "jax":
+            import jax
+
+            ids = {id(w) for w in weights}
+            others = [v for v in self.variables if id(v) not in ids]
+
+            def scaled_loss(values, other_values):
+                mapping = [*zip(weights, values), *zip(others, other_values)]
+                with keras.StatelessScope(state_mapping=mapping) as scope:
+                    loss, aux = loss_fn()
+                return optimizer.scale_loss(loss), (loss, aux, [scope.get_current_value(v) for v in others])
+
+            (_, (loss, aux, updates)), grads = jax.value_and_grad(scaled_loss, has_aux=True)(
+                [w.value for w in weights], [v.value for v in others])
+            for variable, value in zip(others, updates):
+                variable.assign(value)
+        else:
+            import tensorflow as tf
+
+            with tf.GradientTape() as tape:
+                loss, aux = loss_fn()
+                scaled = optimizer.scale_loss(scale_for_replicas(loss))
+            grads = tape.gradient(scaled, weights)
+        optimizer.apply(grads, weights)
+        return loss, aux
 
     def get_config(self):
         return {
@@ -169,10 +237,6 @@ class DCGANRecipe(GenerativeRecipe):
         model.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
                       g_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
                       jit_compile=self.config.get("jit_compile", False))
-
-    def build_optimizers(self, model):
-        model.d_optimizer.build(model.discriminator.trainable_variables)
-        model.g_optimizer.build(model.generator.trainable_variables)
 
     def generator(self, model):
         return model.generator

@@ -26,8 +26,9 @@ Made for a phone's CPU:
   builtins on inputs of any size.
 
 `Stylizer` is the Keras model that `zoo.train` fits: calling it on (images, style_weights)
-stylizes; `train_step` computes the VGG losses, whose network and style Gram matrices are given to
-`compile()` and are not saved with the model (they are 80 MB and only needed for training).
+stylizes; `compute_loss` computes the VGG losses on every backend. Their network and the style
+Gram matrices are given to `compile()` and are not saved with the model (they are 80 MB and only
+needed for training).
 """
 
 from __future__ import annotations
@@ -341,33 +342,35 @@ class Stylizer(keras.Model):
     def perceptual_losses(self, content, style_weights, training=False):
         """Mean (total, content, style, tv) losses of stylizing the batch `content`, each image
         in the style (or blend) of its row of `style_weights`."""
+        stylized = self.transformer([content, style_weights], training=training)
+        return self._mean_losses(content, style_weights, stylized)
+
+    def _mean_losses(self, content, style_weights, stylized):
         if self.perceptual_loss is None:
             raise RuntimeError("compile the Stylizer with a perceptual_loss (zoo.style_losses.PerceptualLoss) to train it")
         targets = self.perceptual_loss.content_targets(content)
-        stylized = self.transformer([content, style_weights], training=training)
         return [ops.mean(v) for v in self.perceptual_loss(stylized, targets, style_weights)]
 
-    def _record(self, values):
-        for tracker, value in zip(self.trackers.values(), values):
-            tracker.update_state(value)
-        return {n: t.result() for n, t in self.trackers.items()}
-
-    def train_step(self, data):
-        import tensorflow as tf  # GradientTape: fit() runs on the TensorFlow backend
-
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The perceptual loss of `call`'s stylized photos `y_pred`, `x` being (photos, style
+        weights): Keras's own train and test steps call it, on every backend."""
         from zoo.models.common import scale_for_replicas
 
-        content, style_weights = _photos_and_styles(data)
-        with tf.GradientTape() as tape:
-            values = self.perceptual_losses(content, style_weights, training=True)
-            scaled = self.optimizer.scale_loss(scale_for_replicas(values[0]))
-        grads = tape.gradient(scaled, self.transformer.trainable_weights)
-        self.optimizer.apply(grads, self.transformer.trainable_weights)
-        return self._record(values)
+        values = self._mean_losses(*x, y_pred)
+        for tracker, value in zip(self.trackers.values(), values):
+            tracker.update_state(value)
+        return scale_for_replicas(values[0])
 
-    def test_step(self, data):
-        content, style_weights = _photos_and_styles(data)
-        return self._record(self.perceptual_losses(content, style_weights, training=False))
+    def train_step(self, *args):
+        """Keras's own step (TensorFlow: `args` is the batch; JAX: the state, then the batch), given
+        the (photos, style weights) pair as the model's input, where fit() would take a dataset's
+        pairs for (x, y)."""
+        *state, data = args
+        return super().train_step(*state, (_photos_and_styles(data),))
+
+    def test_step(self, *args):
+        *state, data = args
+        return super().test_step(*state, (_photos_and_styles(data),))
 
     def get_config(self):
         return {**super().get_config(), "transformer": keras.saving.serialize_keras_object(self.transformer)}
@@ -756,6 +759,9 @@ class StylizerRecipe(Recipe):
         if (Path(run_root) / "images" / "contact_sheet.jpg").is_file():
             lines += ["## Contact sheet", "", "Held-out photos (never trained on) in every style:", "",
                       "![contact sheet](images/contact_sheet.jpg)", ""]
+        looked = Path(dest) / "LOOKED_AT.md"  # what a person saw in the pictures at full size
+        if looked.is_file():
+            lines += ["## Looked at", "", *looked.read_text(encoding="utf-8").strip().split("\n"), ""]
         for name, title, script in (("benchmark", "Quality and speed", "benchmark_stylizer_vs_peer.py"),
                                     ("tiling", "Big photos in tiles", "benchmark_tiling.py")):
             figures = Path(dest) / f"{name}.md"

@@ -6,8 +6,9 @@ per-pixel Bernoulli means of p(x|z). Training maximises the evidence lower bound
     ELBO = E_q[log p(x|z)] - KL(q(z|x) || N(0, I)),
 
 with z drawn by the reparameterisation trick z = mu + sigma * eps, eps ~ N(0, I), so gradients
-flow through mu and sigma. `train_step` reports both terms; `loss` is the negative ELBO in nats
-per image.
+flow through mu and sigma. Training reports both terms; `loss` is the negative ELBO in nats per
+image. The loss is written in `compute_loss`, so Keras's own training step runs it on every
+backend (TensorFlow, JAX).
 """
 
 from __future__ import annotations
@@ -81,37 +82,28 @@ class VAE(keras.Model):
         return z_mean + ops.exp(0.5 * z_log_var) * eps
 
     def call(self, x, training=False):
+        """Reconstruct `x` through one sample of z. The KL term of each example is added as the
+        model's loss (`add_loss`, per example so that the trackers weight batches by their size):
+        how Keras hands a loss computed inside the forward pass to `compute_loss` on every backend."""
         q = self.encoder(x, training=training)
+        self.add_loss(gaussian_kl(q["z_mean"], q["z_log_var"]))
         return self.decoder(self.reparameterize(q["z_mean"], q["z_log_var"]), training=training)
 
     def negative_elbo(self, x, training=False):
         """Per-example reconstruction NLL and KL, in nats."""
-        q = self.encoder(x, training=training)
-        z = self.reparameterize(q["z_mean"], q["z_log_var"])
-        x_hat = self.decoder(z, training=training)
-        return bernoulli_nll(x, x_hat), gaussian_kl(q["z_mean"], q["z_log_var"])
+        x_hat = self(x, training=training)
+        (kl,) = self.losses
+        return bernoulli_nll(x, x_hat), kl
 
-    def _update(self, reconstruction, kl):
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The negative ELBO of a batch from `call`'s reconstruction `y_pred` and KL loss; labels
+        `y` are ignored. Keras's train and test steps call it on every backend."""
+        (kl,) = self.losses
+        reconstruction = bernoulli_nll(x, y_pred)
         self.loss_tracker.update_state(reconstruction + kl)
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
-        return {m.name: m.result() for m in self.metrics}
-
-    def train_step(self, data):
-        import tensorflow as tf  # GradientTape: fit() runs on the TensorFlow backend
-
-        x = data[0] if isinstance(data, tuple) else data
-        with tf.GradientTape() as tape:
-            reconstruction, kl = self.negative_elbo(x, training=True)
-            loss = ops.mean(reconstruction + self.beta * kl)
-            scaled = self.optimizer.scale_loss(scale_for_replicas(loss))
-        grads = tape.gradient(scaled, self.trainable_weights)
-        self.optimizer.apply(grads, self.trainable_weights)
-        return self._update(reconstruction, kl)
-
-    def test_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
-        return self._update(*self.negative_elbo(x))
+        return scale_for_replicas(ops.mean(reconstruction + self.beta * kl))
 
     def get_config(self):
         return {

