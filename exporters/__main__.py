@@ -15,6 +15,7 @@ from exporters import FORMAT_NAMES, QUANTIZATIONS  # noqa: E402
 from exporters.onnx import DEFAULT_OPSET  # noqa: E402
 from zoo.errors import ArgumentParser, cli  # noqa: E402
 from zoo.log import setup  # noqa: E402
+from zoo.runtime import MANIFEST  # noqa: E402
 
 
 def comma_list(text):
@@ -52,8 +53,8 @@ def main(argv=None):
     from exporters.export import export_run
 
     start = time.perf_counter()
-    manifest = export_run(args.run_dir, formats=args.format, quantize=args.quantize, out=args.out,
-                          opset=args.opset, check=args.validate, eval_images=args.eval_images)
+    folder, manifest = export_run(args.run_dir, formats=args.format, quantize=args.quantize, out=args.out,
+                                  opset=args.opset, check=args.validate, eval_images=args.eval_images)
     for name, entry in manifest["files"].items():
         checks = entry.get("validation", {})
         outputs = [o for size in checks.get("outputs", {}).values() for o in size.values()]
@@ -65,7 +66,7 @@ def main(argv=None):
             metric = f"PSNR {min(o['psnr_db'] for o in outputs if 'psnr_db' in o):.1f} dB"
         print(f"{name:32s} {entry['size_bytes'] / 1e6:8.2f} MB  {status:18s} {metric}")
     print(f"exported {len(manifest['files'])} file(s) in {time.perf_counter() - start:.1f} s; "
-          f"manifest: {os.path.join(args.out or os.path.join(args.run_dir, 'export'), 'manifest.json')}")
+          f"manifest: {folder / MANIFEST}")
     return 0
 
 

@@ -13,15 +13,12 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from exporters import select  # noqa: E402
 from exporters.__main__ import add_selection_arguments  # noqa: E402
-from exporters.onnx import check_opset  # noqa: E402
 from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
 
@@ -55,36 +52,31 @@ def task_metric(entry) -> str:
     return f"max diff {max(o['max_abs_diff'] for o in outputs):.2g}" if outputs else ""
 
 
-def benchmark(run_dir, *, rows, threads, runs, warmup, opset, eval_images, out=None):
+def benchmark(run_dir, *, formats, quantize, threads, runs, warmup, opset, eval_images, out=None):
     import tensorflow as tf
 
     # Must happen before TensorFlow runs its first op.
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from exporters import manifest
-    from exporters.export import export_file, load_run, open_runner
-    from zoo.serving import KerasRunner
+    from exporters.export import export_file, open_runner, start_export
     from exporters.validate import validate
-    from zoo import runtime
+    from zoo.serving import KerasRunner
 
-    loaded = load_run(run_dir, eval_images=eval_images)
-    folder = Path(out) if out else loaded.run.root / "export"
-    folder.mkdir(parents=True, exist_ok=True)
-    files = manifest.previous_entries(folder, loaded)
-    (folder / runtime.MANIFEST).unlink(missing_ok=True)
-    several = len(loaded.exportables) > 1
+    job = start_export(run_dir, formats=formats, quantize=quantize, out=out, opset=opset, check=True,
+                       eval_images=eval_images)
+    folder, files = job.folder, job.files
     results = []
-    for ex in loaded.exportables:
+    for ex in job.loaded.exportables:
         keras_ms = {}
         keras = KerasRunner(ex.serve)
         for b in BATCH_SIZES:
             keras_ms[b] = latency_ms(keras, batch_of(ex.checks[0][0], b), runs, warmup) / b
         metric = f"accuracy {ex.keras_accuracy:.2f}%" if ex.keras_accuracy is not None else "reference"
         results.append({"exportable": ex.name, "format": "keras", "file": "model.keras", "status": "ok",
-                        "size_mb": round(loaded.run.model_path.stat().st_size / 1e6, 2), "metric": metric,
+                        "size_mb": round(job.loaded.run.model_path.stat().st_size / 1e6, 2), "metric": metric,
                         **{f"ms_per_image_b{b}": keras_ms[b] for b in BATCH_SIZES}})
-        for fmt in rows:
-            name = fmt.filename(ex.name, several)
+        for fmt in job.rows:
+            name = job.filename(ex, fmt)
             row = {"exportable": ex.name, "format": fmt.key, "file": name}
             try:
                 if name in files:
@@ -105,7 +97,7 @@ def benchmark(run_dir, *, rows, threads, runs, warmup, opset, eval_images, out=N
                 files.pop(name, None)
                 row["status"] = f"failed: {e}"
             results.append(row)
-    manifest.write(folder, loaded, files)
+    job.write_manifest()
     return folder, results
 
 
@@ -136,13 +128,12 @@ def main(argv=None):
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     check_at_least("runs", args.runs, 20)  # fewer give no stable median
     check_at_least("threads", args.threads)
+    check_at_least("warmup", args.warmup, 0)
     setup()
-    rows = select(args.format, args.quantize)
-    if any(f.format == "onnx" for f in rows):
-        check_opset(args.opset)
     print(f"benchmarking {args.run_dir} with {args.threads} thread(s)", flush=True)
-    folder, results = benchmark(args.run_dir, rows=rows, threads=args.threads, runs=args.runs, warmup=args.warmup,
-                                opset=args.opset, eval_images=args.eval_images, out=args.out)
+    folder, results = benchmark(args.run_dir, formats=args.format, quantize=args.quantize, threads=args.threads,
+                                runs=args.runs, warmup=args.warmup, opset=args.opset, eval_images=args.eval_images,
+                                out=args.out)
     table = markdown(results, args.threads, args.runs, args.warmup)
     from zoo.fileio import write_json, write_text
 

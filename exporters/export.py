@@ -20,8 +20,9 @@ from exporters import FORMAT_NAMES, QUANTIZATIONS, manifest, onnx, savedmodel, s
 from exporters.validate import ValidationError, accuracy, validate
 from zoo import registry, runtime
 from zoo.errors import ZooError, check_at_least
-from zoo.fileio import atomic_dir, atomic_path
+from zoo.fileio import atomic_dir, atomic_path, make_dir
 from zoo.log import log
+from zoo.recipe import LOGITS, Task
 from zoo.runs import Run
 from zoo.serving import KerasRunner, serving_function
 
@@ -60,6 +61,7 @@ class LoadedRun:
     run: Run
     config: dict
     task: str
+    dynamic_hw: bool  # exports take images of any height and width
     image_shape: tuple
     class_names: list | None
     exportables: list
@@ -101,11 +103,11 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
     model = run.load_model()
     splits = recipe.load_data()
     train_ds, test_ds = recipe.pipelines(splits, 100)
-    classifier = recipe.task == "classifier"
+    classifier = recipe.task == Task.CLASSIFIER
     test_x, test_y = _images(test_ds, eval_images if validate and classifier else VALIDATION_BATCH)
     calib_x, _ = _images(train_ds, CALIBRATION_SAMPLES)
     rng = np.random.default_rng(0)
-    dynamic_hw = recipe.task == "image-to-image"
+    dynamic_hw = recipe.dynamic_hw
 
     exportables = []
     for name, m in recipe.exportables(model).items():
@@ -130,12 +132,12 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
             variants.append({k: np.ascontiguousarray(v[crop]) if v.ndim == 4 else v for k, v in inputs.items()})
         checks = [(x, keras_runner(**x)) for x in variants] if validate else []
         ex = Exportable(name, m, serve, checks, representative)
-        if validate and classifier and "logits" in checks[0][1] and test_y is not None:
+        if validate and classifier and LOGITS in checks[0][1] and test_y is not None:
             ex.eval_images, ex.eval_labels = test_x, test_y
             ex.keras_accuracy = accuracy(keras_runner, test_x, test_y)
         exportables.append(ex)
-    return LoadedRun(run, config, recipe.task, splits.info.image_shape, splits.info.class_names, exportables,
-                     runtime.sha256(run.model_path), recipe.export_metadata())
+    return LoadedRun(run, config, recipe.task, dynamic_hw, splits.info.image_shape, splits.info.class_names,
+                     exportables, runtime.sha256(run.model_path), recipe.export_metadata())
 
 
 def export_file(ex: Exportable, fmt, target: Path, *, opset: int, check: bool) -> dict:
@@ -168,26 +170,51 @@ def export_file(ex: Exportable, fmt, target: Path, *, opset: int, check: bool) -
     return entry
 
 
-def export_run(run_dir, *, formats=FORMAT_NAMES, quantize=QUANTIZATIONS, out=None, opset=onnx.DEFAULT_OPSET,
-               check=True, eval_images=1000) -> dict:
-    """Export the run in `run_dir`; return the manifest (also written as manifest.json)."""
+@dataclasses.dataclass
+class ExportJob:
+    """An export under way, as `python -m exporters` and `python -m exporters.benchmark` both
+    run it: the selected rows of FORMATS, the opened run, the export folder, and the manifest
+    entries ({file name: entry}) of the files done so far, starting with those kept from an
+    earlier export of the same model.keras."""
+
+    rows: list
+    loaded: LoadedRun
+    folder: Path
+    files: dict
+
+    def filename(self, ex: Exportable, fmt) -> str:
+        return fmt.filename(ex.name, several=len(self.loaded.exportables) > 1)
+
+    def write_manifest(self) -> dict:
+        return manifest.write(self.folder, self.loaded, self.files)
+
+
+def start_export(run_dir, *, formats, quantize, out, opset, check, eval_images) -> ExportJob:
+    """Check the selection, find the run and make the export folder (`out`, default
+    RUN_DIR/export), so that what can be refused is refused before the slow loading of the
+    run's model and data; then load them, and remove the folder's manifest before any file is
+    replaced (see the module's docstring)."""
     rows = select(formats, quantize)
     if not rows:
         raise ZooError("nothing to export: no format selected")
     if any(f.format == "onnx" for f in rows):
         onnx.check_opset(opset)
+    run = Run.open(run_dir)
+    folder = make_dir(out or run.root / runtime.EXPORT_DIR)
     loaded = load_run(run_dir, validate=check, eval_images=eval_images)
-    folder = Path(out) if out else loaded.run.root / "export"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ZooError(f"cannot create export folder {folder}: {e.strerror or e}") from None
     files = manifest.previous_entries(folder, loaded)
     (folder / runtime.MANIFEST).unlink(missing_ok=True)
-    several = len(loaded.exportables) > 1
-    for ex in loaded.exportables:
-        for fmt in rows:
-            name = fmt.filename(ex.name, several)
-            log.info(f"exporting {ex.name} -> {folder / name}")
-            files[name] = export_file(ex, fmt, folder / name, opset=opset, check=check)
-    return manifest.write(folder, loaded, files)
+    return ExportJob(rows, loaded, folder, files)
+
+
+def export_run(run_dir, *, formats=FORMAT_NAMES, quantize=QUANTIZATIONS, out=None, opset=onnx.DEFAULT_OPSET,
+               check=True, eval_images=1000) -> tuple[Path, dict]:
+    """Export the run in `run_dir`; return the export folder and the manifest written in it."""
+    job = start_export(run_dir, formats=formats, quantize=quantize, out=out, opset=opset, check=check,
+                       eval_images=eval_images)
+    for ex in job.loaded.exportables:
+        for fmt in job.rows:
+            name = job.filename(ex, fmt)
+            log.info(f"exporting {ex.name} -> {job.folder / name}")
+            job.files[name] = export_file(ex, fmt, job.folder / name, opset=opset, check=check)
+    return job.folder, job.write_manifest()

@@ -78,7 +78,7 @@ def write(folder: Path, loaded, files: dict):
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "model": config["model"], "task": task, "dataset": config.get("dataset"),
         "source": {"run": str(loaded.run.root), "file": loaded.run.model_path.name, "sha256": loaded.model_sha256},
-        "preprocessing": preprocessing(loaded.image_shape, dynamic_hw=task == "image-to-image"),
+        "preprocessing": preprocessing(loaded.image_shape, loaded.dynamic_hw),
         "class_names": loaded.class_names,
         **loaded.metadata,
         "exportables": {name: sorted(n for n, e in files.items() if e["exportable"] == name) for name in names},

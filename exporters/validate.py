@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from zoo.errors import ZooError
+from zoo.recipe import LOGITS
 
 
 class ValidationError(ZooError):
@@ -39,7 +40,7 @@ def psnr(reference, got) -> float:
     return 100.0 if mse < 1e-10 else float(10 * np.log10(1.0 / mse))
 
 
-def accuracy(runner, images, labels, output="logits", batch_size=100) -> float:
+def accuracy(runner, images, labels, output=LOGITS, batch_size=100) -> float:
     """Top-1 accuracy in per cent of `runner` on `images`."""
     input_name = runner.inputs[0].name
     hits = sum(int((runner(**{input_name: images[i:i + batch_size]})[output].argmax(-1) == labels[i:i + batch_size]).sum())

@@ -20,10 +20,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from zoo import registry  # noqa: E402
 from zoo.fileio import write_text  # noqa: E402
+from zoo.runs import versions  # noqa: E402
 
 
 def median_step_seconds(model, batches, warmup=5):
@@ -78,10 +78,11 @@ def main():
         rows.append(f"| {name} | {per_jit[False]:.0f} | {per_jit[True]:.0f} ({per_jit[True] / per_jit[False]:.2f}x) "
                     f"| {pipe:.0f} | {pipe / max(per_jit.values()):.1f}x |")
         print(rows[-1], flush=True)
+    v = versions()
     header = [
         "# Training benchmark (full Fashion-MNIST, 60,000 train / 10,000 test)", "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU threads, "
-        f"TensorFlow {tf.__version__}, Keras {keras.__version__}; median step time over {args.steps} steps "
+        f"TensorFlow {v.get('tensorflow')}, Keras {v.get('keras')}; median step time over {args.steps} steps "
         "after 5 warm-up steps, batch 128.", "",
         "| model | train images/s | with --jit-compile | input pipeline images/s | pipeline / fastest training |",
         "|---|---|---|---|---|",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,27 +33,83 @@ def error_line(result):
     return lines[0]
 
 
+SKIMAGE_DATA = Path(importlib.util.find_spec("skimage").submodule_search_locations[0]) / "data"
+STYLIZER_STYLES = ["hubble_deep_field", "ihc", "gravel"]
+STYLE_FILES = [SKIMAGE_DATA / n for n in ("hubble_deep_field.jpg", "ihc.png", "gravel.png")]
+
+
+def tiny_photos(folder):
+    """Three small photos (one is held out), so that style transfer's evaluation and pictures
+    take seconds."""
+    from PIL import Image
+
+    folder.mkdir()
+    for name in ("astronaut.png", "coffee.png", "rocket.jpg"):
+        with Image.open(SKIMAGE_DATA / name) as im:
+            im = im.convert("RGB")
+            im.thumbnail((96, 96))
+            im.save(folder / f"{name.split('.')[0]}.png")
+    return folder
+
+
+def stylizer_data(root):
+    return ["--styles", ",".join(map(str, STYLE_FILES[:2])), "--content", tiny_photos(root / "photos")]
+
+
+def adain_data(root):
+    (root / "paintings").mkdir()
+    for path in STYLE_FILES:
+        shutil.copy(path, root / "paintings" / path.name)
+    return ["--content", tiny_photos(root / "photos"), "--styles", root / "paintings"]
+
+
+# The one table of tiny runs: per model, (a function that makes the data it trains on in a
+# folder and returns the flags that name it, the flags that keep it small). The style-transfer
+# models train on a few small photos and paintings in small crops, two steps an epoch; every
+# other model, a new one too, on the first images of Fashion-MNIST (FASHION_MNIST_RUN).
+TINY_RUNS = {
+    "stylizer": (stylizer_data, ["--crop-size", 32, "--style-size", 128, "--batch-size", 2, "--residual-blocks", 1,
+                                 "--widths", "8,16,32", "--steps-per-epoch", 2]),
+    "adain": (adain_data, ["--crop-size", 32, "--widths", "8,16,32", "--batch-size", 2, "--steps-per-epoch", 2]),
+}
+FASHION_MNIST_RUN = ["--limit", 512, "--batch-size", 64]
+
+
+def tiny_flags(model, tmp_path_factory) -> list:
+    """zoo.train flags of a tiny run of `model` (see TINY_RUNS), its data made in a new folder."""
+    if model not in TINY_RUNS:
+        return FASHION_MNIST_RUN
+    make_data, flags = TINY_RUNS[model]
+    return [*make_data(tmp_path_factory.mktemp(f"data-{model}")), *flags]
+
+
+def each_model(covered_elsewhere: dict):
+    """`registry.names()` as pytest parameters: a test over it runs for every model, new ones
+    too. A model in `covered_elsewhere` ({model: reason}) is skipped with its reason shown, for
+    a case that would repeat a slower test of that model's own."""
+    from zoo import registry
+
+    return [pytest.param(name, marks=pytest.mark.skip(reason=f"{name}: {covered_elsewhere[name]}"))
+            if name in covered_elsewhere else name for name in registry.names()]
+
+
 @pytest.fixture(scope="session")
 def train_run(tmp_path_factory):
-    """train_run(model, *flags) trains a tiny run once per distinct call and returns its folder."""
+    """train_run(model, *flags) trains a tiny run of two epochs (TINY_RUNS, then `flags`) once
+    per distinct call and returns its folder."""
     cache = {}
 
     def make(model, *flags):
         key = (model, *flags)
         if key not in cache:
             out = tmp_path_factory.mktemp(f"run-{model}") / "run"
-            result = run_cli("zoo.train", model, "--limit", 512, "--epochs", 2, "--batch-size", 64,
-                             "--out", out, *flags)
+            result = run_cli("zoo.train", model, *tiny_flags(model, tmp_path_factory), "--epochs", 2,
+                             "--out", out, *flags, timeout=1200)
             assert result.returncode == 0, result.stderr[-3000:]
             cache[key] = out
         return cache[key]
 
     return make
-
-
-SKIMAGE_DATA = Path(importlib.util.find_spec("skimage").submodule_search_locations[0]) / "data"
-STYLIZER_STYLES = ["hubble_deep_field", "ihc", "gravel"]
-STYLE_FILES = [SKIMAGE_DATA / n for n in ("hubble_deep_field.jpg", "ihc.png", "gravel.png")]
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +126,16 @@ def run_dir(tmp_path_factory):
                      env={"HOME": str(out.parent)}, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
     return out
+
+
+# Runs zoo.stylize's main() with TensorFlow and Keras unimportable, and fails if either got
+# imported anyway: the deploy path of phones and servers without TensorFlow.
+BLOCK_TF = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None; "
+            "from zoo.stylize import main; rc = main(sys.argv[1:]); "
+            "assert not any(m.startswith(('tensorflow', 'keras')) and sys.modules[m] for m in sys.modules); sys.exit(rc)")
+
+
+def run_without_tensorflow(tmp_path, *argv):
+    """`python -m zoo.stylize argv...` without TensorFlow or Keras, $HOME in `tmp_path`."""
+    return subprocess.run([sys.executable, "-c", BLOCK_TF, *map(str, argv)], capture_output=True, text=True,
+                          env={"HOME": str(tmp_path), "PATH": ""}, cwd=ROOT, timeout=300)

@@ -295,6 +295,19 @@ def test_a_file_without_its_manifest_is_named(export_copy):
     assert str(export_copy) in str(error.value)
 
 
+def test_a_listed_file_that_is_missing_or_a_damaged_manifest_is_named(export_copy):
+    (export_copy / "model.onnx").unlink()
+    with pytest.raises(ZooError, match="no exported model at") as error:
+        zoo.load(export_copy, runtime="onnx")
+    assert str(export_copy / "model.onnx") in str(error.value)
+    for text, message in (("{not json", "is not valid JSON"), ('["model.tflite"]', "is not an export manifest")):
+        (export_copy / "manifest.json").write_text(text)
+        for source, kind in ((export_copy / "model.tflite", None), (export_copy, "tflite")):
+            with pytest.raises(ZooError, match=message) as error:
+                zoo.load(source, runtime=kind)
+            assert str(export_copy / "manifest.json") in str(error.value)
+
+
 @pytest.mark.parametrize("source,kind,message", [
     ("cnn-fashion_mnist", "torch", "runtime must be one of onnx, tflite, keras, got 'torch'"),
     ("cnn-fashion_mnist/export/model.onnx", "tflite", "runtime='tflite' cannot run model.onnx"),

@@ -11,46 +11,17 @@ import shutil
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from conftest import SKIMAGE_DATA, STYLE_FILES, error_line, run_cli
+from conftest import error_line, run_cli, tiny_flags
 from zoo import registry
 
 JAX = {"KERAS_BACKEND": "jax"}
 TENSORFLOW = {"KERAS_BACKEND": "tensorflow"}
-FLAGS = {
+FLAGS = {  # beyond the tiny run's (conftest.TINY_RUNS): what these models also try on JAX
     "cnn": ["--strategy", "mirrored", "--cpu-devices", 2],
     "dcgan": ["--mixed-precision"],
 }
 _runs: dict = {}
-
-
-def tiny_photos(folder):
-    """Three small photos (one is held out), so that style transfer's evaluation and pictures
-    take seconds."""
-    folder.mkdir()
-    for name in ("astronaut.png", "coffee.png", "rocket.jpg"):
-        with Image.open(SKIMAGE_DATA / name) as im:
-            im = im.convert("RGB")
-            im.thumbnail((96, 96))
-            im.save(folder / f"{name.split('.')[0]}.png")
-    return folder
-
-
-def flags(model, tmp_path_factory):
-    """zoo.train flags of a tiny run: 64 images, or small photos, styles and crops."""
-    root = tmp_path_factory.mktemp(f"data-{model}")
-    if model == "stylizer":
-        return ["--styles", ",".join(map(str, STYLE_FILES[:2])), "--content", tiny_photos(root / "photos"),
-                "--crop-size", 64, "--style-size", 128, "--batch-size", 2, "--residual-blocks", 1,
-                "--widths", "8,16,32"]
-    if model == "adain":
-        (root / "paintings").mkdir()
-        for path in STYLE_FILES:
-            shutil.copy(path, root / "paintings" / path.name)
-        return ["--content", tiny_photos(root / "photos"), "--styles", root / "paintings", "--crop-size", 32,
-                "--widths", "8,16,32", "--batch-size", 2]
-    return ["--limit", 64, "--batch-size", 16, *FLAGS.get(model, [])]
 
 
 def jax_run(model, tmp_path_factory):
@@ -58,8 +29,8 @@ def jax_run(model, tmp_path_factory):
     the training's stderr."""
     if model not in _runs:
         out = tmp_path_factory.mktemp(f"jax-{model}") / "run"
-        result = run_cli("zoo.train", model, "--epochs", 1, "--steps-per-epoch", 2, "--out", out,
-                         *flags(model, tmp_path_factory), env=JAX)
+        result = run_cli("zoo.train", model, *tiny_flags(model, tmp_path_factory), *FLAGS.get(model, []),
+                         "--epochs", 1, "--steps-per-epoch", 2, "--out", out, env=JAX)
         assert result.returncode == 0, result.stderr[-3000:]
         _runs[model] = out, result.stderr
     return _runs[model]

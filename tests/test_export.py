@@ -15,15 +15,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, error_line, run_cli
+from conftest import ROOT, each_model, error_line, run_cli
 from exporters import FORMATS
-from zoo import runtime
+from zoo import registry, runtime
 from zoo.errors import ZooError
+from zoo.recipe import Task
 
-EXPORTABLES = {"cnn": ["classifier"], "vae": ["encoder", "decoder"], "dcgan": ["generator"]}
-# The CNN's run keeps 1,000 test images (--limit 5000), so "accuracy within 0.5 points" means
-# at most 5 images may change class; 10 steps keep its training short.
-CNN_FLAGS = ("--limit", "5000", "--epochs", "1", "--steps-per-epoch", "10")
+# A classifier's run keeps 1,000 test images (--limit 5000), so "accuracy within 0.5 points"
+# means at most 5 images may change class; 10 steps keep its training short.
+CLASSIFIER_FLAGS = ("--limit", "5000", "--epochs", "1", "--steps-per-epoch", "10")
+# Models exported to every format elsewhere, whose every variant here (int8 calibration of a
+# VGG19-sized network included) would cost minutes of CI.
+EXPORTED_ELSEWHERE = {
+    "stylizer": "conftest.run_dir exports it to ONNX and TFLite for test_stylize.py, which checks every runtime "
+                "against Keras (test_runtimes_agree_with_keras); test_stylizer_release.py checks every file of its "
+                "release, the quantized ones too (test_every_file_stylizes_like_keras)",
+    "adain": "test_adain.py's exported fixture exports it to ONNX and TFLite with the exporters' validation "
+             "(test_exports_connect_as_the_manifest_says_and_use_builtin_ops)",
+}
 _runs: dict = {}
 
 
@@ -38,10 +47,11 @@ def release_layout(run: Path, dest: Path) -> Path:
 def exported_run(model, train_run, tmp_path_factory) -> Path:
     """A run folder of `model` exported to every format by the CLI (once per session)."""
     if model not in _runs:
-        run = release_layout(train_run(model, *(CNN_FLAGS if model == "cnn" else ())),
+        classifier = registry.get(model).task == Task.CLASSIFIER
+        run = release_layout(train_run(model, *(CLASSIFIER_FLAGS if classifier else ())),
                              tmp_path_factory.mktemp(f"export-{model}") / f"{model}-fashion_mnist")
         start = time.perf_counter()
-        if model == "cnn":  # as a user runs it
+        if classifier:  # as a user runs it
             result = run_cli("exporters", run, env={"HOME": str(run.parent)})
             assert result.returncode == 0, result.stderr[-3000:]
         else:  # in this process: the same code without another TensorFlow start-up
@@ -62,24 +72,29 @@ def manifest_of(run):
     return json.loads((run / "export" / "manifest.json").read_text())
 
 
-@pytest.mark.parametrize("model", ["cnn", "vae", "dcgan"])
+@pytest.mark.parametrize("model", each_model(EXPORTED_ELSEWHERE))
 def test_every_format_is_exported_validated_and_described(exported, model):
+    from exporters.manifest import file_digest
+    from zoo.runs import Run
+    from zoo.serving import serving_function
+
     run = exported(model)
     folder, manifest = run / "export", manifest_of(run)
-    several = len(EXPORTABLES[model]) > 1
-    expected = {f.filename(e, several) for e in EXPORTABLES[model] for f in FORMATS}
+    recipe = registry.get(model)(Run(run).config)
+    networks = recipe.exportables(Run(run).load_model())
+    several = len(networks) > 1
+    expected = {f.filename(e, several) for e in networks for f in FORMATS}
     assert set(manifest["files"]) == expected
     assert {p.name for p in folder.iterdir()} == expected | {"manifest.json"}  # no leftovers
-    assert list(manifest["exportables"]) == EXPORTABLES[model]
+    assert list(manifest["exportables"]) == list(networks)
     assert manifest["file_names"]["prefixed_with_exportable"] == several
     assert {"zoo", "tensorflow", "keras", "tf2onnx"} <= set(manifest["versions"])
     assert manifest["source"]["sha256"] == runtime.sha256(run / "model.keras")
     assert manifest["preprocessing"]["value_range"] == [0.0, 1.0] and manifest["preprocessing"]["layout"] == "NHWC"
-    assert manifest["task"] == {"cnn": "classifier", "vae": "vae", "dcgan": "gan"}[model]
-    if model == "cnn":
+    assert manifest["task"] == recipe.task
+    classifier = recipe.task == Task.CLASSIFIER
+    if classifier:
         assert manifest["class_names"][:2] == ["T-shirt/top", "Trouser"]
-    from exporters.manifest import file_digest
-
     for name, entry in manifest["files"].items():
         assert file_digest(folder / name) == (entry["sha256"], entry["size_bytes"]), name
         assert all(t["name"] for t in entry["inputs"] + entry["outputs"])
@@ -96,13 +111,14 @@ def test_every_format_is_exported_validated_and_described(exported, model):
             for o in outputs.values():
                 assert o["max_abs_diff"] <= o["allowed"]
                 assert o.get("psnr_db", 100) >= checks["min_psnr_db"]
-        if model == "cnn":
+        if classifier:
             assert abs(checks["accuracy"]["value"] - checks["accuracy"]["keras"]) <= 0.5
             assert checks["accuracy"]["images"] == 1000
-    names = {e: [o["name"] for o in manifest["files"][FORMATS[1].filename(e, several)]["outputs"]]
-             for e in EXPORTABLES[model]}
-    assert names == {"cnn": {"classifier": ["logits", "probabilities"]}, "vae": {"encoder": ["z_log_var", "z_mean"],
-                     "decoder": ["image"]}, "dcgan": {"generator": ["image"]}}[model]
+        # Every file has the inputs and outputs of the Keras network it came from, by name.
+        serve = serving_function(networks[entry["exportable"]], recipe.dynamic_hw)
+        assert sorted(t["name"] for t in entry["inputs"]) == sorted(s.name for s in serve.input_signature), name
+        outputs = serve.get_concrete_function().structured_outputs
+        assert sorted(t["name"] for t in entry["outputs"]) == sorted(outputs), name
 
 
 def test_onnx_has_named_dynamic_batch_and_requested_opset(exported):

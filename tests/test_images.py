@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from zoo.errors import ZooError
-from zoo.images import grid, load_rgb, save_image
+from zoo.images import grid, load_rgb, sample_grid, save_image
 
 
 def gradient(h=40, w=60):
@@ -107,3 +107,32 @@ def test_grid_and_save_image(tmp_path):
     assert Image.open(tmp_path / "sheet.jpg").format == "JPEG"
     with pytest.raises(ZooError, match="cannot write"):
         save_image(tmp_path / "sheet.unknown-format", sheet)
+
+
+def test_sample_grid_is_pixel_exact(tmp_path):
+    """Ten grayscale 28-pixel images, four to a row, 2 pixels apart, enlarged twice (nearest)."""
+    values = np.linspace(0, 1, 10, dtype=np.float32)
+    sheet = sample_grid(values[:, None, None, None] * np.ones((10, 28, 28, 1), np.float32), cols=4)
+    assert sheet.dtype == np.uint8 and sheet.shape == (2 * (3 * 30 + 2), 2 * (4 * 30 + 2), 1)
+    for i, value in enumerate(values):
+        row, col = divmod(i, 4)
+        y, x = 2 * (2 + row * 30), 2 * (2 + col * 30)
+        assert (sheet[y:y + 56, x:x + 56] == round(value * 255)).all(), i
+        assert (sheet[y - 4:y] == 255).all() and (sheet[y:y + 56, x - 4:x] == 255).all()  # white gaps
+    assert (sheet[2 * (2 + 2 * 30):, 2 * (2 + 2 * 30):] == 255).all()  # the two empty cells
+    save_image(tmp_path / "samples.png", sheet)
+    with Image.open(tmp_path / "samples.png") as im:
+        assert im.mode == "L" and im.size == (sheet.shape[1], sheet.shape[0])
+
+
+def test_grid_mixes_sizes_modes_and_labels():
+    """A contact sheet: a uint8 RGB image and a float grayscale one of half its size, scaled to
+    one height, with labels above the first row only."""
+    gray = np.linspace(0, 1, 20 * 30, dtype=np.float32).reshape(20, 30)
+    sheet = grid([[gradient(), gray], [gray[..., None]]], ["photo", "gray"], height=40, pad=4)
+    assert sheet.shape == (4 + 14 + 2 * (40 + 4), 4 + 60 + 4 + 60 + 4, 3)
+    np.testing.assert_array_equal(sheet[18:58, 4:64], gradient())
+    for tile in (sheet[18:58, 68:128], sheet[62:102, 4:64]):  # grayscale, scaled to 40x60, as RGB
+        assert (tile[..., 0] == tile[..., 2]).all() and tile[:, 0].mean() < tile[:, -1].mean()
+    assert (sheet[62:102, 68:] == 255).all()  # the second row is shorter
+    assert (sheet[4:18, :4] == 255).all() and (sheet[4:18] < 255).any()  # the labels

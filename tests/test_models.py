@@ -6,24 +6,54 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import each_model, tiny_flags
 from zoo import registry
 from zoo.data import load, make_pipeline
 from zoo.data.sources import SAMPLE_DIR
 from zoo.evaluation import frechet_distance
 from zoo.models.common import num_halvings
+from zoo.recipe import CLASSIFIER, IMAGE, LATENT, LOGITS, PROBABILITIES, GenerativeRecipe, Task
 from zoo.runs import load_keras_model
+from zoo.train import make_config, parse
 
 
-@pytest.fixture(scope="module")
-def batch():
-    splits = load(str(SAMPLE_DIR), limit=64)
-    x, y = next(iter(make_pipeline(splits.train, batch_size=32, training=True, augment="crop+flip")))
-    return splits.info, x.numpy(), y.numpy()
+# Models whose cases here would repeat slower tests of their own files (the reason is shown).
+COVERED = {
+    "stylizer": "test_stylizer.py trains it against its VGG19 losses and reloads it in safe mode "
+                "(test_training_steps_lower_the_perceptual_loss, test_saved_model_loads_in_safe_mode_without_vgg, "
+                "test_data_and_exportables)",
+    "adain": "test_adain.py trains it against its VGG19 losses and reloads it in safe mode "
+             "(test_training_steps_lower_the_loss, test_model_keras_holds_the_decoder_alone_and_loads_in_safe_mode)",
+}
+_trained: dict = {}
 
 
-def recipe(name, **overrides):
-    cls = registry.get(name)
-    return cls({**cls.defaults, "seed": 1, **overrides})
+def trained(name, tmp_path_factory):
+    """(recipe, test images, model) of `name` after two training steps of a tiny run, configured
+    from the shared tiny flags as `python -m zoo.train` configures it, once per session."""
+    if name not in _trained:
+        cls = registry.get(name)
+        recipe = cls(make_config(parse([name, *map(str, tiny_flags(name, tmp_path_factory))]), cls))
+        splits = recipe.load_data()
+        train, test = recipe.pipelines(splits, recipe.config["batch_size"])
+        keras.utils.set_random_seed(1)
+        model = recipe.build(splits.info)
+        history = model.fit(train, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)  # as zoo.train
+        for values in history.history.values():
+            assert np.all(np.isfinite(values))
+        batch = next(iter(test))
+        images = (batch[0] if isinstance(batch, tuple) else batch).numpy()[:4]
+        _trained[name] = recipe, images, model
+    return _trained[name]
+
+
+def inputs_of(recipe, network, images):
+    """Inputs for an exported network, as the exporters make them: the test images for image
+    inputs, what the recipe draws for the others (latent vectors: N(0, I))."""
+    rng = np.random.default_rng(0)
+    values = [images if len(x.shape) == 4 else recipe.sample_input(x.name, tuple(x.shape[1:]), images, rng)
+              for x in network.inputs]
+    return values[0] if len(values) == 1 else values
 
 
 def test_registry_lists_the_zoo():
@@ -37,49 +67,46 @@ def test_num_halvings(side, expected):
     assert num_halvings(side) == expected
 
 
-@pytest.mark.parametrize("name", ["cnn", "vae", "dcgan"])
-def test_train_step_save_and_safe_load(name, batch, tmp_path):
-    info, x, y = batch
-    r = recipe(name, batch_size=32, epochs=1)
-    model = r.build(info)
-    history = model.fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=False)
-    for values in history.history.values():
-        assert np.all(np.isfinite(values))
+@pytest.mark.parametrize("name", each_model(COVERED))
+def test_train_steps_save_and_safe_load(name, tmp_path_factory, tmp_path):
+    recipe, images, model = trained(name, tmp_path_factory)
     path = tmp_path / f"{name}.keras"
     model.save(path)
     loaded = load_keras_model(path)
-    for export_name, exported in r.exportables(loaded).items():
-        original = r.exportables(model)[export_name]
-        inputs = x if exported.inputs[0].shape[-1] == x.shape[-1] and exported.inputs[0].ndim == 4 else \
-            np.random.default_rng(0).standard_normal((4, exported.inputs[0].shape[-1])).astype(np.float32)
-        got, want = exported(inputs[:4]), original(inputs[:4])
+    original = recipe.exportables(model)
+    for export_name, exported in recipe.exportables(loaded).items():
+        x = inputs_of(recipe, exported, images)
         keras.tree.map_structure(lambda a, b: np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5),
-                                 got, want)
+                                 exported(x), original[export_name](x))
 
 
-def test_exportables_have_named_inputs_and_outputs(batch):
-    info, _, _ = batch
-    cnn = recipe("cnn").exportables(recipe("cnn").build(info))["classifier"]
-    assert cnn.inputs[0].name == "image"
-    assert set(cnn.output) == {"logits", "probabilities"}
-    vae = recipe("vae").exportables(recipe("vae").build(info))
-    assert set(vae) == {"encoder", "decoder"}
-    assert set(vae["encoder"].output) == {"z_mean", "z_log_var"}
-    gen = recipe("dcgan").exportables(recipe("dcgan").build(info))["generator"]
-    assert gen.output.shape[1:] == (28, 28, 1)
+@pytest.mark.parametrize("name", each_model(COVERED))
+def test_exportables_have_the_names_the_deploy_side_looks_up(name, tmp_path_factory):
+    """Named inputs and outputs everywhere; zoo.classify finds a classifier's probabilities, and
+    zoo.generate the network that maps latent vectors to images."""
+    recipe, images, model = trained(name, tmp_path_factory)
+    networks = recipe.exportables(model)
+    for network in networks.values():
+        outputs = list(network.output) if isinstance(network.output, dict) else network.output_names
+        assert all(x.name and not x.name.startswith(("input_layer", "keras_tensor")) for x in network.inputs)
+        assert outputs and not any(n.startswith(("keras_tensor", "functional")) for n in outputs)
+    if recipe.task == Task.CLASSIFIER:
+        classifier = networks[CLASSIFIER]
+        assert [x.name for x in classifier.inputs] == [IMAGE] and set(classifier.output) == {LOGITS, PROBABILITIES}
+    if isinstance(recipe, GenerativeRecipe):
+        generator = networks[recipe.generator_name]
+        assert recipe.generator(model) is generator
+        assert [x.name for x in generator.inputs] == [LATENT] and generator.output_names == [IMAGE]
+        drawn = np.asarray(generator(inputs_of(recipe, generator, images)))
+        assert drawn.shape[1:] == images.shape[1:] and drawn.min() >= 0 and drawn.max() <= 1
 
 
-def test_generators_emit_images_in_unit_range(batch):
-    info, _, _ = batch
-    for name, part in (("dcgan", "generator"), ("vae", "decoder")):
-        net = recipe(name).exportables(recipe(name).build(info))[part]
-        images = np.asarray(net(np.random.default_rng(0).standard_normal((8, net.inputs[0].shape[-1])).astype("float32")))
-        assert images.shape == (8, 28, 28, 1) and images.min() >= 0 and images.max() <= 1
-
-
-def test_vae_elbo_terms_are_nats_per_image(batch):
-    info, x, _ = batch
-    model = recipe("vae").build(info)
+def test_vae_elbo_terms_are_nats_per_image():
+    cls = registry.get("vae")
+    splits = load(str(SAMPLE_DIR), limit=64)
+    x, _ = next(iter(make_pipeline(splits.train, batch_size=32, training=False)))
+    x = x.numpy()
+    model = cls({**cls.defaults, "seed": 1}).build(splits.info)
     rec, kl = (np.asarray(t) for t in model.negative_elbo(x))
     assert rec.shape == kl.shape == (len(x),)
     # An untrained decoder outputs ~0.5 everywhere: -log(0.5) nats per pixel.

@@ -14,27 +14,35 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, error_line, run_cli
+from zoo import registry
+from zoo.recipe import Task
 
 
 def read(path):
     return json.loads(path.read_text())
 
 
-def assert_png(path):
+def assert_picture(path):
     with Image.open(path) as im:
-        assert im.format == "PNG" and im.width > 20 and im.height > 20
+        assert im.format == {".png": "PNG", ".jpg": "JPEG"}[path.suffix] and im.width > 20 and im.height > 20
 
 
-@pytest.mark.parametrize("model,pictures", [
-    ("cnn", ["loss_curves.png", "confusion_matrix.png", "worst_predictions.png"]),
-    ("vae", ["loss_curves.png", "samples_epoch_001.png", "samples_epoch_002.png",
-             "reconstructions.png", "latent_walk.png", "samples.png"]),
-    ("dcgan", ["loss_curves.png", "samples_epoch_001.png", "samples_epoch_002.png", "samples.png"]),
-])
-def test_train_writes_a_complete_run_folder(train_run, model, pictures):
+# Pictures beyond loss_curves.png that a finished two-epoch run of each model holds; a model
+# not listed is checked for loss_curves.png and for every other picture being readable.
+PICTURES = {
+    "cnn": ["confusion_matrix.png", "worst_predictions.png"],
+    "vae": ["samples_epoch_001.png", "samples_epoch_002.png", "reconstructions.png", "latent_walk.png", "samples.png"],
+    "dcgan": ["samples_epoch_001.png", "samples_epoch_002.png", "samples.png"],
+    "stylizer": ["stylized-epoch-0001.png", "stylized-epoch-0002.png", "contact_sheet.jpg"],
+    "adain": ["stylized-epoch-0001.png", "stylized-epoch-0002.png"],
+}
+
+
+@pytest.mark.parametrize("model", registry.names())
+def test_train_writes_a_complete_run_folder(train_run, model):
     run = train_run(model)
     config = read(run / "config.json")
-    assert config["model"] == model and config["epochs"] == 2 and config["dataset"] == "fashion_mnist"
+    assert config["model"] == model and config["epochs"] == 2
     assert config["versions"]["keras"].startswith("3.")
     assert (run / "model.keras").is_file()
     state = read(run / "checkpoint" / "state.json")
@@ -42,20 +50,33 @@ def test_train_writes_a_complete_run_folder(train_run, model, pictures):
     assert len(state["history"]) == 2
     assert list((run / "logs").rglob("events.out.tfevents.*")), "no TensorBoard logs"
     metrics = read(run / "metrics.json")
-    assert metrics["epochs"] == 2
+    assert metrics["epochs"] == 2 and any(k.startswith("test_") for k in metrics)
+    pictures = {p.name for p in (run / "images").iterdir()}
+    assert {"loss_curves.png", *PICTURES.get(model, [])} <= pictures
     for name in pictures:
-        assert_png(run / "images" / name)
+        assert_picture(run / "images" / name)
 
 
-def test_evaluate_prints_metrics_as_json(train_run):
-    cnn = run_cli("zoo.evaluate", train_run("cnn"), "--json")
-    assert cnn.returncode == 0, cnn.stderr[-2000:]
-    metrics = json.loads(cnn.stdout.strip().splitlines()[-1])
-    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_images"] > 0
-    vae = json.loads(run_cli("zoo.evaluate", train_run("vae"), "--json").stdout.strip().splitlines()[-1])
-    # Negative ELBO of 28x28 images in nats: below the ~543 nats of a decoder that knows nothing.
-    assert 0 < vae["test_negative_elbo_nats"] < 784 * np.log(2)
-    assert vae["test_negative_elbo_nats"] == pytest.approx(vae["test_reconstruction_nats"] + vae["test_kl_nats"], rel=1e-4)
+@pytest.mark.parametrize("model", registry.names())
+def test_evaluate_prints_the_runs_test_metrics_as_json(train_run, model):
+    """zoo.evaluate measures what the finished run measured, with each metric's note."""
+    run = train_run(model)
+    result = run_cli("zoo.evaluate", run, "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    tested = sorted(k for k in read(run / "metrics.json") if k.startswith("test_"))
+    assert tested and sorted(k for k in metrics if k.startswith("test_")) == tested
+    assert all(np.isfinite(metrics[k]) for k in tested)
+    recipe = registry.get(model)
+    for metric, note in recipe.metric_notes.items():
+        assert metric not in metrics or note in metrics["note"]
+    if recipe.task == Task.CLASSIFIER:
+        assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_images"] > 0
+    if recipe.task == Task.VAE:
+        # Negative ELBO of 28x28 images in nats: below the ~543 nats of a decoder that knows nothing.
+        assert 0 < metrics["test_negative_elbo_nats"] < 784 * np.log(2)
+        assert metrics["test_negative_elbo_nats"] == pytest.approx(
+            metrics["test_reconstruction_nats"] + metrics["test_kl_nats"], rel=1e-4)
 
 
 def test_dcgan_frechet_distance_uses_the_zoo_cnn(train_run):
@@ -135,7 +156,7 @@ def test_same_seed_same_losses(tmp_path):
     (["vae", "--dataset", "./missing-folder"], "does not exist"),
     (["vae", "--epochs", "-3"], "--epochs must be at least 1"),
     (["vae", "--learning-rate", "0"], "--learning-rate must be positive"),
-    (["vae", "--out", "/proc/version/run"], "cannot write to output folder"),
+    (["vae", "--out", "/proc/version/run"], "cannot write /proc/version/run: "),
 ])
 def test_bad_input_gets_one_line(args, expected):
     assert expected in error_line(run_cli("zoo.train", *args))
@@ -164,4 +185,5 @@ def test_resume_and_evaluate_refuse_the_wrong_folders(train_run, tmp_path):
     assert "is a 'vae' run; cannot resume it as 'cnn'" in error_line(
         run_cli("zoo.train", "cnn", "--resume", train_run("vae")))
     assert "not a zoo run folder" in error_line(run_cli("zoo.evaluate", tmp_path))
+    assert "--limit must be at least 1, got 0" in error_line(run_cli("zoo.evaluate", train_run("vae"), "--limit", 0))
     assert "already holds a run" in error_line(run_cli("zoo.train", "vae", "--out", train_run("vae")))

@@ -12,7 +12,8 @@ import numpy as np
 
 from zoo.errors import ZooError
 from zoo.fileio import atomic_path, read_json, write_json
-from zoo.plots import loss_curves_png, save_grid
+from zoo.images import sample_grid, save_image
+from zoo.plots import loss_curves_png
 
 
 class NaNLossError(ZooError):
@@ -101,7 +102,7 @@ def fixed_noise(latent_dim, seed=0, count=64):
 
 def save_samples(path, generator, latent_dim, seed=0):
     """An 8x8 grid of `generator(fixed_noise)` as a PNG."""
-    save_grid(path, keras.ops.convert_to_numpy(generator(fixed_noise(latent_dim, seed))), cols=8)
+    save_image(path, sample_grid(keras.ops.convert_to_numpy(generator(fixed_noise(latent_dim, seed))), cols=8))
 
 
 class SampleGrid(keras.callbacks.Callback):

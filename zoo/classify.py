@@ -13,7 +13,8 @@ import sys
 import numpy as np
 
 from zoo import runtime
-from zoo.errors import ArgumentParser, ZooError, cli
+from zoo.errors import ArgumentParser, ZooError, check_at_least, cli
+from zoo.recipe import CLASSIFIER, LOGITS, PROBABILITIES
 
 
 def preprocess(path, height, width, channels) -> np.ndarray:
@@ -42,7 +43,8 @@ def main(argv=None):
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, ...)")
     parser.add_argument("--top", type=int, default=3, help="classes to show per image")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    runner = runtime.open_from_args(args, ("classifier",))
+    check_at_least("top", args.top)
+    runner = runtime.open_from_args(args, (CLASSIFIER,))
     (spec,) = runner.inputs
     if len(spec.shape) != 4 or None in spec.shape[1:]:
         raise ZooError(f"{args.model or args.run_dir} takes {spec.name!r} of shape {spec.shape}; "
@@ -50,10 +52,10 @@ def main(argv=None):
     _, height, width, channels = spec.shape
     batch = np.stack([preprocess(p, height, width, channels) for p in args.images])
     outputs = runner(**{spec.name: batch})
-    probabilities = outputs["probabilities"] if "probabilities" in outputs else softmax(outputs["logits"])
+    probabilities = outputs[PROBABILITIES] if PROBABILITIES in outputs else softmax(outputs[LOGITS])
     names = runner.manifest.get("class_names") or [str(i) for i in range(probabilities.shape[-1])]
     for path, p in zip(args.images, probabilities):
-        best = np.argsort(-p)[:max(1, args.top)]
+        best = np.argsort(-p)[:args.top]
         print(f"{path}: " + ", ".join(f"{names[i]} {p[i]:.1%}" for i in best))
     return 0
 

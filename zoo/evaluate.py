@@ -12,7 +12,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from zoo.errors import ArgumentParser, ZooError, cli  # noqa: E402
+from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E402
 from zoo.log import setup  # noqa: E402
 
 
@@ -26,6 +26,7 @@ def main(argv=None):
     parser.add_argument("--classifier", help="zoo CNN run or .keras for the DCGAN's Fréchet distance")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    check_at_least("limit", args.limit)
     setup(verbose=not args.json)
 
     from zoo import registry
@@ -43,8 +44,9 @@ def main(argv=None):
     splits = recipe.load_data()
     metrics = {"run": str(run.root), "model": config["model"], "dataset": splits.info.name,
                "data_source": splits.info.source, **recipe.evaluate(model, splits)}
-    if config["model"] == "dcgan" and "test_frechet_distance_zoo_cnn" in metrics:
-        metrics["note"] = "Fréchet distance on the zoo CNN's pooled features, not Inception (unavailable offline)"
+    notes = [note for metric, note in recipe.metric_notes.items() if metric in metrics]
+    if notes:
+        metrics["note"] = "; ".join(notes)
     if args.json:
         print(json.dumps(metrics))
     else:

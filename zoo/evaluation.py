@@ -8,6 +8,7 @@ from zoo.errors import ZooError
 from zoo.log import log
 
 EVAL_BATCH = 256
+FRECHET_DISTANCE = "test_frechet_distance_zoo_cnn"  # the DCGAN's metric, on the zoo CNN's features
 
 
 def test_arrays(splits, limit=None):
@@ -66,7 +67,9 @@ def feature_extractor(classifier):
     """The zoo CNN up to its global pooling layer: the features the Fréchet distance compares."""
     import keras
 
-    return keras.Model(classifier.inputs, classifier.get_layer("pool").output)
+    from zoo.models.cnn import FEATURE_LAYER
+
+    return keras.Model(classifier.inputs, classifier.get_layer(FEATURE_LAYER).output)
 
 
 def gan_frechet_distance(generator, splits, classifier, seed=0):
@@ -90,4 +93,4 @@ def gan_frechet_distance(generator, splits, classifier, seed=0):
     fd, floor = frechet_distance(fake, real_a), frechet_distance(real_b, real_a)
     log.info(f"Fréchet distance on the zoo CNN's features ({features.output.shape[-1]}-d, not Inception): "
              f"{fd:.3f} (real-vs-real floor {floor:.3f}, {half} images each)")
-    return {"test_frechet_distance_zoo_cnn": fd, "test_frechet_distance_floor": floor, "fd_images": int(half)}
+    return {FRECHET_DISTANCE: fd, "test_frechet_distance_floor": floor, "fd_images": int(half)}

@@ -17,6 +17,25 @@ from zoo.errors import ZooError
 
 
 @contextlib.contextmanager
+def creating(path):
+    """Turn the file system's refusal to create `path` (a folder that cannot be made, no
+    permission, a folder where a file should go) into one ZooError that names it. Every CLI's
+    --out is created through here, so in all of them such an --out is one error line."""
+    try:
+        yield
+    except OSError as e:
+        raise ZooError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def make_dir(path) -> Path:
+    """Create the output folder `path` and its parents (if missing); return it."""
+    path = Path(path)
+    with creating(path):
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
 def atomic_path(path, suffix=""):
     """Yield a temporary path next to `path`; rename it onto `path` only if the block succeeds.
 
@@ -24,16 +43,15 @@ def atomic_path(path, suffix=""):
     `.weights.h5`), so the temporary name is `.NAME.XXXX.tmp<suffix>`.
     """
     path = Path(path)
-    try:
+    with creating(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
-    except OSError as e:  # every CLI's --out comes here: one error line, not a traceback
-        raise ZooError(f"cannot write {path}: {e.strerror or e}") from None
     os.close(fd)
     os.unlink(tmp)  # writers such as h5py want to create the file themselves
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        with creating(path):  # `path` may be a folder
+            os.replace(tmp, path)
     finally:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -50,11 +68,9 @@ def atomic_dir(path):
     moment between two renames, absent: never partial).
     """
     path = Path(path)
-    try:
+    with creating(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    except OSError as e:
-        raise ZooError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         yield tmp
         old = None

@@ -13,8 +13,9 @@ import numpy as np
 
 from zoo import runtime
 from zoo.errors import ArgumentParser, ZooError, cli
+from zoo.recipe import DECODER, GENERATOR
 
-GENERATORS = ("generator", "decoder")
+GENERATORS = (GENERATOR, DECODER)  # the exportables that map latent vectors to images
 
 
 @cli
@@ -36,9 +37,9 @@ def main(argv=None):
     latent = np.random.default_rng(args.seed).standard_normal((args.n, z.shape[1])).astype(np.float32)
     images = next(v for v in runner(**{z.name: latent}).values() if v.ndim == 4)
 
-    from zoo.plots import save_grid
+    from zoo.images import sample_grid, save_image
 
-    save_grid(args.out, images)
+    save_image(args.out, sample_grid(images))
     print(f"wrote {args.out}: {args.n} images of {images.shape[1]}x{images.shape[2]} ({args.runtime if not args.model else args.model})")
     return 0
 

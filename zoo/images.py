@@ -1,4 +1,5 @@
-"""Reading photos the way users have them, and writing results, for the CLIs.
+"""Reading photos the way users have them, and writing results, for the CLIs; and `grid`, the
+one picture of many images that runs, CLIs and scripts all draw (sample grids, contact sheets).
 
 Photos come rotated by an EXIF tag, grayscale, with an alpha channel, with 16 bits per channel,
 truncated by an interrupted copy, or enormous. `load_rgb` turns every readable one into a uint8
@@ -9,6 +10,7 @@ instead of exhausting memory (Pillow's own decompression-bomb guard stays on as 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -82,13 +84,15 @@ def to_uint8(image) -> np.ndarray:
 
 
 def save_image(path, image: np.ndarray):
-    """Write uint8 [H, W, 3] atomically in the format its extension names (PNG, JPEG...); unlike
-    `zoo.plots.save_png` it takes arrays and any format, as a CLI's --out may be a .jpg."""
+    """Write uint8 [H, W, 3] (or [H, W, 1]: grayscale) atomically in the format its extension
+    names (PNG, JPEG...), as a CLI's --out may be a .jpg."""
     from PIL import Image
 
     from zoo.fileio import atomic_path
 
     path = Path(path)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
     try:
         with atomic_path(path, suffix=path.suffix) as tmp:
             Image.fromarray(image).save(tmp)
@@ -96,29 +100,72 @@ def save_image(path, image: np.ndarray):
         raise ZooError(f"cannot write {path}: {e}") from None
 
 
-def montage(images, labels=None, height: int = 256, pad: int = 4) -> np.ndarray:
-    """Images side by side, each scaled to `height`, with an optional label on top of each."""
+LABEL_HEIGHT = 14  # pixels above the first row for `grid`'s labels
+
+
+def grid(rows, labels=None, height: int | None = None, pad: int = 4, min_side: int = 0) -> np.ndarray:
+    """The zoo's one picture of many images (contact sheets, sample grids): rows of images on a
+    white sheet, `pad` pixels apart, as uint8 [H, W, C] (C = 1 when every image is grayscale).
+
+    Images are uint8, or float in [0, 1]; [H, W], [H, W, 1] or [H, W, 3]; of any size. With
+    `height`, each is scaled to that height (Lanczos, aspect kept). `labels` go above the first
+    row's images. With `min_side`, a sheet of small images (28-pixel samples) is enlarged pixel
+    for pixel (nearest) by the largest whole factor that keeps its images' longer side within
+    `min_side`, so that a person can see them.
+    """
     from PIL import Image, ImageDraw
 
-    tiles = []
-    for image in images:
-        im = Image.fromarray(image)
-        tiles.append(im.resize((max(1, round(im.width * height / im.height)), height), Image.LANCZOS))
-    label_h = 14 if labels else 0
-    sheet = Image.new("RGB", (sum(t.width for t in tiles) + pad * (len(tiles) + 1), height + label_h + 2 * pad), "white")
-    draw = ImageDraw.Draw(sheet)
-    x = pad
-    for i, tile in enumerate(tiles):
-        sheet.paste(tile, (x, pad + label_h))
-        if labels:
-            draw.text((x + 2, pad), labels[i], fill="black")
-        x += tile.width + pad
-    return np.asarray(sheet)
+    rows = [[_hwc(image) for image in row] for row in rows]
+    channels = max(image.shape[2] for row in rows for image in row)
+    tiles = [[_tile(image, channels, height) for image in row] for row in rows]
+    top = pad + (LABEL_HEIGHT if labels else 0)
+    width = max(sum(t.width for t in row) + pad * (len(row) + 1) for row in tiles)
+    sheet_height = top + sum(max(t.height for t in row) + pad for row in tiles)
+    sheet = Image.new("L" if channels == 1 else "RGB", (width, sheet_height), "white")
+    draw, y = ImageDraw.Draw(sheet), top
+    for i, row in enumerate(tiles):
+        x = pad
+        for j, tile in enumerate(row):
+            sheet.paste(tile, (x, y))
+            if labels and i == 0:
+                draw.text((x + 2, pad), labels[j], fill="black")
+            x += tile.width + pad
+        y += max(t.height for t in row) + pad
+    side = max(max(t.size) for row in tiles for t in row)
+    if min_side and side < min_side:
+        factor = min_side // side
+        sheet = sheet.resize((sheet.width * factor, sheet.height * factor), Image.NEAREST)
+    out = np.asarray(sheet)
+    return out[..., None] if channels == 1 else out
 
 
-def grid(rows, labels=None, height: int = 192, pad: int = 4) -> np.ndarray:
-    """Rows of montages stacked vertically (a contact sheet); `labels` go on the first row."""
-    strips = [montage(row, labels if i == 0 else None, height, pad) for i, row in enumerate(rows)]
-    width = max(s.shape[1] for s in strips)
-    strips = [np.pad(s, ((0, 0), (0, width - s.shape[1]), (0, 0)), constant_values=255) for s in strips]
-    return np.concatenate(strips, axis=0)
+def _hwc(image) -> np.ndarray:
+    """An image as uint8 [H, W, C]."""
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        a = np.clip(a.astype(np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return a[..., None] if a.ndim == 2 else a
+
+
+def _tile(image, channels, height):
+    """One cell of `grid`: a Pillow image in the sheet's mode, scaled to `height` if given."""
+    from PIL import Image
+
+    if image.shape[2] < channels:
+        image = np.repeat(image, channels, axis=2)
+    tile = Image.fromarray(image[..., 0] if channels == 1 else image)
+    if height and tile.height != height:
+        tile = tile.resize((max(1, round(tile.width * height / tile.height)), height), Image.LANCZOS)
+    return tile
+
+
+def rows_of(images, cols: int | None = None) -> list:
+    """A batch of images [N, H, W, C] as rows of `cols` for `grid` (default: as square as it gets)."""
+    cols = cols or math.ceil(math.sqrt(len(images)))
+    return [list(images[i:i + cols]) for i in range(0, len(images), cols)]
+
+
+def sample_grid(images, cols: int | None = None) -> np.ndarray:
+    """Generated or test images [N, H, W, C] in [0, 1], `cols` to a row, 2 pixels apart and
+    enlarged towards 64 pixels: the sample pictures of runs and of zoo.generate."""
+    return grid(rows_of(images, cols), pad=2, min_side=64)

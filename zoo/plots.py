@@ -1,5 +1,5 @@
-"""Pictures a person looks at to judge a run: image grids (Pillow, pixel-exact) and charts
-(matplotlib, headless)."""
+"""Pictures a person looks at to judge a run: charts (matplotlib, headless), and the VAE's
+pictures, which are grids of zoo.images."""
 
 from __future__ import annotations
 
@@ -9,35 +9,6 @@ import math
 import numpy as np
 
 from zoo.fileio import write_bytes
-
-
-def image_grid(images, cols=None, scale=None, pad=2):
-    """Tile float images in [0, 1] (N, H, W, C) into one PIL image; small images are enlarged."""
-    from PIL import Image
-
-    images = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
-    n, h, w, c = images.shape
-    cols = cols or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    scale = scale or max(1, 64 // max(h, w))
-    canvas = np.ones((rows * (h + pad) + pad, cols * (w + pad) + pad, c), np.float32)
-    for i, im in enumerate(images):
-        r, k = divmod(i, cols)
-        canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + k * (w + pad): pad + k * (w + pad) + w] = im
-    pil = Image.fromarray((canvas * 255).round().astype(np.uint8).squeeze(-1) if c == 1 else (canvas * 255).round().astype(np.uint8))
-    if scale > 1:
-        pil = pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
-    return pil
-
-
-def save_png(path, pil_image):
-    buf = io.BytesIO()
-    pil_image.save(buf, format="PNG")
-    write_bytes(path, buf.getvalue())
-
-
-def save_grid(path, images, cols=None):
-    save_png(path, image_grid(images, cols))
 
 
 def _figure_png(path, fig):
@@ -115,10 +86,12 @@ def worst_predictions_png(path, images, labels, logits, class_names, count=24):
 def vae_reconstructions_png(path, model, splits, count=16):
     """Top row: test images; bottom row: decoder(z_mean) of each."""
     from zoo.evaluation import test_arrays
+    from zoo.images import sample_grid, save_image
+    from zoo.models.vae import Z_MEAN
 
     x, _ = test_arrays(splits, limit=count)
-    recon = np.asarray(model.decoder(model.encoder(x)["z_mean"]))
-    save_grid(path, np.concatenate([x, recon]), cols=len(x))
+    recon = np.asarray(model.decoder(model.encoder(x)[Z_MEAN]))
+    save_image(path, sample_grid(np.concatenate([x, recon]), cols=len(x)))
 
 
 def vae_latent_walk_png(path, model, splits, steps=15):
@@ -127,10 +100,12 @@ def vae_latent_walk_png(path, model, splits, steps=15):
     from statistics import NormalDist
 
     from zoo.evaluation import test_arrays
+    from zoo.images import sample_grid, save_image
+    from zoo.models.vae import Z_LOG_VAR, Z_MEAN
 
     x, _ = test_arrays(splits, limit=2000)
     q = model.encoder(x)
-    mean, log_var = np.asarray(q["z_mean"]), np.asarray(q["z_log_var"])
+    mean, log_var = np.asarray(q[Z_MEAN]), np.asarray(q[Z_LOG_VAR])
     per_dim_kl = -0.5 * (1 + log_var - mean ** 2 - np.exp(log_var)).mean(0)
     dims = np.argsort(-per_dim_kl)[:2]
     values = [NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, steps)]
@@ -138,4 +113,4 @@ def vae_latent_walk_png(path, model, splits, steps=15):
     for i, a in enumerate(values[::-1]):
         for j, b in enumerate(values):
             z[i * steps + j, dims[1]], z[i * steps + j, dims[0]] = a, b
-    save_grid(path, np.asarray(model.decoder(z)), cols=steps)
+    save_image(path, sample_grid(np.asarray(model.decoder(z)), cols=steps))

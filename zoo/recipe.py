@@ -9,12 +9,26 @@ import argparse
 from zoo.errors import ZooError
 
 
+class Task:
+    """The kinds of model (`Recipe.task`, the export manifest's "task"): how the exporters check
+    a model's files (accuracy, PSNR) and whether they take images of any size."""
+
+    CLASSIFIER, GAN, VAE, IMAGE_TO_IMAGE = "classifier", "gan", "vae", "image-to-image"
+
+
+# Names of exported networks and of their inputs and outputs that code outside the model files
+# looks up: zoo.classify and zoo.generate (which import no Keras, so not the recipes either), the
+# exporters' checks and the evaluation. Defined here, in the one light module of the interface.
+CLASSIFIER, GENERATOR, ENCODER, DECODER = "classifier", "generator", "encoder", "decoder"  # exportables
+IMAGE, LATENT, LOGITS, PROBABILITIES = "image", "z", "logits", "probabilities"  # their inputs and outputs
+
+
 class Recipe:
     """Base class of a registered model. Subclasses set the class attributes and override the
     methods; `config` is the run's configuration (the CLI flags, as stored in config.json)."""
 
     name: str = ""
-    task: str = ""  # "classifier" | "gan" | "vae" | "image-to-image"
+    task: str = ""  # one of Task's
     description: str = ""
     paper: str = ""
     # Hyper-parameter defaults for this model; the CLI's flags override them.
@@ -26,6 +40,8 @@ class Recipe:
     # Shape (H, W, C) of the images of the default --dataset (Fashion-MNIST), which
     # `zoo.create_model` builds for without loading any data; None: any size.
     default_image_shape: tuple = (28, 28, 1)
+    # {metric: what a reader must know about it}, printed by zoo.evaluate next to the metric.
+    metric_notes: dict = {}
 
     def __init__(self, config: dict):
         self.config = config
@@ -33,6 +49,11 @@ class Recipe:
     @property
     def seed(self) -> int:
         return self.config.get("seed") or 0
+
+    @property
+    def dynamic_hw(self) -> bool:
+        """Whether the exports take images of any height and width (image-to-image models)."""
+        return self.task == Task.IMAGE_TO_IMAGE
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser):
@@ -121,9 +142,11 @@ class GenerativeRecipe(Recipe):
     """A model that draws images from latent noise (the VAE's decoder, the DCGAN's generator):
     a grid from the same fixed noise after every epoch and once more for the finished run."""
 
+    generator_name: str = GENERATOR  # the exportable that maps latent vectors to images
+
     def generator(self, model):
         """The network that maps latent vectors z to images."""
-        raise NotImplementedError
+        return self.exportables(model)[self.generator_name]
 
     def callbacks(self, run, splits):
         from zoo.callbacks import SampleGrid

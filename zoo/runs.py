@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from zoo.errors import ZooError
-from zoo.fileio import read_json, write_json
+from zoo.fileio import creating, read_json, write_json
 
 RUNS_ROOT = Path("saved_models") / "runs"
 VERSIONED = ("tensorflow", "keras", "jax", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert")
@@ -63,13 +63,11 @@ class Run:
         run = cls(out)
         if run.config_path.exists():
             raise ZooError(f"{run.root} already holds a run; pass --resume {run.root} to continue it, or another --out")
-        try:
+        with creating(run.root):  # also a folder that exists but takes no files
             run.images.mkdir(parents=True, exist_ok=True)
             probe = run.root / ".write-test"
             probe.write_bytes(b"")
             probe.unlink()
-        except OSError as e:
-            raise ZooError(f"cannot write to output folder {run.root}: {e.strerror or e}") from None
         return run
 
     @classmethod

@@ -28,6 +28,7 @@ import numpy as np
 from zoo.errors import ZooError, check_at_least
 
 MANIFEST = "manifest.json"
+EXPORT_DIR = "export"  # a run folder's export folder, python -m exporters's default
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,9 +195,12 @@ def read_manifest(folder) -> dict:
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as e:
         raise ZooError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
+        raise ZooError(f"{path} is not an export manifest (no table of files); export the run again")
+    return manifest
 
 
 def load(path, threads=None, strict=False) -> Runner:
@@ -227,10 +231,10 @@ def load(path, threads=None, strict=False) -> Runner:
 def export_folder(path) -> Path:
     """The export folder given itself or the run folder that holds it as export/."""
     path = Path(path)
-    for folder in (path, path / "export"):
+    for folder in (path, path / EXPORT_DIR):
         if (folder / MANIFEST).is_file():
             return folder
-    raise ZooError(f"no {MANIFEST} in {path} or {path / 'export'}; export the run first: python -m exporters {path}")
+    raise ZooError(f"no {MANIFEST} in {path} or {path / EXPORT_DIR}; export the run first: python -m exporters {path}")
 
 
 def load_exported(path, exportables, fmt, threads=None) -> Runner:
@@ -249,6 +253,17 @@ def load_exported(path, exportables, fmt, threads=None) -> Runner:
 def load_keras(run_dir, exportables, threads=None):
     """The Keras model of a run behind the Runner calling convention (needs TensorFlow): the
     `--runtime keras` reference of the CLIs. Its manifest holds what config.json knows."""
+    runners = keras_runners(run_dir, threads)
+    name = next((n for n in exportables if n in runners), None)
+    if name is None:
+        raise ZooError(f"{run_dir} is a {next(iter(runners.values())).manifest['model']} run; it has no "
+                       f"{' or '.join(exportables)} model")
+    return runners[name]
+
+
+def keras_runners(run_dir, threads=None) -> dict:
+    """{exportable: Runner} over every network a run exports, from one load of its model.keras
+    (a model whose exportables share weights, like AdaIN's, is loaded once)."""
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -265,15 +280,25 @@ def load_keras(run_dir, exportables, threads=None):
     config = run.config
     recipe = registry.get(config.get("model", "?"))(config)
     models = recipe.exportables(run.load_model())
-    name = next((n for n in exportables if n in models), None)
-    if name is None:
-        raise ZooError(f"{run.root} is a {recipe.name} run; it has no {' or '.join(exportables)} model")
-    runner = KerasRunner(serving_function(models[name], recipe.task == "image-to-image"))
-    runner.manifest = {"model": recipe.name, "task": recipe.task,
-                       "class_names": (config.get("dataset_info") or {}).get("class_names"), **recipe.export_metadata()}
-    return runner
+    manifest = {"model": recipe.name, "task": recipe.task,
+                "class_names": (config.get("dataset_info") or {}).get("class_names"), **recipe.export_metadata()}
+    runners = {}
+    for name, model in models.items():
+        runners[name] = KerasRunner(serving_function(model, recipe.dynamic_hw))
+        runners[name].manifest = manifest
+    return runners
 
 
+def sibling(runner, exportable, threads=None):
+    """The file of `exportable` exported beside `runner`'s file in the same format and
+    quantization (the tile network of a stylizer, AdaIN's style encoder), or None."""
+    files = getattr(runner, "manifest", {}).get("files", {})
+    entry = files.get(runner.path.name, {})
+    for name, other in files.items():
+        if other.get("exportable") == exportable and all(other.get(k) == entry.get(k)
+                                                          for k in ("format", "quantization")):
+            return load(runner.path.parent / name, threads=threads)
+    return None
 
 
 def add_arguments(parser):

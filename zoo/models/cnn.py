@@ -14,8 +14,10 @@ import keras
 from keras import layers
 
 from zoo.models.common import image_input
-from zoo.recipe import Recipe
+from zoo.recipe import CLASSIFIER, LOGITS, PROBABILITIES, Recipe, Task
 from zoo.registry import register
+
+FEATURE_LAYER = "pool"  # the pooled features that the DCGAN's Fréchet distance compares
 
 
 def conv_bn_relu(x, filters, name):
@@ -33,16 +35,16 @@ def build_cnn(image_shape, num_classes, widths=(48, 96, 192), dropout=0.3):
         if i < len(widths):
             x = layers.MaxPooling2D(name=f"block{i}_pool")(x)
             x = layers.Dropout(dropout / 2, name=f"block{i}_dropout")(x)
-    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.GlobalAveragePooling2D(name=FEATURE_LAYER)(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    logits = layers.Dense(num_classes, name="logits", dtype="float32")(x)
+    logits = layers.Dense(num_classes, name=LOGITS, dtype="float32")(x)
     return keras.Model(inputs, logits, name="cnn")
 
 
 @register
 class CNNRecipe(Recipe):
     name = "cnn"
-    task = "classifier"
+    task = Task.CLASSIFIER
     description = "CNN classifier: conv-BN-ReLU blocks (48/96/192), dropout, flip/translate augmentation"
     paper = "Ioffe & Szegedy 2015 (batch norm); Srivastava et al. 2014 (dropout)"
     defaults = {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "latent_dim": None}
@@ -90,5 +92,5 @@ class CNNRecipe(Recipe):
     def exportables(self, model):
         image = model.inputs[0]
         logits = model(image)
-        probabilities = layers.Softmax(name="probabilities")(logits)
-        return {"classifier": keras.Model(image, {"logits": logits, "probabilities": probabilities}, name="classifier")}
+        probabilities = layers.Softmax(name=PROBABILITIES)(logits)
+        return {CLASSIFIER: keras.Model(image, {LOGITS: logits, PROBABILITIES: probabilities}, name=CLASSIFIER)}

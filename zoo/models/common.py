@@ -6,6 +6,8 @@ import contextlib
 
 import keras
 
+from zoo.recipe import IMAGE, LATENT
+
 
 def num_halvings(size: int, max_halvings: int = 4, min_side: int = 4) -> int:
     """How many stride-2 steps take `size` down to a small feature map (>= `min_side`) exactly.
@@ -35,9 +37,14 @@ def scale_for_replicas(loss):
     return loss
 
 
-def image_input(shape, name="image"):
+def image_input(shape, name=IMAGE):
     """A named float32 image input: NHWC, values in [0, 1] (the zoo's one convention)."""
     return keras.Input(shape=tuple(shape), name=name, dtype="float32")
+
+
+def latent_input(latent_dim):
+    """The latent vector z that generators and decoders map to images, N(0, I) distributed."""
+    return keras.Input(shape=(latent_dim,), name=LATENT)
 
 
 @contextlib.contextmanager

@@ -18,9 +18,10 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from zoo.evaluation import FRECHET_DISTANCE
 from zoo.log import log
-from zoo.models.common import image_input, num_halvings, scale_for_replicas
-from zoo.recipe import GenerativeRecipe
+from zoo.models.common import image_input, latent_input, num_halvings, scale_for_replicas
+from zoo.recipe import GENERATOR, IMAGE, GenerativeRecipe, Task
 from zoo.registry import register
 
 
@@ -32,7 +33,7 @@ def build_generator(image_shape, latent_dim, width=64):
     side, _, channels = image_shape
     n = num_halvings(side)
     base = side // 2 ** n
-    z = keras.Input(shape=(latent_dim,), name="z")
+    z = latent_input(latent_dim)
     x = layers.Dense(base * base * width * 2 ** (n - 1), use_bias=False, kernel_initializer=_init(), name="project")(z)
     x = layers.BatchNormalization(name="project_bn")(x)
     x = layers.ReLU(name="project_relu")(x)
@@ -44,8 +45,8 @@ def build_generator(image_shape, latent_dim, width=64):
         x = layers.ReLU(name=f"deconv{n - i}_relu")(x)
     x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=_init(), name="to_image")(x)
     x = layers.Activation("tanh", dtype="float32", name="tanh")(x)
-    image = layers.Rescaling(0.5, offset=0.5, dtype="float32", name="image")(x)
-    return keras.Model(z, image, name="generator")
+    image = layers.Rescaling(0.5, offset=0.5, dtype="float32", name=IMAGE)(x)
+    return keras.Model(z, image, name=GENERATOR)
 
 
 def build_discriminator(image_shape, width=64):
@@ -218,17 +219,19 @@ class DCGAN(keras.Model):
 @register
 class DCGANRecipe(GenerativeRecipe):
     name = "dcgan"
-    task = "gan"
+    task = Task.GAN
     description = "DCGAN: transposed-conv generator, strided-conv discriminator, Adam(2e-4, 0.5)"
     paper = "Radford, Metz & Chintala 2016, Unsupervised Representation Learning with DCGANs"
     defaults = {"epochs": 10, "batch_size": 128, "learning_rate": 2e-4, "latent_dim": 100}
     drop_remainder = True
     validate_each_epoch = False  # a GAN's losses on held-out data say little; the FD is measured at the end
+    metric_notes = {FRECHET_DISTANCE: "Fréchet distance on the zoo CNN's pooled features, not Inception "
+                                      "(unavailable offline)"}
 
     def build_model(self, info):
         latent = self.config["latent_dim"]
         model = DCGAN(build_generator(info.image_shape, latent), build_discriminator(info.image_shape),
-                      seed=self.config.get("seed"), name="dcgan")
+                      seed=self.config.get("seed"), name=self.name)
         model.build((None, latent))
         return model
 
@@ -237,9 +240,6 @@ class DCGANRecipe(GenerativeRecipe):
         model.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
                       g_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
                       jit_compile=self.config.get("jit_compile", False))
-
-    def generator(self, model):
-        return model.generator
 
     @classmethod
     def add_arguments(cls, parser):
@@ -263,4 +263,4 @@ class DCGANRecipe(GenerativeRecipe):
                 "same distance between two halves of the real test set.", ""]
 
     def exportables(self, model):
-        return {"generator": model.generator}
+        return {GENERATOR: model.generator}

@@ -16,9 +16,11 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from zoo.models.common import image_input, num_halvings, scale_for_replicas
-from zoo.recipe import GenerativeRecipe
+from zoo.models.common import image_input, latent_input, num_halvings, scale_for_replicas
+from zoo.recipe import DECODER, ENCODER, IMAGE, GenerativeRecipe, Task
 from zoo.registry import register
+
+Z_MEAN, Z_LOG_VAR = "z_mean", "z_log_var"  # the encoder's outputs: the mean and log-variance of q(z|x)
 
 
 def build_encoder(image_shape, latent_dim):
@@ -28,24 +30,24 @@ def build_encoder(image_shape, latent_dim):
         x = layers.Conv2D(32 * 2 ** i, 3, strides=2, padding="same", activation="relu", name=f"conv{i + 1}")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(256, activation="relu", name="hidden")(x)
-    z_mean = layers.Dense(latent_dim, name="z_mean", dtype="float32")(x)
-    z_log_var = layers.Dense(latent_dim, name="z_log_var", dtype="float32")(x)
-    return keras.Model(inputs, {"z_mean": z_mean, "z_log_var": z_log_var}, name="encoder")
+    z_mean = layers.Dense(latent_dim, name=Z_MEAN, dtype="float32")(x)
+    z_log_var = layers.Dense(latent_dim, name=Z_LOG_VAR, dtype="float32")(x)
+    return keras.Model(inputs, {Z_MEAN: z_mean, Z_LOG_VAR: z_log_var}, name=ENCODER)
 
 
 def build_decoder(image_shape, latent_dim):
     side, _, channels = image_shape
     n = num_halvings(side)
     base, width = side // 2 ** n, 32 * 2 ** (n - 1)
-    z = keras.Input(shape=(latent_dim,), name="z")
+    z = latent_input(latent_dim)
     x = layers.Dense(256, activation="relu", name="hidden")(z)
     x = layers.Dense(base * base * width, activation="relu", name="project")(x)
     x = layers.Reshape((base, base, width), name="reshape")(x)
     for i in reversed(range(n)):
         x = layers.Conv2DTranspose(32 * 2 ** i, 3, strides=2, padding="same", activation="relu", name=f"deconv{i + 1}")(x)
     logits = layers.Conv2D(channels, 3, padding="same", name="logits", dtype="float32")(x)
-    image = layers.Activation("sigmoid", name="image", dtype="float32")(logits)
-    return keras.Model(z, image, name="decoder")
+    image = layers.Activation("sigmoid", name=IMAGE, dtype="float32")(logits)
+    return keras.Model(z, image, name=DECODER)
 
 
 def gaussian_kl(z_mean, z_log_var):
@@ -86,8 +88,8 @@ class VAE(keras.Model):
         model's loss (`add_loss`, per example so that the trackers weight batches by their size):
         how Keras hands a loss computed inside the forward pass to `compute_loss` on every backend."""
         q = self.encoder(x, training=training)
-        self.add_loss(gaussian_kl(q["z_mean"], q["z_log_var"]))
-        return self.decoder(self.reparameterize(q["z_mean"], q["z_log_var"]), training=training)
+        self.add_loss(gaussian_kl(q[Z_MEAN], q[Z_LOG_VAR]))
+        return self.decoder(self.reparameterize(q[Z_MEAN], q[Z_LOG_VAR]), training=training)
 
     def negative_elbo(self, x, training=False):
         """Per-example reconstruction NLL and KL, in nats."""
@@ -123,24 +125,22 @@ class VAE(keras.Model):
 @register
 class VAERecipe(GenerativeRecipe):
     name = "vae"
-    task = "vae"
+    task = Task.VAE
     description = "convolutional VAE: reparameterisation trick, ELBO = reconstruction + KL"
     paper = "Kingma & Welling 2014, Auto-Encoding Variational Bayes"
     defaults = {"epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": 16}
+    generator_name = DECODER
 
     def build_model(self, info):
         latent = self.config["latent_dim"]
         model = VAE(build_encoder(info.image_shape, latent), build_decoder(info.image_shape, latent),
-                    seed=self.config.get("seed"), name="vae")
+                    seed=self.config.get("seed"), name=self.name)
         model.build((None, *info.image_shape))
         return model
 
     def compile_model(self, model, info):
         model.compile(optimizer=keras.optimizers.Adam(self.config["learning_rate"]),
                       jit_compile=self.config.get("jit_compile", False))
-
-    def generator(self, model):
-        return model.decoder
 
     def evaluate(self, model, splits):
         from zoo.evaluation import vae_negative_elbo
@@ -155,4 +155,4 @@ class VAERecipe(GenerativeRecipe):
         vae_latent_walk_png(run.images / "latent_walk.png", model, splits)
 
     def exportables(self, model):
-        return {"encoder": model.encoder, "decoder": model.decoder}
+        return {ENCODER: model.encoder, DECODER: model.decoder}

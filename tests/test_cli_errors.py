@@ -1,0 +1,37 @@
+"""What every CLI does with an --out it cannot write: one error line naming it, exit status 2,
+nothing left behind. /proc refuses new entries, so a folder under it cannot be created."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT, SKIMAGE_DATA, error_line, run_cli
+
+OUT = "/proc/zoo"  # cannot be created, even by root
+RELEASED = ROOT / "saved_models"
+PHOTO = SKIMAGE_DATA / "chelsea.png"
+
+# (module, its arguments up to --out, the --out under OUT): the released models keep each case
+# fast, since every CLI refuses the folder before it loads a model or data, or writes right after.
+CASES = {
+    "zoo.train": (["vae", "--limit", 64], f"{OUT}/run"),
+    "zoo.generate": ([RELEASED / "dcgan-fashion_mnist", "--runtime", "onnx"], f"{OUT}/g.png"),
+    "zoo.stylize": ([PHOTO, "--model", RELEASED / "stylizer-paintings", "--style", "starry_night",
+                     "--runtime", "onnx", "--max-size", 64], f"{OUT}/s.png"),
+    "exporters": ([RELEASED / "dcgan-fashion_mnist", "--format", "onnx"], f"{OUT}/export"),
+    "exporters.benchmark": ([RELEASED / "dcgan-fashion_mnist", "--format", "onnx"], f"{OUT}/export"),
+}
+
+
+@pytest.mark.parametrize("module", CASES)
+def test_an_out_that_cannot_be_created_is_one_error_line(module):
+    args, out = CASES[module]
+    assert f"cannot write {out}: " in error_line(run_cli(module, *args, "--out", out))
+
+
+def test_an_out_that_is_a_folder_is_one_error_line(tmp_path):
+    """The image would replace a folder: refused, naming it, and the folder is kept."""
+    (tmp_path / "keep").touch()
+    result = run_cli("zoo.generate", RELEASED / "dcgan-fashion_mnist", "--runtime", "onnx", "--out", tmp_path)
+    assert f"cannot write {tmp_path}: " in error_line(result)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep"]
