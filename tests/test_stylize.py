@@ -7,14 +7,12 @@ nothing. Videos are in test_video.py, on the same run."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, run_cli
+from conftest import run_cli, run_without_tensorflow
 from exporters.validate import psnr
 
 from conftest import SKIMAGE_DATA, STYLIZER_STYLES as STYLES  # noqa: E402
@@ -177,17 +175,6 @@ def test_folder_of_photos(run_dir, tmp_path, capsys):
     assert rc == 2 and "cat.jpg and cat.png would both be written" in err
 
 
-# Runs main() with TensorFlow and Keras unimportable, and fails if either got imported anyway.
-BLOCK_TF = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None; "
-            "from zoo.stylize import main; rc = main(sys.argv[1:]); "
-            "assert not any(m.startswith(('tensorflow', 'keras')) and sys.modules[m] for m in sys.modules); sys.exit(rc)")
-
-
-def run_without_tensorflow(tmp_path, *argv):
-    return subprocess.run([sys.executable, "-c", BLOCK_TF, *map(str, argv)], capture_output=True, text=True,
-                          env={"HOME": str(tmp_path), "PATH": ""}, cwd=ROOT, timeout=300)
-
-
 @pytest.mark.parametrize("runtime", ["tflite", "onnx"])
 def test_deploy_path_needs_no_tensorflow(tmp_path, run_dir, runtime):
     out = tmp_path / "phone.png"
@@ -254,21 +241,22 @@ def test_big_photos_go_through_in_tiles_without_seams(run_dir, runtime):
     and with the photo's exact statistics the tiles rebuild the one-pass result."""
     from zoo.images import load_rgb, to_float, to_uint8
     from zoo.style.model import TILE_ABOVE_PIXELS, open_model, stylize_image
-    from zoo.style.tiling import STYLIZED, run_network, stylize_tiled
+    from zoo.style.tiling import STYLE_WEIGHTS, STYLIZED, run_network, stylize_tiled
 
     photo = np.asarray(Image.fromarray(load_rgb(PHOTO)).resize((1352, 900), Image.LANCZOS))
     assert photo.shape[0] * photo.shape[1] > TILE_ABOVE_PIXELS
     model = open_model(run_dir, runtime)
     assert model.tile_runner is not None and model.tile_runner.path.name == f"stylizer_tile.{runtime}"
     weights = np.array([0.2, 0.8, 0.0], np.float32)
-    whole = to_uint8(run_network(model.runner, to_float(photo)[0], weights)[STYLIZED]).astype(np.float32)
+    inputs = {STYLE_WEIGHTS: weights[None]}
+    whole = to_uint8(run_network(model.runner, to_float(photo)[0], inputs)[STYLIZED]).astype(np.float32)
     tiles = []
     tiled = stylize_image(model, photo, weights, progress=lambda done, total: tiles.append((done, total)))
     assert model.norm_channels and tiles[-1] == (30, 30)  # 3 x 2 tiles of 640 px, 1 + 4 passes
     assert seam(tiled.astype(np.float32), 640) <= 1.2 * seam(whole, 640) + 0.5
-    exact = stylize_tiled(model.runner, model.tile_runner, photo, weights, stats_pixels=photo.size)
+    exact = stylize_tiled(model.runner, model.tile_runner, photo, inputs, stats_pixels=photo.size)
     assert psnr(whole / 255, exact / 255) >= 45  # the same statistics: only rounding differs
     # statistics from a downscaled photo, then refined layer by layer from the tiles' moments
-    coarse, refined = (stylize_tiled(model.runner, model.tile_runner, photo, weights, norm_channels=model.norm_channels,
+    coarse, refined = (stylize_tiled(model.runner, model.tile_runner, photo, inputs, norm_channels=model.norm_channels,
                                      stats_pixels=250_000, refine=r) for r in (0, 4))
     assert psnr(whole / 255, refined / 255) > psnr(whole / 255, coarse / 255) + 1

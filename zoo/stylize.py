@@ -1,21 +1,25 @@
 """Stylize a photo, a folder of photos or a video.
 
-    python -m zoo.stylize PHOTO --model saved_models/stylizer --style ihc --out out.png
-    python -m zoo.stylize PHOTO --model RUN_DIR --style ihc:0.7,raphael_madonna:0.3 --strength 0.8 --preserve-color
-    python -m zoo.stylize PHOTOS_DIR --model RUN_DIR --style ihc --out RESULTS_DIR
-    python -m zoo.stylize clip.mp4 --model RUN_DIR --style ihc --deflicker 0.5 --out out.mp4
+    python -m zoo.stylize PHOTO --model saved_models/stylizer-paintings --style starry_night --out out.png
+    python -m zoo.stylize PHOTO --model RUN_DIR --style starry_night:0.7,great_wave:0.3 --strength 0.8 --preserve-color
+    python -m zoo.stylize PHOTOS_DIR --model RUN_DIR --style great_wave --out RESULTS_DIR
+    python -m zoo.stylize clip.mp4 --model RUN_DIR --style great_wave --deflicker 0.5 --out out.mp4
     python -m zoo.stylize --model RUN_DIR --list-styles
+    python -m zoo.stylize PHOTO --model saved_models/adain-paintings --style PAINTING.jpg --strength 0.8
     python -m zoo.stylize PHOTO --style STYLE.jpg --method optimize --steps 100 --out out.png
 
-`--model` runs a trained multi-style feed-forward stylizer (a run folder, a released folder, or
-a `.keras`, `.onnx` or `.tflite` file); `--style` names one of its styles or blends several
-(weights are normalised to sum 1). With `--runtime onnx` or `tflite` nothing from TensorFlow or
-Keras is imported: the file runs through onnxruntime or the LiteRT interpreter. A photo keeps
-its size unless `--max-size` caps it. A single photo gets a `*_compare.png` next to the result
-(photo | result); a folder is written as OUT_DIR/NAME.png, skipping (and reporting, exit status
-1) files that cannot be read; a video (.mp4, .mov, .mkv, ...; needs the [video] extra) keeps its
-frame count and rate, and loses its audio. `--method optimize` runs Gatys et al.'s optimisation
-against `--style` as a style image (needs TensorFlow and VGG19 weights, see zoo.vgg).
+`--model` runs a trained feed-forward model (a run folder, a released folder, or a `.keras`,
+`.onnx` or `.tflite` file). For a multi-style stylizer `--style` names one of its styles or
+blends several (weights are normalised to sum 1); for an arbitrary-style (AdaIN) model it gives
+any painting's image file, or blends several (`a.jpg:0.7,b.jpg:0.3`), and `--strength` is the
+paper's alpha, blending features rather than pixels. With `--runtime onnx` or `tflite` nothing
+from TensorFlow or Keras is imported: the file runs through onnxruntime or the LiteRT
+interpreter. A photo keeps its size unless `--max-size` caps it; big photos go through in tiles.
+A single photo gets a `*_compare.png` next to the result (photo | result); a folder is written as
+OUT_DIR/NAME.png, skipping (and reporting, exit status 1) files that cannot be read; a video
+(.mp4, .mov, .mkv, ...; needs the [video] extra) keeps its frame count and rate, and loses its
+audio. `--method optimize` runs Gatys et al.'s optimisation against `--style` as a style image
+(needs TensorFlow and VGG19 weights, see zoo.vgg).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E4
 from zoo.images import grid, load_rgb, save_image, to_float, to_uint8  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
 from zoo.style.controls import apply_controls  # noqa: E402
+from zoo.style.arbitrary import MIN_STYLE_SIDE, STYLE_SIDE, is_arbitrary  # noqa: E402
 from zoo.style.model import open_model, stylize_image  # noqa: E402
 from zoo.style.tiling import MULTIPLE  # noqa: E402
 from zoo.style.video import OUTPUT_SUFFIXES, VIDEO_SUFFIXES, is_video  # noqa: E402
@@ -50,9 +55,10 @@ def build_parser():
                                  f"{'/'.join(OUTPUT_SUFFIXES)} file for a video (default: VIDEO-stylized.mp4 here)")
     p.add_argument("--method", choices=("model", "optimize"), help="default: model if --model is given, else optimize "
                                                                "(TensorFlow backend only)")
-    p.add_argument("--style", help="with --model: a style name, or a blend NAME:WEIGHT,... such as "
-                                   "ihc:0.7,raphael_madonna:0.3 (needed when the model has several styles; see "
-                                   "--list-styles); with --method optimize: the style image")
+    p.add_argument("--style", help="with a multi-style --model: a style name, or a blend NAME:WEIGHT,... such as "
+                                   "starry_night:0.7,great_wave:0.3 (see --list-styles); with an arbitrary-style "
+                                   "--model: an image file, or a blend FILE:WEIGHT,...; with --method optimize: the "
+                                   "style image")
     p.add_argument("--max-size", "--size", dest="max_size", type=int,
                    help="scale photos and video frames down to this longer side first (big JPEGs are decoded at "
                         f"reduced size). Default: {OPTIMIZE_SIDE} for optimize, the photo's own size for a model")
@@ -61,11 +67,14 @@ def build_parser():
     p.add_argument("--preserve-color", action="store_true",
                    help="keep the photo's colours: only the luminance is stylized")
     m = p.add_argument_group("feed-forward model")
-    m.add_argument("--model", help="run folder, released folder (saved_models/stylizer*), or .keras/.onnx/.tflite file")
+    m.add_argument("--model", help="run folder, released folder (saved_models/stylizer-paintings, "
+                                   "saved_models/adain-paintings), or .keras/.onnx/.tflite file")
     m.add_argument("--runtime", choices=("keras", "onnx", "tflite"),
                    help="default: from the file's extension, else onnx")
     m.add_argument("--threads", type=int, help="CPU threads for onnx/tflite")
     m.add_argument("--list-styles", action="store_true", help="print the model's style names, one per line, and exit")
+    m.add_argument("--style-size", type=int, default=STYLE_SIDE,
+                   help="arbitrary-style (AdaIN) models: read the style images at this longer side")
     v = p.add_argument_group("video (audio is dropped)")
     v.add_argument("--deflicker", type=float, default=0.0,
                    help="0 to below 1: blend the previous stylized frame into the current one where the input frame "
@@ -88,6 +97,7 @@ def check_numbers(args):
     for flag in ("steps", "threads"):
         check_at_least(flag, getattr(args, flag))
     check_at_least("max_size", args.max_size, 2 * MULTIPLE)
+    check_at_least("style_size", args.style_size, MIN_STYLE_SIDE)
     if not 0 <= args.strength <= 1:
         raise ZooError(f"--strength must be between 0 and 1, got {args.strength}")
     if not 0 <= args.deflicker < 1:
@@ -103,6 +113,9 @@ def main(argv=None):
     if args.list_styles:
         if not args.model:
             raise ZooError("--list-styles needs --model")
+        if is_arbitrary(args.model):
+            raise ZooError(f"{args.model} is an arbitrary-style model: it has no list of styles, any painting is "
+                           "one (--style PAINTING.jpg)")
         print("\n".join(open_model(args.model, args.runtime, args.threads).styles))
         return 0
     if not args.content:
@@ -117,15 +130,34 @@ def main(argv=None):
         return optimize_photo(content, args)
     if not args.model:
         raise ZooError("--method model needs --model RUN_DIR_OR_FILE")
+    render, label = (arbitrary_renderer if is_arbitrary(args.model) else stylizer_renderer)(args)
+    commands = {"photo": stylize_photo, "folder": stylize_photos, "video": stylize_clip}
+    return commands[kind](content, args, render, label)
+
+
+def stylizer_renderer(args):
+    """(photo -> result, label) of a multi-style stylizer with the styles --style names."""
     model = open_model(args.model, args.runtime, args.threads)
     weights = parse_weights(args.style, model.styles)
 
     def render(photo):
         return apply_controls(photo, stylize_image(model, photo, weights), args.strength, args.preserve_color)
 
-    label = f"{describe(weights, model.styles)} ({model.how})"
-    commands = {"photo": stylize_photo, "folder": stylize_photos, "video": stylize_clip}
-    return commands[kind](content, args, render, label)
+    return render, f"{describe(weights, model.styles)} ({model.how})"
+
+
+def arbitrary_renderer(args):
+    """(photo -> result, label) of an AdaIN model with the painting(s) --style gives; the
+    strength is its alpha, which blends features, not pixels."""
+    from zoo.style.arbitrary import describe_styles, open_arbitrary, style_statistics, transfer_image
+
+    model = open_arbitrary(args.model, args.runtime, args.threads)
+    statistics = style_statistics(model, args.style, args.style_size)
+
+    def render(photo):
+        return apply_controls(photo, transfer_image(model, photo, statistics, args.strength), 1.0, args.preserve_color)
+
+    return render, f"{describe_styles(args.style)} ({model.how})"
 
 
 def stylize_photo(path, args, render, label):

@@ -40,10 +40,13 @@ import numpy as np
 from keras import layers, ops
 
 from zoo.models.common import float32_policy, image_input, scale_for_replicas
-from zoo.models.stylizer import NearestUpsampling2D, ReflectionPadding2D, centre_square, offline_photos, split_photos
+from zoo.models.stylizer import (CoreStatistics, NearestUpsampling2D, NormStatistics, ReflectionPadding2D, centre_square,
+                                 offline_photos, split_photos)
 from zoo.recipe import Recipe
 from zoo.registry import register
-from zoo.style.tiling import IMAGE, STYLIZED
+from zoo.style.arbitrary import (ALPHA, MIN_STYLE_SIDE, MULTIPLE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER,
+                                 TRANSFER_TILE)
+from zoo.style.tiling import CORE_BOX, CORE_STATS, IMAGE, NORM_CHANNELS, NORM_STATS, STYLIZED, random_core_boxes
 from zoo.style_losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
 
 # The paper's layers: style statistics at relu1_1 ... relu4_1, the encoder's output at relu4_1
@@ -59,14 +62,8 @@ ENCODER_CHANNELS = 512
 # normalised network's scale.
 LAYER_SCALES = {"block1_conv1": 20.6, "block2_conv1": 119.0, "block3_conv1": 127.0, "block4_conv1": 493.0}
 EPSILON = 1e-5  # added to variances, as in the paper's code
-MULTIPLE = 8  # the encoder halves the resolution three times: photo sides must be multiples of 8
-MIN_STYLE_SIDE = 64  # a smaller painting has no texture left to learn or to transfer
 HOLD_OUT_PAINTINGS_EVERY = 5  # every 5th painting of a folder (in name order) is held out of training
 CACHE_UP_TO = 1000  # folders of at most this many images stay in memory after their first pass
-
-# Exportables and their tensors (zoo.style.tiling names the photo and the result).
-STYLE_ENCODER, TRANSFER = "style_encoder", "transfer"
-STYLE_IMAGE, STYLE_STATS, ALPHA = "style_image", "style_stats", "alpha"
 
 
 def split_statistics(statistics):
@@ -103,7 +100,9 @@ class AdaptiveInstanceNormalization(layers.Layer):
     """AdaIN: called on (content features [B, H, W, C], style statistics [B, 2C]), it normalises
     each channel of each image over its positions and gives it the style's mean and standard
     deviation. With a third input alpha [B, 1] it returns alpha * AdaIN + (1 - alpha) * features:
-    0 keeps the photo's features, 1 is the full style."""
+    0 keeps the photo's features, 1 is the full style. A fourth input, the moments [B, 2C] (mean,
+    mean square: `NormStatistics`) of the whole photo's features, normalises a tile of a big
+    photo as the whole photo (zoo.style.tiling)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -111,7 +110,11 @@ class AdaptiveInstanceNormalization(layers.Layer):
 
     def call(self, inputs):
         features, statistics = inputs[:2]
-        mean, variance = ops.moments(features, axes=(1, 2), keepdims=True)
+        if len(inputs) == 4:
+            mean, mean_square = (per_pixel(m) for m in split_statistics(inputs[3]))
+            variance = ops.relu(mean_square - ops.square(mean))  # rounding may leave a tiny negative
+        else:
+            mean, variance = ops.moments(features, axes=(1, 2), keepdims=True)
         style_mean, style_std = split_statistics(statistics)
         target = per_pixel(style_std) * (features - mean) / ops.sqrt(variance + EPSILON) + per_pixel(style_mean)
         if len(inputs) == 2:
@@ -246,19 +249,33 @@ class VGGEncoder(layers.Layer):
 
 def deployables(decoder, features) -> dict:
     """The exported networks, float32 whatever the training precision: `style_encoder`
-    (style_image -> style_stats) and `transfer` (image, style_stats, alpha -> stylized), which
-    holds the encoder too. `features` is a float32 `zoo.vgg.VGGFeatures` reaching relu4_1."""
+    (style_image -> style_stats); `transfer` (image, style_stats, alpha -> stylized, and the
+    moments of the photo's features as norm_stats), which holds the encoder too; and
+    `transfer_tile`, which stylizes a tile of a big photo normalised with the whole photo's
+    norm_stats and returns the moments of its core (see zoo.style.tiling). `features` is a
+    float32 `zoo.vgg.VGGFeatures` reaching relu4_1."""
     with float32_policy():
         encoder = VGGEncoder(features, name="encoder")
         painting = image_input((None, None, 3), name=STYLE_IMAGE)
         statistics = StyleStatistics(name=STYLE_STATS)(encoder(painting))
-        style_encoder = keras.Model(painting, {STYLE_STATS: statistics}, name=STYLE_ENCODER)
-        photo = image_input((None, None, 3), name=IMAGE)
-        style = keras.Input(shape=(2 * ENCODER_CHANNELS,), name=STYLE_STATS, dtype="float32")
-        alpha = keras.Input(shape=(1,), name=ALPHA, dtype="float32")
-        target = AdaptiveInstanceNormalization(name="adain")([encoder(photo), style, alpha])
-        transfer = keras.Model([photo, style, alpha], {STYLIZED: decoder(target)}, name=TRANSFER)
-    return {STYLE_ENCODER: style_encoder, TRANSFER: transfer}
+        networks = {STYLE_ENCODER: keras.Model(painting, {STYLE_STATS: statistics}, name=STYLE_ENCODER)}
+        for name in (TRANSFER, TRANSFER_TILE):
+            photo = image_input((None, None, 3), name=IMAGE)
+            style = keras.Input(shape=(2 * ENCODER_CHANNELS,), name=STYLE_STATS, dtype="float32")
+            alpha = keras.Input(shape=(1,), name=ALPHA, dtype="float32")
+            content = encoder(photo)
+            if name == TRANSFER:
+                inputs = [photo, style, alpha]
+                target = AdaptiveInstanceNormalization(name="adain")([content, style, alpha])
+                outputs = {STYLIZED: decoder(target), NORM_STATS: NormStatistics(name=NORM_STATS)(content)}
+            else:
+                moments = keras.Input(shape=(2 * ENCODER_CHANNELS,), name=NORM_STATS, dtype="float32")
+                box = keras.Input(shape=(4,), name=CORE_BOX, dtype="float32")
+                inputs = [photo, style, alpha, moments, box]
+                target = AdaptiveInstanceNormalization(name="adain")([content, style, alpha, moments])
+                outputs = {STYLIZED: decoder(target), CORE_STATS: CoreStatistics(name=CORE_STATS)([content, box])}
+            networks[name] = keras.Model(inputs, outputs, name=name)
+    return networks
 
 
 def decode_rgb(path):
@@ -529,12 +546,22 @@ class AdaINRecipe(Recipe):
             alpha = rng.uniform(0, 1, (len(images), 1)).astype(np.float32)
             alpha[::2] = 1.0
             return alpha
+        if name == NORM_STATS:  # the photos' own moments, as `transfer` returns them for tiles
+            transfer = self._exported[TRANSFER]
+            style = self.sample_input(STYLE_STATS, shape, images, rng)
+            alpha = np.ones((len(images), 1), np.float32)
+            return np.concatenate([np.asarray(transfer([images[i:i + 8], style[i:i + 8], alpha[i:i + 8]])[NORM_STATS])
+                                   for i in range(0, len(images), 8)])
+        if name == CORE_BOX:
+            return random_core_boxes(len(images), rng)
         return super().sample_input(name, shape, images, rng)
 
     def export_metadata(self) -> dict:
         """How the two networks connect, what their inputs mean, and the sizes they take."""
         metadata = {
-            "connections": [{"from": f"{STYLE_ENCODER}.{STYLE_STATS}", "to": f"{TRANSFER}.{STYLE_STATS}"}],
+            "connections": [{"from": f"{STYLE_ENCODER}.{STYLE_STATS}", "to": f"{TRANSFER}.{STYLE_STATS}"},
+                            {"from": f"{STYLE_ENCODER}.{STYLE_STATS}", "to": f"{TRANSFER_TILE}.{STYLE_STATS}"},
+                            {"from": f"{TRANSFER}.{NORM_STATS}", "to": f"{TRANSFER_TILE}.{NORM_STATS}"}],
             "networks": {
                 STYLE_ENCODER: {
                     "inputs": {STYLE_IMAGE: f"the painting, RGB in [0, 1], any size with sides of at least "
@@ -549,8 +576,17 @@ class AdaINRecipe(Recipe):
                                             "blends their styles",
                                ALPHA: "[B, 1] content-style trade-off: 0 the photo (through the decoder), 1 the full "
                                       "style"},
-                    "outputs": {STYLIZED: "the stylized photo, RGB in [0, 1], the photo's size"}}},
-            "image_multiple": MULTIPLE, "min_style_side": MIN_STYLE_SIDE}
+                    "outputs": {STYLIZED: "the stylized photo, RGB in [0, 1], the photo's size",
+                                NORM_STATS: f"[B, {2 * ENCODER_CHANNELS}]: the mean and mean square of each channel "
+                                            "of the photo's relu4_1 features, for transfer_tile"}},
+                TRANSFER_TILE: {
+                    "inputs": {IMAGE: "a tile of a big photo with a margin of context (zoo.style.tiling)",
+                               STYLE_STATS: f"as for {TRANSFER}", ALPHA: f"as for {TRANSFER}",
+                               NORM_STATS: f"{TRANSFER}'s norm_stats of the whole photo (downscaled)",
+                               CORE_BOX: "[B, 4]: top, left, bottom, right of the tile's core as fractions of its "
+                                         "sides"},
+                    "outputs": {STYLIZED: "the stylized tile", CORE_STATS: "the moments of the core's features"}}},
+            "image_multiple": MULTIPLE, "min_style_side": MIN_STYLE_SIDE, NORM_CHANNELS: [ENCODER_CHANNELS]}
         if self.encoder_source:
             metadata["encoder_weights"] = self.encoder_source
         return metadata

@@ -43,7 +43,7 @@ from zoo.registry import register
 
 # The tensor and exportable names that the TensorFlow-free deploy side (zoo.style) reads.
 from zoo.style.model import MAIN, TILE  # noqa: E402
-from zoo.style.tiling import CORE_BOX, CORE_STATS, MULTIPLE, NORM_CHANNELS, NORM_STATS  # noqa: E402
+from zoo.style.tiling import CORE_BOX, CORE_STATS, MULTIPLE, NORM_CHANNELS, NORM_STATS, random_core_boxes  # noqa: E402
 from zoo.style.tiling import STYLE_WEIGHTS as STYLE_INPUT  # noqa: E402
 from zoo.style.tiling import STYLIZED as OUTPUT  # noqa: E402
 
@@ -692,9 +692,8 @@ class StylizerRecipe(Recipe):
             weights = self.sample_input(STYLE_INPUT, (len(self.style_names),), images, rng)
             return np.concatenate([np.asarray(stats_model([images[i:i + 8], weights[i:i + 8]])[NORM_STATS])
                                    for i in range(0, len(images), 8)])
-        if name == CORE_BOX:  # (top, left, bottom, right) of a tile's core, as fractions of its sides
-            low, high = rng.uniform(0, 0.3, (len(images), 2)), rng.uniform(0.7, 1, (len(images), 2))
-            return np.concatenate([low, high], axis=1).astype(np.float32)
+        if name == CORE_BOX:
+            return random_core_boxes(len(images), rng)
         if name != STYLE_INPUT:
             return super().sample_input(name, shape, images, rng)
         weights = rng.dirichlet(np.ones(shape[0]), len(images)).astype(np.float32)

@@ -37,25 +37,18 @@ def open_model(path, runtime_name=None, threads=None) -> Model:
     """The stylizer at `path` (a run or released folder, or a model file), ready to run."""
     path = Path(path)
     runner, how = _open_runner(path, runtime_name, threads)
-    return Model(runner, how, style_names(path, runner), _tile_runner(path, runner, runtime_name, threads),
+    return Model(runner, how, style_names(path, runner), _tile_runner(runner, threads),
                  getattr(runner, "manifest", {}).get(NORM_CHANNELS))
 
 
-def _tile_runner(path: Path, runner, runtime_name, threads):
+def _tile_runner(runner, threads):
     """The tile network that goes with `runner`: the same format and quantization from the same
     export, or the same Keras model; None where there is none (exports from before tiling)."""
     from zoo import runtime
 
-    if getattr(runner, "tile_variant", None) is not None:  # a bare .keras file
+    if hasattr(runner, "tile_variant"):  # Keras
         return runner.tile_variant
-    if not path.is_file() and (runtime_name or "onnx") == "keras":
-        return runtime.load_keras(path, [TILE], threads=threads)
-    files = getattr(runner, "manifest", {}).get("files", {})
-    entry = files.get(runner.path.name, {})
-    for name, other in files.items():
-        if other.get("exportable") == TILE and all(other.get(k) == entry.get(k) for k in ("format", "quantization")):
-            return runtime.load(runner.path.parent / name, threads=threads)
-    return None
+    return runtime.sibling(runner, TILE, threads)
 
 
 def _open_runner(path: Path, runtime_name, threads):
@@ -76,7 +69,12 @@ def _open_runner(path: Path, runtime_name, threads):
     runtime_name = runtime_name or "onnx"
     if runtime_name == "keras":
         if (path / "config.json").is_file():
-            return runtime.load_keras(path, ["stylizer"], threads=threads), "keras"
+            runners = runtime.keras_runners(path, threads)
+            if MAIN not in runners:
+                raise ZooError(f"{path} is a {runners[next(iter(runners))].manifest['model']} run, not a stylizer")
+            runner = runners[MAIN]
+            runner.tile_variant = runners.get(TILE)
+            return runner, "keras"
         return keras_runner(path / "model.keras"), "keras"
     runner = runtime.load_exported(path, ["stylizer"], runtime_name, threads=threads)
     return runner, f"{runtime_name}: {runner.path.name}"
@@ -128,8 +126,8 @@ def stylize_image(model: Model, image: np.ndarray, weights: np.ndarray, progress
     `TILE_ABOVE_PIXELS` go through in tiles when the model has a tile network (memory stays that
     of a tile, see zoo.style.tiling); others in one pass, reflect-padded to the network's grid
     (zoo.style.tiling.MULTIPLE)."""
-    weights = np.asarray(weights, np.float32)
+    inputs = {STYLE_WEIGHTS: np.asarray(weights, np.float32)[None]}
     if model.tile_runner is not None and image.shape[0] * image.shape[1] > TILE_ABOVE_PIXELS:
-        return stylize_tiled(model.runner, model.tile_runner, image, weights, norm_channels=model.norm_channels,
+        return stylize_tiled(model.runner, model.tile_runner, image, inputs, norm_channels=model.norm_channels,
                              progress=progress)
-    return to_uint8(run_network(model.runner, to_float(image)[0], weights)[STYLIZED])
+    return to_uint8(run_network(model.runner, to_float(image)[0], inputs)[STYLIZED])

@@ -25,19 +25,29 @@ def parse_weights(spec: str | None, names: list) -> np.ndarray:
         if len(names) == 1:
             return np.ones(1, np.float32)
         raise ZooError(f"this model has {len(names)} styles; choose with {EXAMPLE}: {known}")
-    weights = np.zeros(len(names), np.float64)
-    given = set()
-    for item in spec.split(","):
-        name, _, value = (part.strip() for part in item.partition(":"))
+    weights = np.zeros(len(names), np.float32)
+    for name, weight in parse_blend(spec):
         if name not in names:
             raise ZooError(f"unknown style {name!r} in --style {spec!r}; this model's styles: {known}")
-        if name in given:
-            raise ZooError(f"style {name!r} is named twice in --style {spec!r}")
-        given.add(name)
-        weights[names.index(name)] = _weight(value, name, spec) if value else 1.0
-    if weights.sum() == 0:
+        weights[names.index(name)] = weight
+    return weights
+
+
+def parse_blend(spec: str) -> list:
+    """[(item, weight)] of `ITEM[:WEIGHT],...`, the weights normalised to sum 1: the blend of
+    named styles, or of style images for an arbitrary-style model."""
+    blend = {}
+    for entry in spec.split(","):
+        item, _, value = (part.strip() for part in entry.partition(":"))
+        if not item:
+            raise ZooError(f"--style {spec!r} has an empty entry; write {EXAMPLE}")
+        if item in blend:
+            raise ZooError(f"style {item!r} is named twice in --style {spec!r}")
+        blend[item] = _weight(value, item, spec) if value else 1.0
+    total = sum(blend.values())
+    if total == 0:
         raise ZooError(f"the weights of --style {spec!r} are all zero; give at least one style a positive weight")
-    return (weights / weights.sum()).astype(np.float32)
+    return [(item, weight / total) for item, weight in blend.items()]
 
 
 def _weight(text: str, name: str, spec: str) -> float:
