@@ -102,7 +102,12 @@ def _dequantize(q, quantization):
 
 
 class OnnxRunner(Runner):
-    def __init__(self, path, threads=None, manifest=None):
+    """`low_memory` is for networks that run on big inputs (the tiles of zoo.style.tiling):
+    without onnxruntime's blocked-layout (NCHWc) rewrite, which copies every activation into
+    and out of its layout, and without a memory pattern planned ahead for each input shape, a
+    tile takes a third of the memory, and on these CPUs no longer."""
+
+    def __init__(self, path, threads=None, manifest=None, low_memory=False):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -110,6 +115,9 @@ class OnnxRunner(Runner):
         # photo's statistics pass, then every tile) for the session's life; freed memory is
         # what lets zoo.style.tiling stylize big photos in little memory.
         options.enable_cpu_mem_arena = False
+        if low_memory:
+            options.enable_mem_pattern = False
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
@@ -131,7 +139,7 @@ class TFLiteRunner(Runner):
     of the interpreter's tensor details is not the model's. The signature runner resizes its
     input tensors to each call's shapes, which gives dynamic batch and image sizes."""
 
-    def __init__(self, path, threads=None, manifest=None):
+    def __init__(self, path, threads=None, manifest=None, low_memory=False):  # noqa: ARG002 (its arena fits each call)
         from ai_edge_litert.interpreter import Interpreter
 
         try:
@@ -203,13 +211,13 @@ def read_manifest(folder) -> dict:
     return manifest
 
 
-def load(path, threads=None, strict=False) -> Runner:
+def load(path, threads=None, strict=False, low_memory=False) -> Runner:
     """Open an exported file by its extension, with the manifest of its folder.
 
     When the manifest lists the file, its sha256 must match: a file replaced or damaged after
     the export is refused rather than run with the wrong preprocessing or class names. With
     `strict` (zoo.load), a file that no manifest lists is refused too, since nothing can vouch
-    for it; without (the CLIs' --model), it runs as it is.
+    for it; without (the CLIs' --model), it runs as it is. `low_memory`: see `OnnxRunner`.
     """
     path = Path(path)
     runner_cls = RUNNERS.get(path.suffix)
@@ -225,7 +233,7 @@ def load(path, threads=None, strict=False) -> Runner:
                        "keep exported files in their export folder")
     if entry and entry.get("sha256") != sha256(path):
         raise ZooError(f"{path} does not match the sha256 in its {MANIFEST}; re-export it")
-    return runner_cls(path, threads=threads, manifest=manifest)
+    return runner_cls(path, threads=threads, manifest=manifest, low_memory=low_memory)
 
 
 def export_folder(path) -> Path:
@@ -289,7 +297,7 @@ def keras_runners(run_dir, threads=None) -> dict:
     return runners
 
 
-def sibling(runner, exportable, threads=None):
+def sibling(runner, exportable, threads=None, low_memory=False):
     """The file of `exportable` exported beside `runner`'s file in the same format and
     quantization (the tile network of a stylizer, AdaIN's style encoder), or None."""
     files = getattr(runner, "manifest", {}).get("files", {})
@@ -297,7 +305,7 @@ def sibling(runner, exportable, threads=None):
     for name, other in files.items():
         if other.get("exportable") == exportable and all(other.get(k) == entry.get(k)
                                                           for k in ("format", "quantization")):
-            return load(runner.path.parent / name, threads=threads)
+            return load(runner.path.parent / name, threads=threads, low_memory=low_memory)
     return None
 
 

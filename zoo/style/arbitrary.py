@@ -84,7 +84,8 @@ def open_arbitrary(path, runtime_name=None, threads=None) -> ArbitraryModel:
         exportable = given.manifest.get("files", {}).get(path.name, {}).get("exportable")
         if exportable not in (TRANSFER, STYLE_ENCODER, TRANSFER_TILE):
             raise ZooError(f"{path} is not one of an AdaIN model's networks ({STYLE_ENCODER}, {TRANSFER})")
-        runners = {name: given if name == exportable else runtime.sibling(given, name, threads)
+        runners = {name: given if name == exportable else runtime.sibling(given, name, threads,
+                                                                         low_memory=name == TRANSFER_TILE)
                    for name in (STYLE_ENCODER, TRANSFER, TRANSFER_TILE)}
         for name in (STYLE_ENCODER, TRANSFER):
             if runners[name] is None:
@@ -103,7 +104,7 @@ def open_arbitrary(path, runtime_name=None, threads=None) -> ArbitraryModel:
     if encoder is None:
         raise ZooError(f"the export of {path} has no {STYLE_ENCODER} in {runtime_name}; export the run again")
     return ArbitraryModel(encoder, transfer, f"{runtime_name}: {transfer.path.name}",
-                          runtime.sibling(transfer, TRANSFER_TILE, threads), transfer.manifest.get(NORM_CHANNELS))
+                          runtime.sibling(transfer, TRANSFER_TILE, threads, low_memory=True), transfer.manifest.get(NORM_CHANNELS))
 
 
 def _keras_model(runners: dict) -> ArbitraryModel:

@@ -48,7 +48,7 @@ def _tile_runner(runner, threads):
 
     if hasattr(runner, "tile_variant"):  # Keras
         return runner.tile_variant
-    return runtime.sibling(runner, TILE, threads)
+    return runtime.sibling(runner, TILE, threads, low_memory=True)
 
 
 def _open_runner(path: Path, runtime_name, threads):

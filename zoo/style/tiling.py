@@ -10,12 +10,15 @@ the same statistics the network is a plain convolutional function, so a tile tha
 `margin` pixels of context on each side, aligned to the network's grid, reproduces the untiled
 result in its core; only the cores are kept, and no seam can show.
 
-The statistics of a downscaled photo are not quite those of the photo (fine detail is lost), so
-above `stats_pixels` they are only the start: the tile network also returns the moments of its
-input's core at every normalisation layer (`core_stats`); the cores cover the photo once, so
-their area-weighted sum is the photo's moments under the statistics the pass used. Each such
-pass makes one more layer exact (see `stylize_tiled`); scripts/benchmark_tiling.py measures how
-close to a one-pass run each number of passes comes, and what it costs.
+The statistics of a downscaled photo are not those of the photo (a 3x3 convolution sees other
+gradients at another scale), so above `stats_pixels` they are only the start: the tile network
+also returns the moments of its input's core at every normalisation layer (`core_stats`); the
+cores cover the photo once, so their area-weighted sum is the photo's moments under the
+statistics the pass used. Each such pass makes one more layer exact (see `stylize_tiled`), and
+by default there are as many passes as layers: the tiles then give the one-pass result at any
+size, up to rounding. Fewer passes are faster and less exact; scripts/benchmark_tiling.py
+measures how close to a one-pass run each number comes, and what it costs. (Updating every
+layer after each pass instead diverges.)
 
 The multi-style stylizer (zoo.style.model) and AdaIN (zoo.style.arbitrary) both tile this way;
 their other inputs (style weights; style statistics and alpha) are the same for every tile.
@@ -86,28 +89,29 @@ def random_core_boxes(n: int, rng) -> np.ndarray:
 
 
 def stylize_tiled(runner, tile_runner, image: np.ndarray, inputs: dict, *, multiple: int = MULTIPLE,
-                  norm_channels=None, refine: int = 4, tile: int = 640, margin: int = 96,
-                  stats_pixels: int = 1_000_000, progress=None) -> np.ndarray:
+                  norm_channels=None, refine: int | None = None, tile: int = 640, margin: int = 96,
+                  stats_pixels: int = 500_000, progress=None) -> np.ndarray:
     """Stylize uint8 [H, W, 3] in tiles of `tile` x `tile` output pixels, each run with `margin`
     pixels of context (both multiples of the network's grid `multiple`, the margin wider than
     its receptive field); returns uint8 [H, W, 3]. `inputs` are the networks' other inputs, the
     same for every tile. Only one tile is ever in float32, so memory stays that of a tile
     whatever the photo's size.
 
-    The statistics come from the photo downscaled to `stats_pixels`. Above that, up to `refine`
-    more passes over the tiles each make one more layer's statistics exact: pass k measures the
-    moments of layer k at full resolution, which are exact because those of the layers before it
-    already are. The later layers keep the downscaled photo's statistics meanwhile (the
-    moments measured for them in the same pass follow from a mix of exact and approximate
-    statistics, and are worse). `norm_channels` (the manifest's `norm_stats_channels`) gives
-    the layers' places in the statistics; without it there is no refinement. `progress(done,
-    total)` follows the tiles of all passes."""
+    The statistics come from the photo downscaled to `stats_pixels`. Above that, `refine` more
+    passes over the tiles (default: one per layer, which makes them all exact) each make one
+    more layer's statistics exact: pass k measures the moments of layer k at full resolution,
+    which are exact because those of the layers before it already are. The later layers keep
+    the downscaled photo's statistics meanwhile (the moments measured for them in the same pass
+    follow from a mix of exact and approximate statistics, and are worse). `norm_channels` (the
+    manifest's `norm_stats_channels`) gives the layers' places in the statistics; without it
+    there is no refinement. `progress(done, total)` follows the tiles of all passes."""
     if tile % multiple or margin % multiple or tile < multiple:
         raise ValueError(f"tile and margin must be positive multiples of {multiple}, got {tile} and {margin}")
     stats = photo_statistics(runner, image, inputs, stats_pixels, multiple)
     h, w = image.shape[:2]
     ends = np.cumsum([2 * c for c in norm_channels or []])  # where each layer's moments end
-    passes = 1 + (min(refine, len(ends)) if h * w > stats_pixels else 0)
+    refine = len(ends) if refine is None else min(refine, len(ends))
+    passes = 1 + (refine if h * w > stats_pixels else 0)
     result = np.empty((h, w, 3), np.uint8)
     cores = [(y, x) for y in tile_grid(h, tile) for x in tile_grid(w, tile)]
     for p in range(passes):
