@@ -118,8 +118,9 @@ def run_dir(tmp_path_factory):
     visibly), exported to ONNX and float32 TFLite. The exporter's own comparison with Keras is
     skipped: test_runtimes_agree_with_keras makes it here, for blends too."""
     out = tmp_path_factory.mktemp("stylizer") / "run"
-    result = run_cli("zoo.train", "stylizer", "--styles", ",".join(map(str, STYLE_FILES)), "--crop-size", 64,
-                     "--style-size", 128, "--batch-size", 2, "--epochs", 1, "--steps-per-epoch", 2,
+    photos = tiny_photos(out.parent / "photos")
+    result = run_cli("zoo.train", "stylizer", "--styles", ",".join(map(str, STYLE_FILES)), "--content", photos,
+                     "--crop-size", 64, "--style-size", 128, "--batch-size", 2, "--epochs", 1, "--steps-per-epoch", 2,
                      "--learning-rate", 0.05, "--out", out, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
     result = run_cli("exporters", out, "--format", "onnx,tflite", "--quantize", "none", "--no-validate",
