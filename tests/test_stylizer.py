@@ -59,10 +59,12 @@ def test_tile_variant_with_the_photos_statistics_matches():
     w = np.array([[0.3, 0.7]], np.float32)
     whole = np.asarray(net([x, w]))
     out = {k: np.asarray(v) for k, v in stats_net([x, w]).items()}
-    np.testing.assert_allclose(out[STYLIZED], whole, atol=1e-6)
+    # the stats and tile variants take the variance as E[x^2] - E[x]^2, which rounds differently in
+    # float32 from the plain network's mean of squared deviations
+    np.testing.assert_allclose(out[STYLIZED], whole, atol=1e-4)
     full_box = np.array([[0, 0, 1, 1]], np.float32)
     tiled = {k: np.asarray(v) for k, v in tile_net([x, w, out[NORM_STATS], full_box]).items()}
-    # the variance as E[x^2] - E[x]^2 rounds differently in float32 from the mean of squared deviations
+    np.testing.assert_allclose(tiled[STYLIZED], out[STYLIZED], atol=1e-5)  # the same arithmetic
     np.testing.assert_allclose(tiled[STYLIZED], whole, atol=1e-4)
     np.testing.assert_allclose(tiled[CORE_STATS], out[NORM_STATS], rtol=1e-4, atol=1e-5)
     # other statistics change the result: the tile network really uses them
