@@ -22,7 +22,7 @@ class Format:
     """One exported variant.
 
     `pattern` is the file name without its suffix (the runtime's for `format`, see
-    zoo.runtime.FILE_FORMATS; a SavedModel is a folder), `{stem}` being "model" when the run has
+    zoo.deploy.runtime.FILE_FORMATS; a SavedModel is a folder), `{stem}` being "model" when the run has
     one exportable and the exportable's name when it has several (encoder.onnx,
     decoder_int8.tflite), `{prefix}` being "" or "encoder_". `tolerance` bounds
     |exported - Keras| as a fraction of the range of the Keras output; `min_psnr` (dB, against the Keras output) applies to image outputs and
@@ -40,7 +40,7 @@ class Format:
     max_accuracy_drop: float = 0.5
 
     def filename(self, exportable: str, several: bool) -> str:
-        from zoo.runtime import SUFFIXES
+        from zoo.deploy.runtime import SUFFIXES
 
         name = self.pattern.format(stem=exportable if several else "model", prefix=f"{exportable}_" if several else "")
         return name + SUFFIXES.get(self.format, "")

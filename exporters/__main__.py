@@ -15,7 +15,7 @@ from exporters import FORMAT_NAMES, QUANTIZATIONS  # noqa: E402
 from exporters.onnx import DEFAULT_OPSET  # noqa: E402
 from zoo.errors import ArgumentParser, cli  # noqa: E402
 from zoo.log import setup  # noqa: E402
-from zoo.runtime import MANIFEST  # noqa: E402
+from zoo.deploy.runtime import MANIFEST  # noqa: E402
 
 
 def comma_list(text):

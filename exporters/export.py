@@ -18,13 +18,14 @@ import numpy as np
 
 from exporters import FORMAT_NAMES, QUANTIZATIONS, manifest, onnx, savedmodel, select, tflite
 from exporters.validate import ValidationError, accuracy, validate
-from zoo import registry, runtime
+from zoo import registry
+from zoo.deploy import runtime
 from zoo.errors import ZooError, check_at_least
 from zoo.fileio import atomic_dir, atomic_path, make_dir
 from zoo.log import log
 from zoo.recipe import LOGITS, Task
-from zoo.runs import Run
-from zoo.serving import KerasRunner, serving_function
+from zoo.training.runs import Run
+from zoo.deploy.serving import KerasRunner, serving_function
 
 VALIDATION_BATCH = 16  # more than one: proves the batch axis is dynamic in every file
 CALIBRATION_SAMPLES = 100  # TFLite's guide suggests 100 to 500 representative samples

@@ -3,7 +3,7 @@ TensorFlow: checksum and size, inputs and outputs (names, shapes, dtypes, int8 s
 point), preprocessing, class names, GPU-delegate compatibility, validation figures, versions.
 
 It is written last and atomically, and removed before an export starts replacing files, so a
-manifest on disk always describes the files next to it (zoo.runtime checks the sha256)."""
+manifest on disk always describes the files next to it (zoo.deploy.runtime checks the sha256)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import datetime
 from pathlib import Path
 
 from zoo.fileio import read_json, write_json
-from zoo.runs import versions
-from zoo.runtime import MANIFEST, sha256
+from zoo.training.runs import versions
+from zoo.deploy.runtime import MANIFEST, sha256
 
 NAMING = ("one exportable: saved_model/, model.tflite, model_<quantization>.tflite, model.onnx; several: the "
           "same names prefixed with the exportable's name (encoder_saved_model/, encoder.tflite, decoder_int8.tflite)")

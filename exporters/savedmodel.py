@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo.runtime import Spec
+from zoo.deploy.runtime import Spec
 
 SIGNATURE = "serving_default"
 
@@ -22,7 +22,7 @@ def export(exportable, path, fmt, opset):
 
 
 class SavedModelRunner:
-    """Run a SavedModel's serving signature with the zoo.runtime calling convention, so the
+    """Run a SavedModel's serving signature with the zoo.deploy.runtime calling convention, so the
     validation and the benchmark treat every format alike."""
 
     def __init__(self, path, threads=None):

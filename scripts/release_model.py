@@ -59,7 +59,7 @@ def save_without_optimizer(src, dest):
     import keras
 
     from zoo.fileio import atomic_path
-    from zoo.runs import load_keras_model
+    from zoo.training.runs import load_keras_model
 
     trained = load_keras_model(src)
     config = keras.saving.serialize_keras_object(trained)

@@ -110,7 +110,7 @@ def test_training_steps_lower_the_loss(trained):
 
 
 def test_model_keras_holds_the_decoder_alone_and_loads_in_safe_mode(trained, tmp_path):
-    from zoo.runs import load_keras_model
+    from zoo.training.runs import load_keras_model
 
     r, _, model, batch, _, _ = trained
     model.save(tmp_path / "m.keras")
@@ -243,8 +243,8 @@ def test_cli_run_has_held_out_grids_and_metrics(exported):
 def test_exports_connect_as_the_manifest_says_and_use_builtin_ops(exported):
     from ai_edge_litert.interpreter import Interpreter
 
-    from zoo import runtime
-    from zoo.runs import load_keras_model
+    from zoo.deploy import runtime
+    from zoo.training.runs import load_keras_model
 
     folder_ = exported / "export"
     manifest = json.loads((folder_ / "manifest.json").read_text())

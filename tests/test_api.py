@@ -16,7 +16,8 @@ import pytest
 from conftest import ROOT, STYLE_FILES, STYLIZER_STYLES
 
 import zoo
-from zoo import registry, runtime
+from zoo import registry
+from zoo.deploy import runtime
 from zoo.data import DatasetInfo
 from zoo.data.idx import find_idx_split, read_idx
 from zoo.data.sources import SAMPLE_DIR

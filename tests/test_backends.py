@@ -38,7 +38,7 @@ def jax_run(model, tmp_path_factory):
 
 @pytest.mark.parametrize("model", registry.names())
 def test_trains_on_jax(model, tmp_path_factory):
-    from zoo.runs import load_keras_model
+    from zoo.training.runs import load_keras_model
 
     run, stderr = jax_run(model, tmp_path_factory)
     config = json.loads((run / "config.json").read_text())
@@ -65,7 +65,7 @@ def test_jax_run_exports_with_tensorflow(tmp_path_factory):
 def test_resume_on_jax_keeps_both_optimizers(tmp_path_factory):
     """The DCGAN's two optimizers travel through JAX's compiled step as one optimizer's state:
     their step counts survive the checkpoint and the resume."""
-    from zoo.runs import load_keras_model
+    from zoo.training.runs import load_keras_model
 
     run, _ = jax_run("dcgan", tmp_path_factory)
     resumed = tmp_path_factory.mktemp("resumed") / "run"
@@ -86,7 +86,7 @@ def test_what_jax_does_not_do(monkeypatch):
     import keras
 
     from zoo.errors import ZooError
-    from zoo.gatys import Gatys
+    from zoo.style.gatys import Gatys
 
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     with pytest.raises(ZooError, match="TensorFlow backend only"):

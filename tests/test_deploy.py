@@ -1,4 +1,4 @@
-"""The deploy-only side: zoo.runtime, zoo.generate and zoo.classify on exported files, with
+"""The deploy-only side: zoo.deploy.runtime, zoo.generate and zoo.classify on exported files, with
 TensorFlow and Keras made unimportable to prove that a phone-or-server install works without them."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from PIL import Image
 
 from conftest import ROOT, error_line, run_cli
 from test_export import exported  # noqa: F401  (session fixture: the exported runs)
-from zoo import runtime
+from zoo.deploy import runtime
 from zoo.errors import ZooError
 
 # sitecustomize runs at interpreter start: from then on `import tensorflow` or `import keras`

@@ -17,7 +17,8 @@ import pytest
 
 from conftest import ROOT, each_model, error_line, run_cli
 from exporters import FORMATS
-from zoo import registry, runtime
+from zoo import registry
+from zoo.deploy import runtime
 from zoo.errors import ZooError
 from zoo.recipe import Task
 
@@ -75,8 +76,8 @@ def manifest_of(run):
 @pytest.mark.parametrize("model", each_model(EXPORTED_ELSEWHERE))
 def test_every_format_is_exported_validated_and_described(exported, model):
     from exporters.manifest import file_digest
-    from zoo.runs import Run
-    from zoo.serving import serving_function
+    from zoo.training.runs import Run
+    from zoo.deploy.serving import serving_function
 
     run = exported(model)
     folder, manifest = run / "export", manifest_of(run)
@@ -160,7 +161,7 @@ def test_a_failed_check_names_the_output_and_the_difference(exported, tmp_path):
 
 def _image_to_image_exportable(model, samples):
     from exporters.export import Exportable
-    from zoo.serving import KerasRunner, serving_function
+    from zoo.deploy.serving import KerasRunner, serving_function
 
     serve = serving_function(model, dynamic_hw=True)
     keras_runner = KerasRunner(serve)

@@ -17,9 +17,9 @@ SKIMAGE_DATA = Path(importlib.util.find_spec("skimage").submodule_search_locatio
 
 @pytest.fixture(scope="module")
 def gatys():
-    from zoo.gatys import Gatys
-    from zoo.style_losses import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, PerceptualLoss
-    from zoo.vgg import VGGFeatures
+    from zoo.style.gatys import Gatys
+    from zoo.style.losses import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, PerceptualLoss
+    from zoo.style.vgg import VGGFeatures
 
     style = to_float(load_rgb(SKIMAGE_DATA / "ihc.png", max_side=96))
     features = VGGFeatures(GATYS_STYLE_LAYERS + GATYS_CONTENT_LAYERS)

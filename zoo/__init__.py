@@ -4,7 +4,7 @@ exported to SavedModel, TFLite and ONNX.
     model = zoo.create_model("cnn")                         # see zoo.api
     net = zoo.load("cnn-fashion_mnist", runtime="onnx")
 
-The package root imports nothing heavy, so that the deploy-only runtime (`zoo.runtime`) works
+The package root imports nothing heavy, so that the deploy-only runtime (`zoo.deploy.runtime`) works
 where TensorFlow is not installed: the library functions of `zoo.api` are imported on first use
 (PEP 562), and only those that need Keras import it.
 """

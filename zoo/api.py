@@ -10,7 +10,7 @@
 As with timm's `create_model` and keras-hub's `from_preset`, one name gives the same network
 that `python -m zoo.train` fits, and one name gives a trained model whichever runtime runs it,
 from whatever folder the caller works in. Nothing is reimplemented here: the registry builds,
-`zoo.runs` loads `.keras` files in safe mode, and `zoo.runtime` opens and checks exported files.
+`zoo.training.runs` loads `.keras` files in safe mode, and `zoo.deploy.runtime` opens and checks exported files.
 
 Importing this module imports neither TensorFlow nor Keras; `create_model`, `list_models()` and
 `load(..., runtime="keras")` import them when called, `load(..., runtime="onnx" | "tflite")` and
@@ -22,9 +22,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from zoo import runtime as deploy
+from zoo.deploy import runtime as deploy
 from zoo.errors import ZooError
-from zoo.runs import Run, load_keras_model
+from zoo.training.runs import Run, load_keras_model
 
 MODELS_DIR_VARIABLE = "ZOO_MODELS_DIR"
 # The released models of the project this package comes from (a checkout or an editable
@@ -103,7 +103,7 @@ def load(name_or_path, runtime: str | None = None):
     an export folder or a `.keras`, `.onnx` or `.tflite` file.
 
     `runtime` is "keras" (the default for names and folders: the keras.Model, loaded in safe
-    mode), "onnx" or "tflite" (a `zoo.runtime` Runner of the export's float32 file: called with
+    mode), "onnx" or "tflite" (a `zoo.deploy.runtime` Runner of the export's float32 file: called with
     named float32 inputs, it returns a dict of named outputs; a model exported as several networks
     gives a dict of Runners by name: the VAE's "encoder" and "decoder", the stylizer's "stylizer"
     and "stylizer_tile"). A file runs in its own format. Exported files must match the sha256 in

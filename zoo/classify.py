@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from zoo import runtime
+from zoo.deploy import runtime
 from zoo.errors import ArgumentParser, ZooError, check_at_least, cli
 from zoo.recipe import CLASSIFIER, LOGITS, PROBABILITIES
 

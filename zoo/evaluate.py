@@ -30,7 +30,7 @@ def main(argv=None):
     setup(verbose=not args.json)
 
     from zoo import registry
-    from zoo.runs import Run
+    from zoo.training.runs import Run
 
     run = Run.open(args.run)
     config = run.config

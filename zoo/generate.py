@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from zoo import runtime
+from zoo.deploy import runtime
 from zoo.errors import ArgumentParser, ZooError, cli
 from zoo.recipe import DECODER, GENERATOR
 

@@ -105,7 +105,7 @@ class Recipe:
         model.optimizer.build(model.trainable_variables)
 
     def callbacks(self, run, splits) -> list:
-        """Extra callbacks for fit(): sample grids and such. `run` is a zoo.runs.Run."""
+        """Extra callbacks for fit(): sample grids and such. `run` is a zoo.training.runs.Run."""
         return []
 
     def report(self, run, model, splits) -> None:
@@ -149,11 +149,11 @@ class GenerativeRecipe(Recipe):
         return self.exportables(model)[self.generator_name]
 
     def callbacks(self, run, splits):
-        from zoo.callbacks import SampleGrid
+        from zoo.training.callbacks import SampleGrid
 
         return [SampleGrid(run.images, self.generator, self.config["latent_dim"], self.seed)]
 
     def report(self, run, model, splits):
-        from zoo.callbacks import save_samples
+        from zoo.training.callbacks import save_samples
 
         save_samples(run.images / "samples.png", self.generator(model), self.config["latent_dim"], self.seed)

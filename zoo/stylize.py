@@ -19,7 +19,7 @@ A single photo gets a `*_compare.png` next to the result (photo | result); a fol
 OUT_DIR/NAME.png, skipping (and reporting, exit status 1) files that cannot be read; a video
 (.mp4, .mov, .mkv, ...; needs the [video] extra) keeps its frame count and rate, and loses its
 audio. `--method optimize` runs Gatys et al.'s optimisation against `--style` as a style image
-(needs TensorFlow and VGG19 weights, see zoo.vgg).
+(needs TensorFlow and VGG19 weights, see zoo.style.vgg).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def build_parser():
     o.add_argument("--tv-weight", type=float, default=1e5)
     o.add_argument("--content-layers", default="block4_conv2", help="VGG19 layers, comma-separated")
     o.add_argument("--style-layers", default="block1_conv1,block2_conv1,block3_conv1,block4_conv1,block5_conv1")
-    o.add_argument("--vgg-weights", help="VGG19 weights file, or 'random' (see zoo.vgg for the default search)")
+    o.add_argument("--vgg-weights", help="VGG19 weights file, or 'random' (see zoo.style.vgg for the default search)")
     return p
 
 
@@ -218,9 +218,9 @@ def optimize(content, style, args):
     """Gatys et al. with the CLI's settings and a progress bar; returns (uint8 result, seconds)."""
     from tqdm import tqdm
 
-    from zoo.gatys import Gatys
-    from zoo.style_losses import PerceptualLoss
-    from zoo.vgg import VGGFeatures
+    from zoo.style.gatys import Gatys
+    from zoo.style.losses import PerceptualLoss
+    from zoo.style.vgg import VGGFeatures
 
     content_layers = [s for s in args.content_layers.split(",") if s]
     style_layers = [s for s in args.style_layers.split(",") if s]

@@ -1,6 +1,6 @@
 """Train a zoo model: `python -m zoo.train MODEL [options]`.
 
-Writes a run folder (see zoo.runs) that `--resume`, `zoo.evaluate` and `python -m exporters` take.
+Writes a run folder (see zoo.training.runs) that `--resume`, `zoo.evaluate` and `python -m exporters` take.
 Runs on the Keras backend that KERAS_BACKEND names, TensorFlow (the default) or JAX.
 """
 
@@ -187,7 +187,7 @@ def main(argv=None):
     backend = keras_backend()
     args = parse(sys.argv[1:] if argv is None else argv)
     setup()
-    from zoo.runs import Run, is_chief, versions
+    from zoo.training.runs import Run, is_chief, versions
 
     recipe_cls = registry.get(args.model)
     command = ["python", "-m", "zoo.train", *(argv or sys.argv[1:])]
@@ -251,7 +251,7 @@ def main(argv=None):
         # evaluation of the saved model at the end.
         recipe.drop_remainder = True
     train_ds, test_ds = recipe.pipelines(splits, config["batch_size"])
-    from zoo.callbacks import ResumableCheckpoint, RunHistory, StopOnNaN
+    from zoo.training.callbacks import ResumableCheckpoint, RunHistory, StopOnNaN
 
     with scope():  # the model's and its optimizers' variables are the strategy's
         model = recipe.build(splits.info)

@@ -1,6 +1,6 @@
 """Deploy-only runtime: run an exported `.onnx` or `.tflite` file without TensorFlow or Keras.
 
-    runner = zoo.runtime.load("export/model_int8.tflite", threads=2)
+    runner = zoo.deploy.runtime.load("export/model_int8.tflite", threads=2)
     runner.inputs, runner.outputs    # [Spec(name, shape, dtype, quantization)], None = any size;
                                      # outputs sorted by name, whatever the file's order
     out = runner(image=batch)        # float32 in, {output name: float32 array} out
@@ -277,9 +277,9 @@ def keras_runners(run_dir, threads=None) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    from zoo.serving import KerasRunner, serving_function
+    from zoo.deploy.serving import KerasRunner, serving_function
     from zoo import registry
-    from zoo.runs import Run
+    from zoo.training.runs import Run
 
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)

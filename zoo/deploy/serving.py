@@ -8,7 +8,7 @@ imported only when a serving function is made.
 
 from __future__ import annotations
 
-from zoo import runtime
+from zoo.deploy import runtime
 
 
 def serving_function(model, dynamic_hw: bool):
@@ -35,7 +35,7 @@ def serving_function(model, dynamic_hw: bool):
 
 
 class KerasRunner:
-    """The Keras model behind the zoo.runtime calling convention (the reference, and the
+    """The Keras model behind the zoo.deploy.runtime calling convention (the reference, and the
     benchmark's baseline)."""
 
     def __init__(self, serve):

@@ -1,7 +1,7 @@
 """Arbitrary style transfer: one network for any painting, seen or not (Huang & Belongie 2017,
 "Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization").
 
-An encoder f, VGG19 up to relu4_1 (frozen ImageNet weights from `zoo.vgg`'s resolver), maps the
+An encoder f, VGG19 up to relu4_1 (frozen ImageNet weights from `zoo.style.vgg`'s resolver), maps the
 photo c and the painting s to features. Adaptive instance normalisation gives the photo's
 features the painting's per-channel mean and standard deviation,
 
@@ -47,7 +47,7 @@ from zoo.registry import register
 from zoo.style.arbitrary import (ALPHA, MIN_STYLE_SIDE, MULTIPLE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER,
                                  TRANSFER_TILE)
 from zoo.style.tiling import CORE_BOX, CORE_STATS, IMAGE, NORM_CHANNELS, NORM_STATS, STYLIZED, random_core_boxes
-from zoo.style_losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
+from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
 
 # The paper's layers: style statistics at relu1_1 ... relu4_1, the encoder's output at relu4_1
 # (Keras's block4_conv1 includes its ReLU).
@@ -153,7 +153,7 @@ def build_decoder(widths=(64, 128, 256)):
 
 
 def encode(encoder, images) -> dict:
-    """{layer: float32 activation / LAYER_SCALES[layer]} from a `zoo.vgg.VGGFeatures`. float32:
+    """{layer: float32 activation / LAYER_SCALES[layer]} from a `zoo.style.vgg.VGGFeatures`. float32:
     under --mixed-precision the VGG19 computes in 16 bits, but statistics and squared differences
     need float32's precision."""
     return {n: ops.cast(v, "float32") / LAYER_SCALES[n] for n, v in encoder(images).items()}
@@ -166,7 +166,7 @@ class StyleTransferNetwork(keras.Model):
 
     Called on (photos, paintings) [B, H, W, 3] in [0, 1], it returns the stylized photos and
     what the loss needs (the AdaIN target, the paintings' statistics per layer). `encoder` (a
-    `zoo.vgg.VGGFeatures` at relu1_1 ... relu4_1, the encoder and the loss network at once) is
+    `zoo.style.vgg.VGGFeatures` at relu1_1 ... relu4_1, the encoder and the loss network at once) is
     a plain attribute, so Keras neither saves nor trains it: `AdaINRecipe.attach_encoder` gives
     it to a new or loaded model. The decoder is the model's only state.
     """
@@ -253,7 +253,7 @@ def deployables(decoder, features) -> dict:
     moments of the photo's features as norm_stats), which holds the encoder too; and
     `transfer_tile`, which stylizes a tile of a big photo normalised with the whole photo's
     norm_stats and returns the moments of its core (see zoo.style.tiling). `features` is a
-    float32 `zoo.vgg.VGGFeatures` reaching relu4_1."""
+    float32 `zoo.style.vgg.VGGFeatures` reaching relu4_1."""
     with float32_policy():
         encoder = VGGEncoder(features, name="encoder")
         painting = image_input((None, None, 3), name=STYLE_IMAGE)
@@ -373,7 +373,7 @@ class AdaINRecipe(Recipe):
         parser.add_argument("--style-weight", type=float, default=10.0, help="lambda of L = Lc + lambda Ls")
         parser.add_argument("--widths", default="64,128,256",
                             help="decoder channels at full, 1/2 and 1/4 resolution (the paper's: VGG19's)")
-        parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.vgg)")
+        parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.style.vgg)")
 
     @property
     def widths(self) -> tuple:
@@ -473,7 +473,7 @@ class AdaINRecipe(Recipe):
 
     def attach_encoder(self, model):
         """Give `model` (new, or loaded from model.keras) its VGG19 encoder, once."""
-        from zoo.vgg import VGGFeatures
+        from zoo.style.vgg import VGGFeatures
 
         if model.encoder is None:
             model.encoder = VGGFeatures(STYLE_LAYERS, self.config.get("vgg_weights"))
@@ -526,7 +526,7 @@ class AdaINRecipe(Recipe):
     def exportables(self, model):
         """`style_encoder` and `transfer`, with the VGG19 weights resolved now (model.keras does
         not hold them)."""
-        from zoo.vgg import VGGFeatures
+        from zoo.style.vgg import VGGFeatures
 
         with float32_policy():
             features = VGGFeatures(STYLE_LAYERS, self.config.get("vgg_weights"))

@@ -68,7 +68,7 @@ class CNNRecipe(Recipe):
 
     def predictions(self, model, splits):
         """(images, labels, logits) of the test split, predicted once for evaluate() and report()."""
-        from zoo.evaluation import classifier_predictions
+        from zoo.training.evaluation import classifier_predictions
 
         cached = getattr(self, "_predicted", None)
         if cached is None or cached[0] is not model or cached[1] is not splits:
@@ -76,13 +76,13 @@ class CNNRecipe(Recipe):
         return self._predicted[2]
 
     def evaluate(self, model, splits):
-        from zoo.evaluation import classifier_metrics
+        from zoo.training.evaluation import classifier_metrics
 
         _, labels, logits = self.predictions(model, splits)
         return classifier_metrics(labels, logits)
 
     def report(self, run, model, splits):
-        from zoo.plots import confusion_matrix_png, worst_predictions_png
+        from zoo.training.plots import confusion_matrix_png, worst_predictions_png
 
         images, labels, logits = self.predictions(model, splits)
         names = splits.info.class_names

@@ -18,7 +18,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from zoo.evaluation import FRECHET_DISTANCE
+from zoo.training.evaluation import FRECHET_DISTANCE
 from zoo.log import log
 from zoo.models.common import image_input, latent_input, num_halvings, scale_for_replicas
 from zoo.recipe import GENERATOR, IMAGE, GenerativeRecipe, Task
@@ -248,8 +248,8 @@ class DCGANRecipe(GenerativeRecipe):
                                  "(default: saved_models/cnn-DATASET if present)")
 
     def evaluate(self, model, splits):
-        from zoo.evaluation import gan_frechet_distance
-        from zoo.runs import find_classifier
+        from zoo.training.evaluation import gan_frechet_distance
+        from zoo.training.runs import find_classifier
 
         classifier = find_classifier(self.config.get("classifier"), splits.info.name)
         if classifier is None:

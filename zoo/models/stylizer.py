@@ -7,7 +7,7 @@ normalisation layer holds one scale and shift per style, and a style is chosen, 
 blended, by a weight vector (`style_weights`, [B, N]) that mixes them. All convolutions are
 shared between the styles, so a new painting costs 2 x channels numbers per normalisation layer.
 
-Training minimises the perceptual losses of Gatys et al. (`zoo.style_losses`) on random crops
+Training minimises the perceptual losses of Gatys et al. (`zoo.style.losses`) on random crops
 of photos, each crop paired with a random style: VGG19 content loss at relu4_1 and Gram style
 loss at relu1_1 ... relu4_1 (the layers of Huang & Belongie's AdaIN, so the zoo's stylizers are
 measured alike), plus total variation. One forward pass then stylizes a photo of any size.
@@ -319,7 +319,7 @@ class Stylizer(keras.Model):
     def __init__(self, transformer, **kwargs):
         super().__init__(**kwargs)
         self.transformer = transformer
-        self.perceptual_loss = None  # a zoo.style_losses.PerceptualLoss, given to compile()
+        self.perceptual_loss = None  # a zoo.style.losses.PerceptualLoss, given to compile()
         self.trackers = {n: keras.metrics.Mean(name=n) for n in ("loss", "content_loss", "style_loss", "tv_loss")}
 
     @property
@@ -353,7 +353,7 @@ class Stylizer(keras.Model):
 
     def _mean_losses(self, content, style_weights, stylized):
         if self.perceptual_loss is None:
-            raise RuntimeError("compile the Stylizer with a perceptual_loss (zoo.style_losses.PerceptualLoss) to train it")
+            raise RuntimeError("compile the Stylizer with a perceptual_loss (zoo.style.losses.PerceptualLoss) to train it")
         targets = self.perceptual_loss.content_targets(content)
         return [ops.mean(v) for v in self.perceptual_loss(stylized, targets, style_weights)]
 
@@ -513,7 +513,7 @@ class StylizerRecipe(Recipe):
         parser.add_argument("--style-size", type=int, default=512,
                             help="each style image is scaled to this longer side before its Gram matrices are taken "
                                  "(the scale of its brush strokes relative to the photos)")
-        parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.vgg)")
+        parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.style.vgg)")
         parser.add_argument("--content-weight", type=float, default=1.0)
         parser.add_argument("--style-weight", type=float, default=1e-4)
         parser.add_argument("--tv-weight", type=float, default=3e6)
@@ -593,8 +593,8 @@ class StylizerRecipe(Recipe):
     def _loss(self):
         from zoo.errors import ZooError
         from zoo.images import load_rgb, to_float
-        from zoo.style_losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
-        from zoo.vgg import VGGFeatures
+        from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
+        from zoo.style.vgg import VGGFeatures
 
         c = self.config
         styles = []
@@ -728,8 +728,8 @@ class StylizerRecipe(Recipe):
             rows.append(f"| `{name}` | {found.get('title', '?')} | {found.get('artist', '?')} | "
                         f"{found.get('package', '?')}: `{found.get('path_in_package', path.name)}` | "
                         f"{found.get('licence', 'see the source')} |")
-        from zoo.style_losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
-        from zoo.vgg import resolve_weights
+        from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
+        from zoo.style.vgg import resolve_weights
 
         c = self.config
         lines = ["## Styles", "", "`python -m zoo.stylize PHOTO --model DIR --style NAME` (or `NAME:0.7,OTHER:0.3`); "

@@ -143,12 +143,12 @@ class VAERecipe(GenerativeRecipe):
                       jit_compile=self.config.get("jit_compile", False))
 
     def evaluate(self, model, splits):
-        from zoo.evaluation import vae_negative_elbo
+        from zoo.training.evaluation import vae_negative_elbo
 
         return vae_negative_elbo(model, splits)
 
     def report(self, run, model, splits):
-        from zoo.plots import vae_latent_walk_png, vae_reconstructions_png
+        from zoo.training.plots import vae_latent_walk_png, vae_reconstructions_png
 
         super().report(run, model, splits)
         vae_reconstructions_png(run.images / "reconstructions.png", model, splits)

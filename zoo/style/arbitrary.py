@@ -39,7 +39,7 @@ MARGIN = 128  # context around each tile: more than the receptive field of relu4
 
 
 class ArbitraryModel(NamedTuple):
-    encoder: object  # style image -> style statistics (a zoo.runtime Runner or KerasRunner)
+    encoder: object  # style image -> style statistics (a zoo.deploy.runtime Runner or KerasRunner)
     transfer: object  # photo, statistics, alpha -> stylized photo, and the photo's feature moments
     how: str  # "keras", "onnx: transfer.onnx": for messages and picture labels
     tile: object = None  # the tile network of big photos (None: one pass at any size)
@@ -71,7 +71,7 @@ def open_arbitrary(path, runtime_name=None, threads=None) -> ArbitraryModel:
     """The AdaIN model at `path` ready to run: a run or released folder (`runtime_name` keras,
     onnx or tflite; default onnx), an exported file (its partners come from the same export,
     in the same format and quantization) or a .keras file."""
-    from zoo import runtime
+    from zoo.deploy import runtime
 
     path = Path(path)
     if path.is_file():
@@ -115,10 +115,10 @@ def _keras_model(runners: dict) -> ArbitraryModel:
 
 def _keras_file_runners(model_file) -> dict:
     """{exportable: KerasRunner} of a bare AdaIN .keras file (the decoder), with the VGG19 encoder
-    from zoo.vgg's weights resolver."""
+    from zoo.style.vgg's weights resolver."""
     from zoo import registry
-    from zoo.runs import load_keras_model
-    from zoo.serving import KerasRunner, serving_function
+    from zoo.training.runs import load_keras_model
+    from zoo.deploy.serving import KerasRunner, serving_function
 
     recipe = registry.get(ADAIN)({})  # no training configuration: only the networks are needed
     runners = {name: KerasRunner(serving_function(network, True))

@@ -3,7 +3,7 @@ Convolutional Neural Networks").
 
 The pixels of the result are the parameters: starting from the content photo, they are moved to
 match the content photo's VGG19 features at a deep layer and the style image's Gram matrices at
-several layers, with a total-variation term against noise (see `zoo.style_losses`).
+several layers, with a total-variation term against noise (see `zoo.style.losses`).
 
 TensorFlow backend only (KERAS_BACKEND=tensorflow, the default): the loss and its gradient are a
 `tf.function` around a GradientTape. Why it is fast here: that function is XLA-compiled, once per
@@ -18,7 +18,7 @@ import numpy as np
 
 
 class Gatys:
-    """Optimises images for a loss such as `zoo.style_losses.PerceptualLoss` (anything with its
+    """Optimises images for a loss such as `zoo.style.losses.PerceptualLoss` (anything with its
     `content_targets(images)` and `(images, targets) -> (total, content, style, tv)` calls).
     The default weights and settings live in one place, the `zoo.stylize` command line."""
 

@@ -3,7 +3,7 @@
 (Johnson, Alahi & Fei-Fei, 2016, "Perceptual Losses for Real-Time Style Transfer and
 Super-Resolution").
 
-Features are VGG19 activations (see `zoo.vgg`). Normalisations are chosen so that a loss does
+Features are VGG19 activations (see `zoo.style.vgg`). Normalisations are chosen so that a loss does
 not depend on the image size: the Gram matrix is averaged over positions, and every loss is a
 mean. That is what lets the optimiser work coarse to fine, the stylizer train on small crops and
 be evaluated on whole photos, and the style image have any size, all with one set of weights.

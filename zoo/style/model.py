@@ -1,7 +1,7 @@
 """Opening a trained stylizer in whatever form a user has it, and running it on one image.
 
 A stylizer comes as a run folder, a released folder, or a single `.keras`, `.onnx` or `.tflite`
-file. Whatever the form, the caller gets the same thing back: a Runner (the zoo.runtime calling
+file. Whatever the form, the caller gets the same thing back: a Runner (the zoo.deploy.runtime calling
 convention), a word on how it runs, and the model's style names in input order. The names are
 not in the network (its `style_weights` input is just N numbers), so they come from the export's
 manifest.json (`"styles"`) for ONNX and TFLite, and from the run's config.json (`style_names`)
@@ -26,7 +26,7 @@ TILE_ABOVE_PIXELS = 1_000_000  # bigger photos go through in tiles (about 650 MB
 
 
 class Model(NamedTuple):
-    runner: object  # a zoo.runtime Runner, or a zoo.serving.KerasRunner for --runtime keras
+    runner: object  # a zoo.deploy.runtime Runner, or a zoo.deploy.serving.KerasRunner for --runtime keras
     how: str  # "keras", "onnx: stylizer.onnx": for messages and picture labels
     styles: list  # style names, in the order of the network's style_weights input
     tile_runner: object = None  # the network for tiles of big photos (None: one pass for any size)
@@ -44,7 +44,7 @@ def open_model(path, runtime_name=None, threads=None) -> Model:
 def _tile_runner(runner, threads):
     """The tile network that goes with `runner`: the same format and quantization from the same
     export, or the same Keras model; None where there is none (exports from before tiling)."""
-    from zoo import runtime
+    from zoo.deploy import runtime
 
     if hasattr(runner, "tile_variant"):  # Keras
         return runner.tile_variant
@@ -52,7 +52,7 @@ def _tile_runner(runner, threads):
 
 
 def _open_runner(path: Path, runtime_name, threads):
-    from zoo import runtime
+    from zoo.deploy import runtime
 
     if not path.exists():
         raise ZooError(f"no model at {path}: give a run folder, a released stylizer folder, or a .keras/.onnx/.tflite file")
@@ -83,9 +83,9 @@ def _open_runner(path: Path, runtime_name, threads):
 def keras_runner(model_file):
     """A Runner over a `.keras` file (the Stylizer trainer or the bare transformation network),
     with the tile network of the same weights as its `tile_variant`."""
-    from zoo.serving import KerasRunner, serving_function
+    from zoo.deploy.serving import KerasRunner, serving_function
     from zoo.models.stylizer import deployables, norm_channels_of
-    from zoo.runs import load_keras_model
+    from zoo.training.runs import load_keras_model
 
     model = load_keras_model(model_file)
     networks = deployables(getattr(model, "transformer", model))

@@ -13,7 +13,7 @@ import numpy as np
 from zoo.errors import ZooError
 from zoo.fileio import atomic_path, read_json, write_json
 from zoo.images import sample_grid, save_image
-from zoo.plots import loss_curves_png
+from zoo.training.plots import loss_curves_png
 
 
 class NaNLossError(ZooError):

@@ -85,7 +85,7 @@ def worst_predictions_png(path, images, labels, logits, class_names, count=24):
 
 def vae_reconstructions_png(path, model, splits, count=16):
     """Top row: test images; bottom row: decoder(z_mean) of each."""
-    from zoo.evaluation import test_arrays
+    from zoo.training.evaluation import test_arrays
     from zoo.images import sample_grid, save_image
     from zoo.models.vae import Z_MEAN
 
@@ -99,7 +99,7 @@ def vae_latent_walk_png(path, model, splits, steps=15):
     the others held at 0, at Gaussian quantiles 5%..95% as in Kingma & Welling's figure 4."""
     from statistics import NormalDist
 
-    from zoo.evaluation import test_arrays
+    from zoo.training.evaluation import test_arrays
     from zoo.images import sample_grid, save_image
     from zoo.models.vae import Z_LOG_VAR, Z_MEAN
 
