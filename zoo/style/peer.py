@@ -124,6 +124,38 @@ def ratios(rows, names) -> list:
     return table
 
 
+def ratio_table(table, first_column: str) -> list:
+    """Markdown lines of `ratios`' table, one row per style (or painting)."""
+    return [f"| {first_column} | style vs peer | content vs peer | style vs Gatys | content vs Gatys |",
+            "|---|---|---|---|---|",
+            *(f"| {e['style']} | {e.get('style_vs_peer', '-')} | {e.get('content_vs_peer', '-')} | "
+              f"{e.get('style_vs_gatys', '-')} | {e.get('content_vs_gatys', '-')} |" for e in table)]
+
+
+def add_benchmark_arguments(parser, what: str, repeats: int, photos: int, photos_help: str):
+    """The flags both peer benchmarks take; `what` names the release folder they read."""
+    parser.add_argument("release", type=Path, help=what)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--photos", type=int, default=photos, help=photos_help)
+    parser.add_argument("--gatys-photos", type=int, default=1, help="of which Gatys also runs on the first N")
+    parser.add_argument("--gatys-steps", type=int, default=60)
+    parser.add_argument("--skip-quality", action="store_true",
+                        help="measure the speed only (no TensorFlow needed); the quality figures of an earlier run in "
+                             "the output folder are kept")
+    parser.add_argument("--out", type=Path, help="folder for benchmark.json/.md and quality.jpg (default: the release)")
+
+
+def write_benchmark(out: Path, result: dict, markdown) -> None:
+    """benchmark.json and benchmark.md (`markdown(result)`) into `out`, and the table on stdout."""
+    from zoo.fileio import write_json, write_text
+
+    write_json(out / "benchmark.json", result)
+    write_text(out / "benchmark.md", markdown(result))
+    print(markdown(result))
+
+
 def earlier_quality(folder: Path) -> dict:
     """{"quality": ...} of the benchmark.json in `folder`, or {}: what a speed-only run keeps."""
     import json
