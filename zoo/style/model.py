@@ -22,7 +22,7 @@ from zoo.images import to_float, to_uint8
 from zoo.style.tiling import IMAGE, NORM_CHANNELS, STYLE_WEIGHTS, STYLIZED, run_network, stylize_tiled
 
 MAIN, TILE = "stylizer", "stylizer_tile"  # the exportables of a stylizer (zoo.models.stylizer.deployables)
-TILE_ABOVE_PIXELS = 1_000_000  # bigger photos go through in tiles (about 650 MB of activations at 1 MP)
+TILE_ABOVE_PIXELS = 1_000_000  # bigger photos go through in tiles (the card gives the memory figures)
 
 
 class Model(NamedTuple):
