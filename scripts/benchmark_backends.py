@@ -86,6 +86,11 @@ def measure(name, epochs, steps, crop_size):
             "warmup_s": times.seconds[0], "batch_size": batch}
 
 
+def rate(images_per_s: float) -> str:
+    """Three significant digits, without an exponent."""
+    return f"{images_per_s:.3g}" if images_per_s < 100 else f"{images_per_s:.0f}"
+
+
 def run_worker(name, backend, args):
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
     cmd = [sys.executable, __file__, "--worker", name, "--epochs", str(args.epochs), "--steps", str(args.steps),
@@ -137,7 +142,7 @@ def main():
         tf_runs, jax_runs = results[name]["tensorflow"], results[name]["jax"]
         tf_speed = statistics.median(m["images_per_s"] for m in tf_runs)
         jax_speed = statistics.median(m["images_per_s"] for m in jax_runs)
-        lines.append(f"| {name} | {tf_runs[0]['batch_size']} | {tf_speed:.0f} | {jax_speed:.0f} | "
+        lines.append(f"| {name} | {tf_runs[0]['batch_size']} | {rate(tf_speed)} | {rate(jax_speed)} | "
                      f"{jax_speed / tf_speed:.2f}x | {statistics.median(m['warmup_s'] for m in tf_runs):.0f} / "
                      f"{statistics.median(m['warmup_s'] for m in jax_runs):.0f} |")
     write_text(args.out, "\n".join(lines) + "\n")
