@@ -157,3 +157,19 @@ def test_adapt_converts_channels_and_limits():
     assert splits.info.image_shape == (32, 32, 3)
     assert (splits.info.num_train, splits.info.num_test) == (100, 20)
     assert len(list(splits.train)) == 100
+
+
+def test_validation_split_holds_out_the_last_training_images():
+    splits = load(str(sources.SAMPLE_DIR))
+    held = sources.hold_out_validation(splits, 0.1)
+    assert (held.info.num_train, held.info.num_validation, held.info.num_test) == (7200, 800, 2000)
+    every = np.concatenate([x.numpy() for x, _ in splits.train.batch(1000)])
+    kept = np.concatenate([x.numpy() for x, _ in held.train.batch(1000)])
+    validation = np.concatenate([x.numpy() for x, _ in held.validation.batch(1000)])
+    np.testing.assert_array_equal(kept, every[:7200])
+    np.testing.assert_array_equal(validation, every[7200:])  # disjoint from training, the same whatever the seed
+    assert sources.hold_out_validation(splits, 0) is splits
+    assert sources.hold_out_validation(splits, 0.00001).info.num_validation == 1  # at least one
+    for bad in (1.0, -0.1):
+        with pytest.raises(ZooError, match="--validation-split"):
+            sources.hold_out_validation(splits, bad)

@@ -121,3 +121,28 @@ def test_frechet_distance_matches_closed_form():
     assert frechet_distance(a, shifted) == pytest.approx(5.0, rel=1e-6)
     scaled = a * 2.0  # N(0, I) vs N(0, 4I): per dim 1 + 4 - 2*2 = 1
     assert frechet_distance(a, scaled) == pytest.approx(4.0, rel=0.05)
+
+
+def test_cnn_flip_averaging_and_label_smoothing():
+    """--tta flip: the evaluated and exported classifier gives an image and its mirror image the
+    same logits, the mean of the network's two; --label-smoothing: the loss of a confident right
+    answer stays above zero (the target keeps some probability off the label)."""
+    from zoo.models.cnn import SmoothedSparseCrossentropy, with_flip_averaging
+
+    splits = load(str(SAMPLE_DIR), limit=64)
+    x, y = next(iter(make_pipeline(splits.train, batch_size=16, training=False)))
+    x, y = x.numpy(), y.numpy()
+    recipe = registry.get("cnn")({**registry.get("cnn").defaults, "seed": 0, "tta": "flip"})
+    network = recipe.build_model(splits.info)
+    classifier = recipe.classifier(network)
+    mirrored = x[:, :, ::-1]
+    expected = (np.asarray(network(x)) + np.asarray(network(mirrored))) / 2
+    np.testing.assert_allclose(np.asarray(classifier(x)), expected, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(classifier(mirrored)), expected, atol=1e-5)
+    assert registry.get("cnn")({"tta": "none"}).classifier(network) is network
+    assert with_flip_averaging(network).count_params() == network.count_params()  # the same weights
+
+    confident = keras.ops.one_hot(y, 10) * 20.0
+    plain = float(SmoothedSparseCrossentropy(10)(y, confident))
+    smoothed = float(SmoothedSparseCrossentropy(10, 0.1)(y, confident))
+    assert plain < 1e-6 and smoothed > 1.0

@@ -32,11 +32,14 @@ class Recipe:
     description: str = ""
     paper: str = ""
     # Hyper-parameter defaults for this model; the CLI's flags override them.
-    defaults: dict = {"epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": None}
+    # validation_split: the share of the training images held out for monitoring and tuning
+    # (zoo.data.hold_out_validation), so that the test split is read once, at the end.
+    defaults: dict = {"epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": None,
+                      "validation_split": 0.1}
     needs_labels: bool = False
     augment: str = "none"  # default tf.data augmentation (see zoo.data.pipeline.AUGMENTATIONS)
     drop_remainder: bool = False  # GANs want full batches for batch norm
-    validate_each_epoch: bool = True  # run test_step on the test split after every epoch
+    validate_each_epoch: bool = True  # run test_step on the validation split after every epoch
     # Shape (H, W, C) of the images of the default --dataset (Fashion-MNIST), which
     # `zoo.create_model` builds for without loading any data; None: any size.
     default_image_shape: tuple = (28, 28, 1)
@@ -60,12 +63,14 @@ class Recipe:
         """Add flags of this model's own (the stylizer's --style, say)."""
 
     def load_data(self):
-        """Return the run's `zoo.data.Splits`. The default reads --dataset and its options."""
+        """Return the run's `zoo.data.Splits`. The default reads --dataset and its options and
+        holds out --validation-split of the training images."""
         from zoo import data
 
         c = self.config
-        return data.load(c["dataset"], data_dir=c.get("data_dir"), image_size=c.get("image_size"),
-                         channels=c.get("channels"), limit=c.get("limit"))
+        splits = data.load(c["dataset"], data_dir=c.get("data_dir"), image_size=c.get("image_size"),
+                           channels=c.get("channels"), limit=c.get("limit"))
+        return data.hold_out_validation(splits, c.get("validation_split") or 0.0)  # older runs held out none
 
     def pipelines(self, splits, global_batch_size):
         """Return (train, test) batched tf.data pipelines for fit() and evaluation."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import shutil
 import sys
@@ -41,6 +42,9 @@ def build_parser(model_name=None):
     data.add_argument("--image-size", type=int, help="resize images to this square side")
     data.add_argument("--channels", type=int, choices=(1, 3), help="convert images to 1 or 3 channels")
     data.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
+    data.add_argument("--validation-split", type=float, metavar="FRACTION",
+                      help="share of the training images held out and monitored after every epoch (the test "
+                           "split is read once, at the end); 0 holds out none")
     data.add_argument("--augment", choices=("none", "crop", "flip", "crop+flip"),
                       help="tf.data augmentation (default: the model's own)")
     hp = parser.add_argument_group("training (defaults depend on the model: see python -m zoo.list)")
@@ -233,8 +237,9 @@ def main(argv=None):
     if recipe.needs_labels and not splits.info.num_classes:
         raise ZooError(f"{args.model} needs labelled images; {splits.info.source} has no classes "
                        "(put the images of each class in a sub-folder)")
-    log.info(f"data: {splits.info.source}: {splits.info.num_train} train / {splits.info.num_test} test images "
-             f"of shape {splits.info.image_shape}")
+    validation = f"{splits.info.num_validation} validation / " if splits.info.num_validation else ""
+    log.info(f"data: {splits.info.source}: {splits.info.num_train} train / {validation}{splits.info.num_test} test "
+             f"images of shape {splits.info.image_shape}")
 
     if run is None:
         # Non-chief workers of a multi-worker run do the same work (collectives need every worker)
@@ -250,7 +255,10 @@ def main(argv=None):
         # train on whole batches only, and leave the test metrics to the single-device
         # evaluation of the saved model at the end.
         recipe.drop_remainder = True
-    train_ds, test_ds = recipe.pipelines(splits, config["batch_size"])
+    train_ds, _ = recipe.pipelines(splits, config["batch_size"])
+    validation_ds = None
+    if splits.validation is not None and recipe.validate_each_epoch and not distributed:
+        _, validation_ds = recipe.pipelines(dataclasses.replace(splits, test=splits.validation), config["batch_size"])
     from zoo.training.callbacks import ResumableCheckpoint, RunHistory, StopOnNaN
 
     with scope():  # the model's and its optimizers' variables are the strategy's
@@ -286,7 +294,7 @@ def main(argv=None):
         model.fit(
             train_ds, epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
             steps_per_epoch=config.get("steps_per_epoch"),
-            validation_data=test_ds if recipe.validate_each_epoch and not distributed else None,
+            validation_data=validation_ds,
             shuffle=False,  # the tf.data pipeline shuffles
             verbose=1 if sys.stdout.isatty() else 2,
         )

@@ -40,6 +40,7 @@ class DatasetInfo:
     class_names: list | None
     num_train: int
     num_test: int
+    num_validation: int = 0  # training images held out for monitoring (`hold_out_validation`)
 
     def to_json(self):
         return dataclasses.asdict(self)
@@ -50,6 +51,23 @@ class Splits:
     train: tf.data.Dataset
     test: tf.data.Dataset
     info: DatasetInfo
+    # What training monitors after every epoch and what hyper-parameters are tuned on, so that the
+    # test split is read once, at the end; None: nothing is monitored.
+    validation: tf.data.Dataset | None = None
+
+
+def hold_out_validation(splits: Splits, fraction: float) -> Splits:
+    """Move the last `fraction` of the training images (at least one) into `splits.validation`, as
+    Keras's `validation_split` does: the same images whatever the seed. 0 holds out nothing."""
+    if not fraction:
+        return splits
+    n_train = splits.info.num_train
+    n_validation = max(1, int(round(n_train * fraction)))
+    if not 0 < fraction < 1 or n_validation >= n_train:
+        raise ZooError(f"--validation-split {fraction} leaves no training or no validation images of {n_train}")
+    kept = n_train - n_validation
+    info = dataclasses.replace(splits.info, num_train=kept, num_validation=n_validation)
+    return dataclasses.replace(splits, train=splits.train.take(kept), validation=splits.train.skip(kept), info=info)
 
 
 def load(dataset: str, *, data_dir=None, image_size=None, channels=None, limit=None) -> Splits:

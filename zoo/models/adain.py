@@ -438,7 +438,8 @@ class AdaINRecipe(Recipe):
         info = DatasetInfo(name=Path(content).name if content else "photos",
                            source=f"photos: {photos[2]}; paintings: {paintings[2]}", image_shape=(None, None, 3),
                            num_classes=None, class_names=None, num_train=photos[3], num_test=photos[4])
-        return Splits((photos[0], paintings[0]), (photos[1], paintings[1]), info)
+        held_out = (photos[1], paintings[1])  # too few images for a third split: training monitors these
+        return Splits((photos[0], paintings[0]), held_out, info, validation=held_out)
 
     def pipelines(self, splits, global_batch_size):
         """Train: endless pairs of a random photo and a random painting, each resized to twice the

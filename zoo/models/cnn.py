@@ -11,9 +11,10 @@ Input: images in [0, 1], NHWC. Output: class logits.
 from __future__ import annotations
 
 import keras
-from keras import layers
+from keras import layers, ops
 
-from zoo.models.common import image_input
+from zoo.errors import ZooError
+from zoo.models.common import image_input, steps_per_epoch
 from zoo.recipe import CLASSIFIER, LOGITS, PROBABILITIES, Recipe, Task
 from zoo.registry import register
 
@@ -34,37 +35,108 @@ def build_cnn(image_shape, num_classes, widths=(48, 96, 192), dropout=0.3):
         x = conv_bn_relu(x, width, f"block{i}b")
         if i < len(widths):
             x = layers.MaxPooling2D(name=f"block{i}_pool")(x)
-            x = layers.Dropout(dropout / 2, name=f"block{i}_dropout")(x)
+            if dropout:
+                x = layers.Dropout(dropout / 2, name=f"block{i}_dropout")(x)
     x = layers.GlobalAveragePooling2D(name=FEATURE_LAYER)(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="dropout")(x)
     logits = layers.Dense(num_classes, name=LOGITS, dtype="float32")(x)
     return keras.Model(inputs, logits, name="cnn")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy of logits against integer labels with label smoothing (Keras's sparse loss
+    has none): the target puts 1 - s on the label and s spread over all classes, so the network
+    stops pushing logits apart once an image is learnt."""
+
+    def __init__(self, num_classes, label_smoothing=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes, self.label_smoothing = num_classes, label_smoothing
+
+    def call(self, y_true, y_pred):
+        targets = ops.one_hot(ops.reshape(ops.cast(y_true, "int32"), (-1,)), self.num_classes)
+        return keras.losses.categorical_crossentropy(targets, y_pred, from_logits=True,
+                                                     label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MirrorImage(layers.Layer):
+    """[B, H, W, C] -> the same images mirrored left to right."""
+
+    def call(self, images):
+        return ops.flip(images, axis=2)
+
+
+def with_flip_averaging(model):
+    """The classifier that averages `model`'s logits of an image and of its mirror image
+    (test-time augmentation): the network was trained on flipped images, so both views are
+    in-distribution and their errors partly cancel. One graph, so exports carry it too."""
+    image = model.inputs[0]
+    mirrored = MirrorImage(name="mirror")(image)
+    logits = layers.Average(name=LOGITS, dtype="float32")([model(image), model(mirrored)])
+    return keras.Model(image, logits, name=f"{model.name}_flip_averaged")
 
 
 @register
 class CNNRecipe(Recipe):
     name = "cnn"
     task = Task.CLASSIFIER
-    description = "CNN classifier: conv-BN-ReLU blocks (48/96/192), dropout, flip/translate augmentation"
-    paper = "Ioffe & Szegedy 2015 (batch norm); Srivastava et al. 2014 (dropout)"
-    defaults = {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "latent_dim": None}
+    description = "CNN classifier: conv-BN-ReLU blocks, flip/translate augmentation, label smoothing, flip-averaged logits"
+    paper = "Ioffe & Szegedy 2015 (batch norm); Szegedy et al. 2016 (label smoothing)"
+    defaults = {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "latent_dim": None,
+                "validation_split": 0.1}
     needs_labels = True
     augment = "crop+flip"
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--widths", default="48,96,192", help="channels of the three conv blocks")
+        parser.add_argument("--dropout", type=float, default=0.3,
+                            help="dropout before the classifier (half of it after each pooling); 0: none")
+        parser.add_argument("--label-smoothing", type=float, default=0.0,
+                            help="share of each target's probability spread over all classes")
+        parser.add_argument("--warmup-epochs", type=float, default=0.0,
+                            help="linear learning-rate warm-up before the cosine decay")
+        parser.add_argument("--tta", choices=("none", "flip"), default="none",
+                            help="flip: the evaluated and exported classifier averages the logits of each image "
+                                 "and its mirror image")
+
+    @property
+    def widths(self) -> tuple:
+        try:
+            widths = tuple(int(w) for w in str(self.config.get("widths", "48,96,192")).split(","))
+        except ValueError:
+            widths = ()
+        if len(widths) != 3 or min(widths) < 1:
+            raise ZooError(f"--widths needs three positive channel counts, got {self.config.get('widths')!r}")
+        return widths
 
     def build_model(self, info):
         if not info.num_classes:
             raise ValueError("the CNN needs a labelled dataset")
-        return build_cnn(info.image_shape, info.num_classes)
+        return build_cnn(info.image_shape, info.num_classes, self.widths, self.config.get("dropout", 0.3))
 
     def compile_model(self, model, info):
-        steps = max(1, info.num_train // self.config["batch_size"]) * self.config["epochs"]
-        schedule = keras.optimizers.schedules.CosineDecay(self.config["learning_rate"], steps, alpha=0.01)
+        c = self.config
+        steps = steps_per_epoch(c, info)
+        warmup = int(round(c.get("warmup_epochs", 0.0) * steps))
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup else c["learning_rate"], steps * c["epochs"] - warmup, alpha=0.01,
+            warmup_target=c["learning_rate"] if warmup else None, warmup_steps=warmup)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            loss=SmoothedSparseCrossentropy(info.num_classes, c.get("label_smoothing", 0.0)),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-            jit_compile=self.config.get("jit_compile", False),
+            jit_compile=c.get("jit_compile", False),
         )
+
+    def classifier(self, model):
+        """What is evaluated and exported: the network, or with --tta flip its flip-averaged logits."""
+        return with_flip_averaging(model) if self.config.get("tta", "none") == "flip" else model
 
     def predictions(self, model, splits):
         """(images, labels, logits) of the test split, predicted once for evaluate() and report()."""
@@ -72,7 +144,7 @@ class CNNRecipe(Recipe):
 
         cached = getattr(self, "_predicted", None)
         if cached is None or cached[0] is not model or cached[1] is not splits:
-            self._predicted = (model, splits, classifier_predictions(model, splits))
+            self._predicted = (model, splits, classifier_predictions(self.classifier(model), splits))
         return self._predicted[2]
 
     def evaluate(self, model, splits):
@@ -90,6 +162,7 @@ class CNNRecipe(Recipe):
         worst_predictions_png(run.images / "worst_predictions.png", images, labels, logits, names)
 
     def exportables(self, model):
+        model = self.classifier(model)
         image = model.inputs[0]
         logits = model(image)
         probabilities = layers.Softmax(name=PROBABILITIES)(logits)

@@ -22,6 +22,12 @@ def num_halvings(size: int, max_halvings: int = 4, min_side: int = 4) -> int:
     return n
 
 
+def steps_per_epoch(config, info) -> int:
+    """Training steps in one epoch of a run: --steps-per-epoch, else one pass over the training
+    images (what fit() does), for learning-rate schedules that span the run."""
+    return config.get("steps_per_epoch") or max(1, -(-info.num_train // config["batch_size"]))
+
+
 def scale_for_replicas(loss):
     """Divide a per-replica mean loss by the number of replicas.
 

@@ -538,7 +538,7 @@ class StylizerRecipe(Recipe):
             splits = data.load(content, data_dir=c.get("data_dir"), image_size=2 * c["crop_size"], channels=3,
                                limit=c.get("limit"))
             images = lambda ds: ds.map(lambda x, _: x)  # noqa: E731
-            return Splits(images(splits.train), images(splits.test), splits.info)
+            return Splits(images(splits.train), images(splits.test), splits.info, validation=images(splits.test))
         if content or photos_dir().is_dir():
             folder = Path(content).expanduser() if content else photos_dir()
             if not folder.is_dir():
@@ -559,7 +559,8 @@ class StylizerRecipe(Recipe):
         info = DatasetInfo(name=Path(content).name if content else "photos", source=source,
                            image_shape=(None, None, 3), num_classes=None, class_names=None,
                            num_train=len(train), num_test=len(test))
-        return Splits(files(train), files(test), info)
+        # A few hundred photos make no third split: training monitors the held-out photos.
+        return Splits(files(train), files(test), info, validation=files(test))
 
     def pipelines(self, splits, global_batch_size):
         """Train: endless random crops of random scales, flipped at random, each with a random

@@ -16,35 +16,36 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from zoo.models.common import image_input, latent_input, num_halvings, scale_for_replicas
+from zoo.models.common import image_input, latent_input, num_halvings, scale_for_replicas, steps_per_epoch
 from zoo.recipe import DECODER, ENCODER, IMAGE, GenerativeRecipe, Task
 from zoo.registry import register
 
 Z_MEAN, Z_LOG_VAR = "z_mean", "z_log_var"  # the encoder's outputs: the mean and log-variance of q(z|x)
 
 
-def build_encoder(image_shape, latent_dim):
+def build_encoder(image_shape, latent_dim, width=32, hidden=256):
     inputs = image_input(image_shape)
     x = inputs
     for i in range(num_halvings(image_shape[0])):
-        x = layers.Conv2D(32 * 2 ** i, 3, strides=2, padding="same", activation="relu", name=f"conv{i + 1}")(x)
+        x = layers.Conv2D(width * 2 ** i, 3, strides=2, padding="same", activation="relu", name=f"conv{i + 1}")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(256, activation="relu", name="hidden")(x)
+    x = layers.Dense(hidden, activation="relu", name="hidden")(x)
     z_mean = layers.Dense(latent_dim, name=Z_MEAN, dtype="float32")(x)
     z_log_var = layers.Dense(latent_dim, name=Z_LOG_VAR, dtype="float32")(x)
     return keras.Model(inputs, {Z_MEAN: z_mean, Z_LOG_VAR: z_log_var}, name=ENCODER)
 
 
-def build_decoder(image_shape, latent_dim):
+def build_decoder(image_shape, latent_dim, width=32, hidden=256):
     side, _, channels = image_shape
     n = num_halvings(side)
-    base, width = side // 2 ** n, 32 * 2 ** (n - 1)
+    base, top = side // 2 ** n, width * 2 ** (n - 1)
     z = latent_input(latent_dim)
-    x = layers.Dense(256, activation="relu", name="hidden")(z)
-    x = layers.Dense(base * base * width, activation="relu", name="project")(x)
-    x = layers.Reshape((base, base, width), name="reshape")(x)
+    x = layers.Dense(hidden, activation="relu", name="hidden")(z)
+    x = layers.Dense(base * base * top, activation="relu", name="project")(x)
+    x = layers.Reshape((base, base, top), name="reshape")(x)
     for i in reversed(range(n)):
-        x = layers.Conv2DTranspose(32 * 2 ** i, 3, strides=2, padding="same", activation="relu", name=f"deconv{i + 1}")(x)
+        x = layers.Conv2DTranspose(width * 2 ** i, 3, strides=2, padding="same", activation="relu",
+                                   name=f"deconv{i + 1}")(x)
     logits = layers.Conv2D(channels, 3, padding="same", name="logits", dtype="float32")(x)
     image = layers.Activation("sigmoid", name=IMAGE, dtype="float32")(logits)
     return keras.Model(z, image, name=DECODER)
@@ -128,19 +129,32 @@ class VAERecipe(GenerativeRecipe):
     task = Task.VAE
     description = "convolutional VAE: reparameterisation trick, ELBO = reconstruction + KL"
     paper = "Kingma & Welling 2014, Auto-Encoding Variational Bayes"
-    defaults = {"epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": 16}
+    defaults = {"epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": 16,
+                "validation_split": 0.1}
     generator_name = DECODER
 
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--width", type=int, default=32,
+                            help="channels of the first convolution (doubled at each halving) and the last deconvolution")
+        parser.add_argument("--hidden", type=int, default=256, help="units of the dense layer on each side of z")
+        parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+                            help="cosine: the learning rate decays to 1%% of --learning-rate over the run")
+
     def build_model(self, info):
-        latent = self.config["latent_dim"]
-        model = VAE(build_encoder(info.image_shape, latent), build_decoder(info.image_shape, latent),
-                    seed=self.config.get("seed"), name=self.name)
+        c = self.config
+        latent, width, hidden = c["latent_dim"], c.get("width", 32), c.get("hidden", 256)
+        model = VAE(build_encoder(info.image_shape, latent, width, hidden),
+                    build_decoder(info.image_shape, latent, width, hidden), seed=c.get("seed"), name=self.name)
         model.build((None, *info.image_shape))
         return model
 
     def compile_model(self, model, info):
-        model.compile(optimizer=keras.optimizers.Adam(self.config["learning_rate"]),
-                      jit_compile=self.config.get("jit_compile", False))
+        c = self.config
+        rate = c["learning_rate"]
+        if c.get("schedule", "constant") == "cosine":
+            rate = keras.optimizers.schedules.CosineDecay(rate, steps_per_epoch(c, info) * c["epochs"], alpha=0.01)
+        model.compile(optimizer=keras.optimizers.Adam(rate), jit_compile=c.get("jit_compile", False))
 
     def evaluate(self, model, splits):
         from zoo.training.evaluation import vae_negative_elbo
