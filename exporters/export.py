@@ -23,6 +23,7 @@ from zoo.deploy import runtime
 from zoo.errors import ZooError, check_at_least
 from zoo.fileio import atomic_dir, atomic_path, make_dir
 from zoo.log import log
+from zoo.models.common import float32_copy
 from zoo.recipe import LOGITS, Task
 from zoo.training.runs import Run
 from zoo.deploy.serving import KerasRunner, serving_function
@@ -112,6 +113,7 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
 
     exportables = []
     for name, m in recipe.exportables(model).items():
+        m = float32_copy(m)
         serve = serving_function(m, dynamic_hw)
         specs = serve.input_signature
         # Image inputs get real images; other inputs what the recipe draws (latent vectors: N(0, I)).

@@ -146,3 +146,27 @@ def test_cnn_flip_averaging_and_label_smoothing():
     plain = float(SmoothedSparseCrossentropy(10)(y, confident))
     smoothed = float(SmoothedSparseCrossentropy(10, 0.1)(y, confident))
     assert plain < 1e-6 and smoothed > 1.0
+
+
+def test_float32_copy_of_a_mixed_precision_network():
+    """A CNN built under --mixed-precision computes in bfloat16; what the exporters take is a copy
+    with the same weights computing in float32 (TFLite has no bfloat16 kernels), whose logits
+    agree with the bfloat16 ones to bfloat16's precision; a float32 network is returned as is."""
+    from zoo.models.common import float32_copy
+
+    splits = load(str(SAMPLE_DIR), limit=64)
+    x, _ = next(iter(make_pipeline(splits.train, batch_size=16, training=False)))
+    recipe = registry.get("cnn")({**registry.get("cnn").defaults, "seed": 0, "tta": "flip"})
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = recipe.classifier(recipe.build_model(splits.info))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    copy = float32_copy(mixed)
+    policies = lambda model: str(keras.saving.serialize_keras_object(model))  # noqa: E731
+    assert "mixed_bfloat16" in policies(mixed) and "mixed_bfloat16" not in policies(copy)
+    assert [w.name for w in copy.weights] == [w.name for w in mixed.weights]
+    for a, b in zip(copy.weights, mixed.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_allclose(np.asarray(copy(x)), np.asarray(mixed(x), np.float32), atol=0.1)
+    assert float32_copy(copy) is copy

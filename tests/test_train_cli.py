@@ -187,3 +187,22 @@ def test_resume_and_evaluate_refuse_the_wrong_folders(train_run, tmp_path):
     assert "not a zoo run folder" in error_line(run_cli("zoo.evaluate", tmp_path))
     assert "--limit must be at least 1, got 0" in error_line(run_cli("zoo.evaluate", train_run("vae"), "--limit", 0))
     assert "already holds a run" in error_line(run_cli("zoo.train", "vae", "--out", train_run("vae")))
+
+
+def test_mixed_precision_auto_default_and_flags(monkeypatch):
+    """The CNN's 'auto' mixed precision is on where the CPU has bfloat16 instructions (or a GPU
+    computes), and either flag overrides it; models without the default stay in float32."""
+    from zoo import train
+
+    def config(*argv):
+        args = train.parse(list(argv))
+        return train.make_config(args, registry.get(args.model))
+
+    assert config("cnn")["mixed_precision"] == "auto"
+    assert config("cnn", "--no-mixed-precision")["mixed_precision"] is False
+    assert config("vae")["mixed_precision"] is None and config("vae", "--mixed-precision")["mixed_precision"]
+    monkeypatch.setattr(train, "has_gpu", lambda backend: False)
+    for has_bf16 in (True, False):
+        monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: has_bf16)
+        assert train.resolve_precision("auto", "tensorflow") is has_bf16
+    assert train.resolve_precision(None, "tensorflow") is False and train.resolve_precision(True, "jax") is True

@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -58,8 +59,9 @@ def build_parser(model_name=None):
     run.add_argument("--out", help="run folder to create (default: saved_models/runs/MODEL-DATASET-TIME)")
     run.add_argument("--resume", metavar="RUN_DIR",
                      help="continue the run in RUN_DIR from its last checkpoint (--epochs may extend it)")
-    run.add_argument("--mixed-precision", action="store_true",
-                     help="mixed_float16 on GPU, mixed_bfloat16 on CPU")
+    run.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
+                     help="mixed_float16 on GPU, mixed_bfloat16 on CPU (default: the model's; 'auto' models use it "
+                          "on GPUs and on CPUs with bfloat16 instructions)")
     run.add_argument("--jit-compile", action="store_true",
                      help="compile train steps with XLA (always so with the JAX backend)")
     run.add_argument("--strategy", choices=STRATEGIES, default="default",
@@ -166,6 +168,23 @@ def has_gpu(backend) -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX; Linux reports it in
+    /proc/cpuinfo). Without, TensorFlow emulates bfloat16 and mixed precision is slower, not faster."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def resolve_precision(setting, backend) -> bool:
+    """--mixed-precision as given, or for a model's 'auto' default: on where it pays."""
+    if setting == "auto":
+        return has_gpu(backend) or cpu_has_bfloat16()
+    return bool(setting)
+
+
 def set_precision(enabled, backend):
     import keras
 
@@ -230,6 +249,9 @@ def main(argv=None):
         replicas = strategy.num_replicas_in_sync
         scope = strategy.scope
     log.info(f"{config['strategy']} strategy: {replicas} replicas")
+    # After the devices are set up (JAX fixes its CPU devices when first asked for any), before
+    # the new run's config.json records the choice.
+    config["mixed_precision"] = resolve_precision(config.get("mixed_precision"), backend)
     set_precision(config["mixed_precision"], backend)
     keras.utils.set_random_seed(config["seed"])
     recipe = recipe_cls(config)

@@ -64,3 +64,27 @@ def float32_policy():
         yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+def _with_float32_policies(config):
+    if isinstance(config, list):
+        return [_with_float32_policies(value) for value in config]
+    if not isinstance(config, dict):
+        return config
+    if config.get("class_name") == "DTypePolicy":
+        return {**config, "config": {**config["config"], "name": "float32"}}
+    return {key: _with_float32_policies(value) for key, value in config.items()}
+
+
+def float32_copy(model):
+    """The same network, weights shared by value, computing in float32: what a model trained under
+    `--mixed-precision` is exported and validated as. TFLite has no bfloat16 kernels (the
+    converter would need TensorFlow ops), and a deployed graph should not depend on the CPU that
+    trained it. The model itself if it already computes in float32."""
+    config = keras.saving.serialize_keras_object(model)
+    float32_config = _with_float32_policies(config)
+    if float32_config == config:
+        return model
+    copy = keras.saving.deserialize_keras_object(float32_config)
+    copy.set_weights(model.get_weights())
+    return copy
