@@ -240,6 +240,28 @@ def test_cli_run_has_held_out_grids_and_metrics(exported):
     assert config["widths"] == "8,16,32" and config["crop_size"] == 32
 
 
+def test_release_card_names_the_paintings_and_shows_the_held_out_pairs(exported, tmp_path):
+    """scripts/release_model.py on an AdaIN run: the model without its optimizer, and a card with
+    the use, the trained-on and held-out paintings, the loss and the last held-out grid."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from zoo.training.runs import load_keras_model
+
+    dest = tmp_path / "adain-release"
+    result = subprocess.run([sys.executable, "scripts/release_model.py", str(exported), str(dest)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    card = (dest / "MODEL_CARD.md").read_text()
+    for section in ("## Use", "## Paintings", "## Loss", "## Held-out pairs"):
+        assert section in card
+    assert "| held out | `brick.png` |" in card and "| train | `retina.jpg` |" in card
+    assert (dest / "images" / "stylized-epoch-0001.png").is_file()
+    assert "Interim release" not in card  # the run did all the epochs its command asked for
+    assert not load_keras_model(dest / "model.keras").compiled
+
+
 def test_exports_connect_as_the_manifest_says_and_use_builtin_ops(exported):
     from ai_edge_litert.interpreter import Interpreter
 

@@ -557,6 +557,55 @@ class AdaINRecipe(Recipe):
             return random_core_boxes(len(images), rng)
         return super().sample_input(name, shape, images, rng)
 
+    def release(self, run_root, dest):
+        """Card sections: how to use it, which paintings it trained on and which it never saw
+        (with their provenance), the loss, the photos' sources, the last held-out grid, and the
+        benchmark figures if they were measured."""
+        import shutil
+        from pathlib import Path
+
+        from zoo.style import release
+        from zoo.style.vgg import resolve_weights
+
+        c = self.config
+        lines = [*release.interim_note(c, run_root, Path(dest).name),
+                 "## Use", "", "```",
+                 f"python -m zoo.stylize PHOTO --model {Path(dest).as_posix()} --style PAINTING.jpg "
+                 "[--strength 0.7] [--preserve-color]",
+                 f"python -m zoo.stylize PHOTO --model {Path(dest).as_posix()} --style a.jpg:0.5,b.jpg:0.5   "
+                 "# two paintings' statistics, blended",
+                 "```", "",
+                 f"Any painting with sides of at least {MIN_STYLE_SIDE} pixels. The exports are a `{STYLE_ENCODER}` "
+                 f"(painting -> {2 * ENCODER_CHANNELS} statistics, once per painting) and a `{TRANSFER}` network "
+                 f"(photo + statistics + alpha -> stylized photo); `export/manifest.json` says how they connect.", ""]
+        styles = Path(c["styles"])
+        if styles.is_dir():
+            train, held = split_paintings(styles)
+            lines += ["## Paintings", "",
+                      f"{len(train)} paintings trained on and {len(held)} held out (every {HOLD_OUT_PAINTINGS_EVERY}th "
+                      f"in name order, never seen in training), from {styles}, rebuilt by `{release.BUILD_DATA}`:",
+                      "", "| split | file | title | artist | source (Debian package: path) | licence |",
+                      "|---|---|---|---|---|---|",
+                      *(release.painting_row(p, split, f"`{Path(p).name}`")
+                        for split, paths in (("train", train), ("held out", held)) for p in paths), ""]
+        lines += ["## Loss", "",
+                  f"- Content loss at {ENCODER_LAYER} against the AdaIN target, style loss on the means and standard "
+                  f"deviations of {', '.join(STYLE_LAYERS)} (weight {c['style_weight']:g}), on VGG19 features "
+                  "divided by each layer's mean activation (the paper's normalised network). Random "
+                  f"{c['crop_size']} px crops of photos resized to {2 * c['crop_size']} px, each with a random "
+                  f"painting, batch {c['batch_size']}, Adam at {c['learning_rate']:g}; decoder widths {c['widths']}.",
+                  f"- VGG19 weights: {resolve_weights(c.get('vgg_weights'))[1]}.", "",
+                  *release.photo_sources((c.get("dataset_info") or {}).get("source", ""))]
+        grids = sorted((Path(run_root) / "images").glob("stylized-epoch-*.png"))
+        if grids:
+            (Path(dest) / "images").mkdir(parents=True, exist_ok=True)
+            if Path(dest).resolve() != Path(run_root).resolve():
+                shutil.copy2(grids[-1], Path(dest) / "images" / grids[-1].name)
+            lines += ["## Held-out pairs", "", "Held-out photos (rows) in the style of held-out paintings (columns), "
+                      "after the last epoch:", "", f"![held-out pairs](images/{grids[-1].name})", ""]
+        return lines + release.looked_at(dest) + release.benchmark_figures(
+            dest, (("benchmark", "Quality and speed", "benchmark_adain_vs_peer.py"),))
+
     def export_metadata(self) -> dict:
         """How the two networks connect, what their inputs mean, and the sizes they take."""
         metadata = {

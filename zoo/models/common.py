@@ -66,6 +66,13 @@ def float32_policy():
         keras.mixed_precision.set_global_policy(previous)
 
 
+def _policy_names(layer):
+    """The dtype policies of a layer and of every layer nested in it (functional sub-models)."""
+    yield layer.dtype_policy.name
+    for sub in getattr(layer, "layers", ()):
+        yield from _policy_names(sub)
+
+
 def _with_float32_policies(config):
     if isinstance(config, list):
         return [_with_float32_policies(value) for value in config]
@@ -81,10 +88,8 @@ def float32_copy(model):
     `--mixed-precision` is exported and validated as. TFLite has no bfloat16 kernels (the
     converter would need TensorFlow ops), and a deployed graph should not depend on the CPU that
     trained it. The model itself if it already computes in float32."""
-    config = keras.saving.serialize_keras_object(model)
-    float32_config = _with_float32_policies(config)
-    if float32_config == config:
-        return model
-    copy = keras.saving.deserialize_keras_object(float32_config)
+    if all(name == "float32" for name in _policy_names(model)):
+        return model  # (also what networks that hold custom, unserialisable layers are: built in float32)
+    copy = keras.saving.deserialize_keras_object(_with_float32_policies(keras.saving.serialize_keras_object(model)))
     copy.set_weights(model.get_weights())
     return copy

@@ -715,7 +715,9 @@ class StylizerRecipe(Recipe):
 
         from PIL import Image
 
-        from zoo.fileio import read_json
+        from zoo.style import release
+        from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
+        from zoo.style.vgg import resolve_weights
 
         folder = Path(dest) / "styles"
         folder.mkdir(parents=True, exist_ok=True)
@@ -725,15 +727,10 @@ class StylizerRecipe(Recipe):
                 shutil.copy2(path, folder / f"{name}.jpg")
             else:
                 Image.open(path).convert("RGB").save(folder / f"{name}.jpg", quality=92)
-            found = provenance(path)
-            rows.append(f"| `{name}` | {found.get('title', '?')} | {found.get('artist', '?')} | "
-                        f"{found.get('package', '?')}: `{found.get('path_in_package', path.name)}` | "
-                        f"{found.get('licence', 'see the source')} |")
-        from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
-        from zoo.style.vgg import resolve_weights
-
+            rows.append(release.painting_row(path, f"`{name}`"))
         c = self.config
-        lines = ["## Styles", "", "`python -m zoo.stylize PHOTO --model DIR --style NAME` (or `NAME:0.7,OTHER:0.3`); "
+        lines = [*release.interim_note(c, run_root, "stylizer-paintings"),
+                 "## Styles", "", "`python -m zoo.stylize PHOTO --model DIR --style NAME` (or `NAME:0.7,OTHER:0.3`); "
                  "each painting is in `styles/NAME.jpg`.", "",
                  "| style | title | artist | source (Debian package: path) | licence |", "|---|---|---|---|---|", *rows, "",
                  "## Loss", "",
@@ -742,56 +739,19 @@ class StylizerRecipe(Recipe):
                  f"{', '.join(STYLIZER_CONTENT_LAYERS)} (weight {c['content_weight']:g}); total variation "
                  f"(weight {c['tv_weight']:g}). Random {c['crop_size']} px crops of the photos, each with a random "
                  f"painting, batch {c['batch_size']}, Adam.",
-                 f"- VGG19 weights: {resolve_weights(c.get('vgg_weights'))[1]}.", ""]
-        command = self.config.get("command", [])
-        planned = int(command[command.index("--epochs") + 1]) if "--epochs" in command[:-1] else c["epochs"]
-        done = read_json(Path(run_root) / "metrics.json").get("epochs", planned)
-        if done < planned:
-            lines[:0] = [f"**Interim release: trained {done} of the {planned} epochs of its command.** Training goes on "
-                         "from `checkpoint/` (weights and optimizer state): copy this folder to "
-                         "`saved_models/runs/stylizer-paintings` and run `python -m zoo.train stylizer --resume "
-                         f"saved_models/runs/stylizer-paintings --epochs {planned}`.", ""]
-        source = (self.config.get("dataset_info") or {}).get("source", "")
-        photos = Path(source.split("image folder ", 1)[-1].split(" (", 1)[0]) / "PROVENANCE.csv"
-        if photos.is_file():
-            import csv
-            from collections import Counter
-
-            with open(photos, newline="", encoding="utf-8") as f:
-                counts = Counter((r["package"], r["licence"]) for r in csv.DictReader(f))
-            lines += ["## Content photos", "", f"{source}; per file in `PROVENANCE.csv` of that folder, rebuilt by "
-                      "`python scripts/build_style_data.py`:", "", "| package | licence | photos |", "|---|---|---|",
-                      *(f"| {p} | {lic} | {n} |" for (p, lic), n in sorted(counts.items())), ""]
+                 f"- VGG19 weights: {resolve_weights(c.get('vgg_weights'))[1]}.", "",
+                 *release.photo_sources((c.get("dataset_info") or {}).get("source", ""))]
         if (Path(run_root) / "images" / "contact_sheet.jpg").is_file():
             lines += ["## Contact sheet", "", "Held-out photos (never trained on) in every style:", "",
                       "![contact sheet](images/contact_sheet.jpg)", ""]
-        looked = Path(dest) / "LOOKED_AT.md"  # what a person saw in the pictures at full size
-        if looked.is_file():
-            lines += ["## Looked at", "", *looked.read_text(encoding="utf-8").strip().split("\n"), ""]
-        for name, title, script in (("benchmark", "Quality and speed", "benchmark_stylizer_vs_peer.py"),
-                                    ("tiling", "Big photos in tiles", "benchmark_tiling.py")):
-            figures = Path(dest) / f"{name}.md"
-            if figures.is_file():
-                lines += [f"## {title}", "", f"From `python scripts/{script} {Path(dest).as_posix()}` "
-                          f"(`{name}.md`, `{name}.json`):", "", *figures.read_text(encoding="utf-8").split("\n")[2:], ""]
-        return lines
+        return lines + release.looked_at(dest) + release.benchmark_figures(
+            dest, (("benchmark", "Quality and speed", "benchmark_stylizer_vs_peer.py"),
+                   ("tiling", "Big photos in tiles", "benchmark_tiling.py")))
 
     def export_metadata(self) -> dict:
         """What the export manifest says beyond the files: the styles, in input order, and the
         layout of `norm_stats` (channels per normalisation layer) for tiling."""
         return {"styles": self.style_names, NORM_CHANNELS: norm_channels(self.widths, self.config["residual_blocks"])}
-
-
-def provenance(path) -> dict:
-    """The row of `path` in the PROVENANCE.csv of its folder (scripts/build_style_data.py), or {}."""
-    import csv
-    from pathlib import Path
-
-    table = Path(path).parent / "PROVENANCE.csv"
-    if not table.is_file():
-        return {}
-    with open(table, newline="", encoding="utf-8") as f:
-        return next((row for row in csv.DictReader(f) if row.get("file") == Path(path).name), {})
 
 
 def centre_square(image, size):
