@@ -170,3 +170,25 @@ def test_float32_copy_of_a_mixed_precision_network():
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     np.testing.assert_allclose(np.asarray(copy(x)), np.asarray(mixed(x), np.float32), atol=0.1)
     assert float32_copy(copy) is copy
+
+
+def test_dcgan_ema_generator_averages_the_generator(tmp_path):
+    """--ema: after each step the averaged generator moves (1 - decay) of the way to the trained
+    one (batch-norm statistics too); it is what samples and exports, and model.keras keeps it."""
+    cls = registry.get("dcgan")
+    splits = load(str(SAMPLE_DIR), limit=64)
+    recipe = cls({**cls.defaults, "seed": 0, "latent_dim": 8, "ema": 0.75})
+    model = recipe.build(splits.info)
+    before = [np.asarray(w) for w in model.ema_generator.weights]
+    assert all(np.array_equal(a, np.asarray(b)) for a, b in zip(before, model.generator.weights))
+    model.fit(make_pipeline(splits.train, batch_size=32, training=True).take(1), verbose=0)
+    trained = [np.asarray(w) for w in model.generator.weights]
+    assert not all(np.array_equal(a, b) for a, b in zip(before, trained))
+    for old, new, average in zip(before, trained, model.ema_generator.weights):
+        np.testing.assert_allclose(np.asarray(average), 0.75 * old + 0.25 * new, rtol=1e-5, atol=1e-6)
+    assert recipe.exportables(model)["generator"] is model.ema_generator is model.sampler
+    model.save(tmp_path / "model.keras")
+    loaded = load_keras_model(tmp_path / "model.keras")
+    for a, b in zip(loaded.ema_generator.weights, model.ema_generator.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert cls({**cls.defaults, "latent_dim": 8}).build(splits.info).ema_generator is None

@@ -89,9 +89,17 @@ class GANOptimizers(keras.optimizers.Optimizer):
 class DCGAN(keras.Model):
     """Generator and discriminator trained adversarially; calling it generates images from z."""
 
-    def __init__(self, generator, discriminator, seed=None, **kwargs):
+    def __init__(self, generator, discriminator, seed=None, ema_decay=None, **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
+        self.ema_decay = ema_decay
+        self.ema_generator = None
+        if ema_decay:
+            # Not trained, only averaged: its weights are the model's non-trainable state, which
+            # the checkpoints and model.keras hold and JAX's compiled step carries.
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
         self.latent_dim = generator.inputs[0].shape[-1]
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction="none")
@@ -121,8 +129,21 @@ class DCGAN(keras.Model):
         self.compile(d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
                      g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]))
 
+    @property
+    def sampler(self):
+        """The generator that draws the samples, the metrics and the export: the moving average
+        of the generator's weights where the run keeps one (`--ema`)."""
+        return self.generator if self.ema_generator is None else self.ema_generator
+
     def call(self, z, training=False):
-        return self.generator(z, training=training)
+        return self.sampler(z, training=training)
+
+    def update_ema(self):
+        """w_ema <- d w_ema + (1 - d) w for every weight of the generator, the batch-norm
+        statistics too."""
+        d = self.ema_decay
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(d * average + (1.0 - d) * ops.cast(weight, average.dtype))
 
     def sample_z(self, batch_size):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
@@ -163,6 +184,8 @@ class DCGAN(keras.Model):
         d_loss, real_logits = self.minimize(self.d_optimizer, self.discriminator, lambda: discriminator_loss(z))
         z = self.sample_z(batch)
         g_loss, _ = self.minimize(self.g_optimizer, self.generator, lambda: generator_loss(z))
+        if self.ema_generator is not None:
+            self.update_ema()
 
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
@@ -207,6 +230,7 @@ class DCGAN(keras.Model):
             **super().get_config(),
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "ema_decay": self.ema_decay,
         }
 
     @classmethod
@@ -231,7 +255,7 @@ class DCGANRecipe(GenerativeRecipe):
     def build_model(self, info):
         latent = self.config["latent_dim"]
         model = DCGAN(build_generator(info.image_shape, latent), build_discriminator(info.image_shape),
-                      seed=self.config.get("seed"), name=self.name)
+                      seed=self.config.get("seed"), ema_decay=self.config.get("ema"), name=self.name)
         model.build((None, latent))
         return model
 
@@ -243,6 +267,10 @@ class DCGANRecipe(GenerativeRecipe):
 
     @classmethod
     def add_arguments(cls, parser):
+        parser.add_argument("--ema", type=float, metavar="DECAY",
+                            help="sample, evaluate and export an exponential moving average of the generator's "
+                                 "weights, updated after every step with this decay (0.999: over about 1,000 steps); "
+                                 "it averages out the oscillation of adversarial training (Yazici et al. 2019)")
         parser.add_argument("--classifier", metavar="RUN_OR_KERAS",
                             help="trained zoo CNN whose features the Fréchet distance uses "
                                  "(default: saved_models/cnn-DATASET if present)")
@@ -255,7 +283,7 @@ class DCGANRecipe(GenerativeRecipe):
         if classifier is None:
             log.info(f"no trained zoo CNN for {splits.info.name}: Fréchet distance skipped (pass --classifier)")
             return {}
-        return gan_frechet_distance(model.generator, splits, classifier, seed=self.seed)
+        return gan_frechet_distance(model.sampler, splits, classifier, seed=self.seed)
 
     def release(self, run_root, dest):
         return ["The Fréchet distance is computed on the pooled features of the released zoo CNN "
@@ -263,4 +291,4 @@ class DCGANRecipe(GenerativeRecipe):
                 "same distance between two halves of the real test set.", ""]
 
     def exportables(self, model):
-        return {GENERATOR: model.generator}
+        return {GENERATOR: model.sampler}
