@@ -30,7 +30,8 @@ def conv_flops(path, feed: dict, threads: int) -> float:
     """2 x the multiply-adds of the Conv and ConvTranspose nodes when the model runs on `feed`.
 
     Shapes are read from a real run with every convolution's input and output exposed, as ONNX
-    shape inference cannot follow data-dependent padding (the peer's Pad nodes).
+    shape inference cannot follow data-dependent padding (the peer's Pad nodes); so are the
+    weights of a quantized model, computed by DequantizeLinear nodes rather than stored.
     """
     import onnx
 
@@ -38,7 +39,8 @@ def conv_flops(path, feed: dict, threads: int) -> float:
     weights = {t.name: list(t.dims) for t in model.graph.initializer}
     convs = [n for n in model.graph.node if n.op_type in ("Conv", "ConvTranspose")]
     existing = {o.name for o in model.graph.output}
-    for name in {n.input[0] for n in convs} | {n.output[0] for n in convs}:
+    computed_weights = {n.input[1] for n in convs if n.input[1] not in weights}
+    for name in {n.input[0] for n in convs} | {n.output[0] for n in convs} | computed_weights:
         if name not in existing:
             model.graph.output.append(onnx.ValueInfoProto(name=name))
     sess = session(model.SerializeToString(), threads)
@@ -46,9 +48,7 @@ def conv_flops(path, feed: dict, threads: int) -> float:
     shapes = {n: v.shape for n, v in zip(names, sess.run(None, feed))}
     macs = 0
     for node in convs:
-        weight = weights.get(node.input[1])
-        if weight is None:
-            raise RuntimeError(f"{node.name}: weights are not an initializer; cannot count its FLOPs")
+        weight = weights.get(node.input[1]) or shapes[node.input[1]]
         # Conv: each output element costs Cin/group x kH x kW (weight[1:]); ConvTranspose: each input
         # element costs Cout/group x kH x kW (also weight[1:], its layout being Cin, Cout/group, kH, kW).
         counted = shapes[node.output[0]] if node.op_type == "Conv" else shapes[node.input[0]]
