@@ -104,19 +104,17 @@ class CNNRecipe(Recipe):
 
     @classmethod
     def add_arguments(cls, parser):
-        d = cls.defaults
-        parser.add_argument("--widths", help=f"channels of the three conv blocks (default {d['widths']})")
-        parser.add_argument("--dropout", type=float,
-                            help=f"dropout before the classifier (half of it after each pooling); 0: none "
-                                 f"(default {d['dropout']})")
-        parser.add_argument("--label-smoothing", type=float,
-                            help=f"share of each target's probability spread over all classes "
-                                 f"(default {d['label_smoothing']})")
-        parser.add_argument("--warmup-epochs", type=float,
-                            help=f"linear learning-rate warm-up before the cosine decay (default {d['warmup_epochs']})")
-        parser.add_argument("--tta", choices=("none", "flip"),
+        d = cls.defaults  # the flags' defaults are the recipe's, one table for the CLI and create_model
+        parser.add_argument("--widths", default=d["widths"], help="channels of the three conv blocks")
+        parser.add_argument("--dropout", type=float, default=d["dropout"],
+                            help="dropout before the classifier (half of it after each pooling); 0: none")
+        parser.add_argument("--label-smoothing", type=float, default=d["label_smoothing"],
+                            help="share of each target's probability spread over all classes")
+        parser.add_argument("--warmup-epochs", type=float, default=d["warmup_epochs"],
+                            help="linear learning-rate warm-up before the cosine decay")
+        parser.add_argument("--tta", choices=("none", "flip"), default=d["tta"],
                             help="flip: the evaluated and exported classifier averages the logits of each image "
-                                 "and its mirror image (default none)")
+                                 "and its mirror image")
 
     @property
     def widths(self) -> tuple:

@@ -130,20 +130,21 @@ class VAERecipe(GenerativeRecipe):
     description = "convolutional VAE: reparameterisation trick, ELBO = reconstruction + KL"
     paper = "Kingma & Welling 2014, Auto-Encoding Variational Bayes"
     defaults = {"epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": 16,
-                "validation_split": 0.1}
+                "validation_split": 0.1, "width": 32, "hidden": 256, "schedule": "constant"}
     generator_name = DECODER
 
     @classmethod
     def add_arguments(cls, parser):
-        parser.add_argument("--width", type=int, default=32,
+        d = cls.defaults  # the flags' defaults are the recipe's, one table for the CLI and create_model
+        parser.add_argument("--width", type=int, default=d["width"],
                             help="channels of the first convolution (doubled at each halving) and the last deconvolution")
-        parser.add_argument("--hidden", type=int, default=256, help="units of the dense layer on each side of z")
-        parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+        parser.add_argument("--hidden", type=int, default=d["hidden"], help="units of the dense layer on each side of z")
+        parser.add_argument("--schedule", choices=("constant", "cosine"), default=d["schedule"],
                             help="cosine: the learning rate decays to 1%% of --learning-rate over the run")
 
     def build_model(self, info):
         c = self.config
-        latent, width, hidden = c["latent_dim"], c.get("width", 32), c.get("hidden", 256)
+        latent, width, hidden = c["latent_dim"], c["width"], c["hidden"]
         model = VAE(build_encoder(info.image_shape, latent, width, hidden),
                     build_decoder(info.image_shape, latent, width, hidden), seed=c.get("seed"), name=self.name)
         model.build((None, *info.image_shape))
@@ -152,7 +153,7 @@ class VAERecipe(GenerativeRecipe):
     def compile_model(self, model, info):
         c = self.config
         rate = c["learning_rate"]
-        if c.get("schedule", "constant") == "cosine":
+        if c["schedule"] == "cosine":
             rate = keras.optimizers.schedules.CosineDecay(rate, steps_per_epoch(c, info) * c["epochs"], alpha=0.01)
         model.compile(optimizer=keras.optimizers.Adam(rate), jit_compile=c.get("jit_compile", False))
 
