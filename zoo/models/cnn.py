@@ -3,7 +3,8 @@ laptop CPU.
 
 Conv-BN-ReLU pairs (Ioffe & Szegedy, 2015) in three blocks, global average pooling, dropout
 (Srivastava et al., 2014). The defaults buy accuracy per second of CPU, each choice made on the
-validation split (`scripts/benchmark_training.py` has the figures):
+validation split (`scripts/benchmark_training.py` measures the time to accuracy against the earlier
+recipe):
 - a narrow network (32/64/128) for more epochs: in a short run, epochs buy more than width;
 - bfloat16 compute where the CPU has bfloat16 instructions (`--mixed-precision`, "auto"), which
   more than doubles the steps per second of these convolutions;

@@ -1,0 +1,34 @@
+"""scripts/benchmark_training.py's time to target: read from the validation history only, the
+training time up to the first epoch that met the target; a metric measured only at the end (the
+DCGAN's Fréchet distance) counts the whole run when its end met it."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from conftest import ROOT
+
+spec = importlib.util.spec_from_file_location("benchmark_training", ROOT / "scripts" / "benchmark_training.py")
+benchmark = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(benchmark)
+
+
+def result(history, **metrics):
+    return {"history": history, "metrics": metrics}
+
+
+def test_time_to_target_uses_the_validation_history():
+    cnn = benchmark.TARGETS["cnn"]
+    history = [{"seconds": 60.0, "val_accuracy": 0.92}, {"seconds": 61.0, "val_accuracy": 0.941},
+               {"seconds": 59.0, "val_accuracy": 0.93}]
+    assert benchmark.time_to_target(cnn, result(history, test_accuracy=0.90)) == 121.0  # test split not read
+    assert benchmark.time_to_target(cnn, result(history[:1], test_accuracy=0.95)) is None
+    vae = benchmark.TARGETS["vae"]
+    assert benchmark.time_to_target(vae, result([{"seconds": 30.0, "val_loss": 235.9}])) == 30.0
+
+
+def test_time_to_target_of_a_metric_measured_at_the_end():
+    dcgan = benchmark.TARGETS["dcgan"]
+    history = [{"seconds": 70.0}, {"seconds": 71.0}]
+    assert benchmark.time_to_target(dcgan, result(history, test_frechet_distance_zoo_cnn=4.0)) == 141.0
+    assert benchmark.time_to_target(dcgan, result(history, test_frechet_distance_zoo_cnn=5.0)) is None
