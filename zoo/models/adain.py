@@ -583,7 +583,7 @@ class AdaINRecipe(Recipe):
             train, held = split_paintings(styles)
             lines += ["## Paintings", "",
                       f"{len(train)} paintings trained on and {len(held)} held out (every {HOLD_OUT_PAINTINGS_EVERY}th "
-                      f"in name order, never seen in training), from {styles}, rebuilt by `{release.BUILD_DATA}`:",
+                      f"in name order, never seen in training), from {styles}, rebuilt by `{release.BUILD_COMMAND}`:",
                       "", "| split | file | title | artist | source (Debian package: path) | licence |",
                       "|---|---|---|---|---|---|",
                       *(release.painting_row(p, split, f"`{Path(p).name}`")

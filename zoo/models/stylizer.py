@@ -729,7 +729,7 @@ class StylizerRecipe(Recipe):
                 Image.open(path).convert("RGB").save(folder / f"{name}.jpg", quality=92)
             rows.append(release.painting_row(path, f"`{name}`"))
         c = self.config
-        lines = [*release.interim_note(c, run_root, "stylizer-paintings"),
+        lines = [*release.interim_note(c, run_root, Path(dest).name),
                  "## Styles", "", "`python -m zoo.stylize PHOTO --model DIR --style NAME` (or `NAME:0.7,OTHER:0.3`); "
                  "each painting is in `styles/NAME.jpg`.", "",
                  "| style | title | artist | source (Debian package: path) | licence |", "|---|---|---|---|---|", *rows, "",

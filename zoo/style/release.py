@@ -10,8 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from zoo.fileio import read_json
-
-BUILD_DATA = "python scripts/build_style_data.py"
+from zoo.style.data import BUILD_COMMAND
 
 
 def provenance(path) -> dict:
@@ -54,7 +53,7 @@ def photo_sources(source) -> list:
     with open(table, newline="", encoding="utf-8") as f:
         counts = Counter((r["package"], r["licence"]) for r in csv.DictReader(f))
     return ["## Content photos", "", f"{source}; per file in `PROVENANCE.csv` of that folder, rebuilt by "
-            f"`{BUILD_DATA}`:", "", "| package | licence | photos |", "|---|---|---|",
+            f"`{BUILD_COMMAND}`:", "", "| package | licence | photos |", "|---|---|---|",
             *(f"| {p} | {lic} | {n} |" for (p, lic), n in sorted(counts.items())), ""]
 
 
