@@ -101,6 +101,18 @@ def test_resume_extends_a_finished_run(train_run, tmp_path):
     assert (run / "images" / "samples_epoch_003.png").is_file()
 
 
+def test_time_limit_stops_after_the_epoch_that_passes_it_and_the_run_resumes(tmp_path):
+    run = tmp_path / "run"
+    result = run_cli("zoo.train", "vae", "--limit", 256, "--batch-size", 64, "--epochs", 5, "--time-limit", 0.001,
+                     "--out", run)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--time-limit of 0.001 minutes reached after epoch 1" in result.stderr
+    assert read(run / "checkpoint" / "state.json")["epoch"] == 1 and read(run / "metrics.json")["epochs"] == 1
+    result = run_cli("zoo.train", "vae", "--resume", run, "--epochs", 2)  # the resumed run keeps the limit
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [h["epoch"] for h in read(run / "checkpoint" / "state.json")["history"]] == [1, 2]
+
+
 def test_kill_9_mid_epoch_then_resume_finishes(tmp_path):
     """SIGKILL during the second epoch; --resume continues from the epoch-1 checkpoint."""
     run = tmp_path / "run"
@@ -156,6 +168,7 @@ def test_same_seed_same_losses(tmp_path):
     (["vae", "--dataset", "./missing-folder"], "does not exist"),
     (["vae", "--epochs", "-3"], "--epochs must be at least 1"),
     (["vae", "--learning-rate", "0"], "--learning-rate must be positive"),
+    (["vae", "--time-limit", "0"], "--time-limit must be a positive number of minutes"),
     (["vae", "--out", "/proc/version/run"], "cannot write /proc/version/run: "),
 ])
 def test_bad_input_gets_one_line(args, expected):

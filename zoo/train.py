@@ -59,6 +59,9 @@ def build_parser(model_name=None):
     run.add_argument("--out", help="run folder to create (default: saved_models/runs/MODEL-DATASET-TIME)")
     run.add_argument("--resume", metavar="RUN_DIR",
                      help="continue the run in RUN_DIR from its last checkpoint (--epochs may extend it)")
+    run.add_argument("--time-limit", type=float, metavar="MINUTES",
+                     help="stop at the end of the first epoch that ends after this many minutes of training (this "
+                          "session's); the run stays resumable, and --epochs is then an upper bound")
     run.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
                      help="mixed_float16 on GPU, mixed_bfloat16 on CPU (default: the model's; 'auto' models use it "
                           "on GPUs and on CPUs with bfloat16 instructions)")
@@ -91,6 +94,8 @@ def check_values(values: dict):
         check_at_least(flag, values.get(flag))
     if values.get("learning_rate") is not None and not values["learning_rate"] > 0:
         raise ZooError(f"--learning-rate must be positive, got {values['learning_rate']}")
+    if values.get("time_limit") is not None and not values["time_limit"] > 0:
+        raise ZooError(f"--time-limit must be a positive number of minutes, got {values['time_limit']}")
 
 
 def make_config(args, recipe_cls):
@@ -225,7 +230,7 @@ def main(argv=None):
             raise ZooError(f"{run.root} was trained with the {trained_on} backend; resume it with "
                            f"KERAS_BACKEND={trained_on}")
         # A resumed run keeps its configuration, but may be extended or cooled down.
-        for key in ("epochs", "learning_rate"):
+        for key in ("epochs", "learning_rate", "time_limit"):
             if getattr(args, key):
                 config[key] = getattr(args, key)
         config.setdefault("resumed_with", []).append(command)
@@ -281,7 +286,8 @@ def main(argv=None):
     validation_ds = None
     if splits.validation is not None and recipe.validate_each_epoch and not distributed:
         _, validation_ds = recipe.pipelines(dataclasses.replace(splits, test=splits.validation), config["batch_size"])
-    from zoo.training.callbacks import ResumableCheckpoint, RunHistory, StopOnNaN
+    from zoo.models.common import has_tensorflow
+    from zoo.training.callbacks import ResumableCheckpoint, RunHistory, StopOnNaN, TimeLimit
 
     with scope():  # the model's and its optimizers' variables are the strategy's
         model = recipe.build(splits.info)
@@ -294,9 +300,15 @@ def main(argv=None):
         StopOnNaN(run),
         RunHistory(run, history),
         ResumableCheckpoint(run, history),
-        keras.callbacks.TensorBoard(log_dir=str(run.logs)),
         *recipe.callbacks(run, splits),
     ]
+    if config.get("time_limit"):
+        callbacks.append(TimeLimit(config["time_limit"]))
+    if has_tensorflow():  # Keras writes TensorBoard logs with tf.summary
+        callbacks.insert(3, keras.callbacks.TensorBoard(log_dir=str(run.logs)))
+    else:
+        log.warning("TensorFlow is not installed: no TensorBoard logs (the checkpoint keeps the history, images/ the "
+                    "loss curves)")
     log.info(f"training {args.model} for {config['epochs']} epochs into {run.root}")
     start = time.perf_counter()
     # Keras's JAX trainer distributes the batches of fit() inside the distribution's scope only.

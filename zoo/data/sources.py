@@ -14,7 +14,6 @@ import socket
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from zoo.data.idx import find_idx_split, read_idx
 from zoo.errors import ZooError
@@ -28,7 +27,7 @@ SAMPLE_DIR = Path(__file__).parent / "fashion_mnist_sample"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 # Formats that tf.io.decode_image decodes in parallel inside the tf.data graph.
 DECODABLE = {"JPEG", "PNG", "GIF", "BMP"}
-AUTOTUNE = tf.data.AUTOTUNE
+AUTOTUNE = -1  # tf.data.AUTOTUNE: TensorFlow is imported only by the functions that build datasets
 
 
 @dataclasses.dataclass
@@ -114,6 +113,7 @@ def is_online(host="storage.googleapis.com", port=443, timeout=3.0) -> bool:
 
 
 def _from_tfds(name, data_dir) -> Splits:
+    import tensorflow as tf
     import tensorflow_datasets as tfds
 
     if data_dir and (Path(data_dir) / "dataset_info.json").exists():
@@ -184,6 +184,8 @@ def _offline_fallback(name) -> Splits:
 # --- IDX folders -------------------------------------------------------------------------------
 
 def _from_idx_folder(folder: Path, *, name, source=None) -> Splits:
+    import tensorflow as tf
+
     train_files = find_idx_split(folder, "train")
     test_files = find_idx_split(folder, "t10k") or find_idx_split(folder, "test")
     x_train, y_train = (read_idx(p) for p in train_files)
@@ -254,12 +256,16 @@ def scan_image_folder(folder: Path):
 
 def decode_image(path, size, channels):
     """Decode one file into uint8 [size, size, channels], resized with antialiasing."""
+    import tensorflow as tf
+
     image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
     image = tf.image.resize(image, (size, size), antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
 
 def _from_image_folder(folder: Path, *, image_size, channels) -> Splits:
+    import tensorflow as tf
+
     paths, labels, class_names = scan_image_folder(folder)
     if len(paths) < 2:
         raise ZooError(f"{folder} holds a single usable image; training needs at least 2")
@@ -286,6 +292,8 @@ def _from_image_folder(folder: Path, *, image_size, channels) -> Splits:
 
 def _adapt(splits: Splits, *, image_size, channels, limit) -> Splits:
     """Apply --image-size, --channels and --limit to any source."""
+    import tensorflow as tf
+
     info = dataclasses.replace(splits.info)
     h, w, c = info.image_shape
     train, test = splits.train, splits.test

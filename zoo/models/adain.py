@@ -31,6 +31,8 @@ get the VGG19 weights resolved again when they are built.
 The paper trains 160,000 steps of 8 pairs, 256-pixel crops of images resized to 512 pixels. On a
 2-core CPU the defaults are 128-pixel crops of images resized to 256 (the same ratio) and 4 pairs
 a step; `--crop-size`, `--batch-size` and `--widths` (the decoder's channels) scale it up or down.
+On an accelerator, `--crop-size 256 --batch-size 8` is the paper's recipe; where JAX is installed
+without TensorFlow (KERAS_BACKEND=jax), the folders are read by `zoo.style.pairs` instead of tf.data.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from zoo.models.common import float32_policy, image_input, scale_for_replicas
+from zoo.models.common import float32_policy, has_tensorflow, image_input, scale_for_replicas
 from zoo.models.stylizer import (CoreStatistics, NearestUpsampling2D, NormStatistics, ReflectionPadding2D, centre_square,
                                  offline_photos, split_photos)
 from zoo.recipe import Recipe
@@ -326,6 +328,9 @@ def split_paintings(folder):
 
 
 def _files(paths):
+    """A folder's images as a tf.data dataset of uint8 images, or their paths without TensorFlow."""
+    if not has_tensorflow():
+        return [str(p) for p in paths]
     import tensorflow as tf
 
     paths = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
@@ -407,6 +412,8 @@ class AdaINRecipe(Recipe):
                 load_rgb(path, max_side=MIN_STYLE_SIDE)
             return (_files(train), _files(test), f"image folder {folder} ({len(train)} train / {len(test)} held out)",
                     len(train), len(test))
+        if not has_tensorflow():
+            raise ZooError(f"{flag} {spec} is not a folder; tensorflow-datasets names need TensorFlow installed")
         splits = data.load(spec, data_dir=c.get("data_dir"), image_size=2 * c["crop_size"], channels=3,
                            limit=c.get("limit"))
         images = lambda ds: ds.map(lambda x, _: x)  # noqa: E731
@@ -447,6 +454,8 @@ class AdaINRecipe(Recipe):
         crop) of the held-out photos, each with the next held-out painting in turn. A training
         file that passes the folder scan but fails to decode (a truncated JPEG) is skipped: one
         bad file among thousands must not stop a run of hours."""
+        if not has_tensorflow():
+            return self._numpy_pipelines(splits, global_batch_size)
         import tensorflow as tf
 
         crop, side = self.config["crop_size"], 2 * self.config["crop_size"]
@@ -470,6 +479,18 @@ class AdaINRecipe(Recipe):
         train = train.batch(global_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
         centre = lambda ds: ds.map(lambda image: centre_square(image, side))  # noqa: E731
         test = tf.data.Dataset.zip((centre(test_photos), centre(test_paintings).repeat())).batch(global_batch_size)
+        return train, test
+
+    def _numpy_pipelines(self, splits, global_batch_size):
+        """`pipelines` without TensorFlow, from the folders' paths (`zoo.style.pairs`)."""
+        from zoo.style import pairs
+
+        crop, side = self.config["crop_size"], 2 * self.config["crop_size"]
+        (photos, paintings), (test_photos, test_paintings) = splits.train, splits.test
+        train = pairs.RandomPairs(pairs.load_resized(photos, side), pairs.load_resized(paintings, side), crop,
+                                  global_batch_size, self.seed)
+        test = pairs.HeldOutPairs(pairs.centre_squares(test_photos, side), pairs.centre_squares(test_paintings, side),
+                                  global_batch_size)
         return train, test
 
     def attach_encoder(self, model):
@@ -496,8 +517,13 @@ class AdaINRecipe(Recipe):
     def held_out(self, splits):
         """(photos, paintings): the first held-out ones, float32 centre squares of twice the crop."""
         side = 2 * self.config["crop_size"]
-        squares = lambda ds, n: [centre_square(x, side).numpy() for x in ds.take(n)]  # noqa: E731
         photos, paintings = splits.test
+        if not has_tensorflow():
+            from zoo.style import pairs
+
+            return (pairs.centre_squares(photos[:self.sample_photos], side),
+                    pairs.centre_squares(paintings[:self.sample_paintings], side))
+        squares = lambda ds, n: [centre_square(x, side).numpy() for x in ds.take(n)]  # noqa: E731
         return squares(photos, self.sample_photos), squares(paintings, self.sample_paintings)
 
     def callbacks(self, run, splits):

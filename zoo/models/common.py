@@ -93,3 +93,14 @@ def float32_copy(model):
     copy = keras.saving.deserialize_keras_object(_with_float32_policies(keras.saving.serialize_keras_object(model)))
     copy.set_weights(model.get_weights())
     return copy
+
+
+def has_tensorflow() -> bool:
+    """Whether TensorFlow is installed. Accelerator machines may have JAX alone: zoo.train then
+    trains without TensorBoard logs, and the AdaIN recipe reads its folders with `zoo.style.pairs`."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except ValueError:  # sys.modules["tensorflow"] is None: its import is blocked
+        return False

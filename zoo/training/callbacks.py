@@ -13,6 +13,7 @@ import numpy as np
 from zoo.errors import ZooError
 from zoo.fileio import atomic_path, read_json, write_json
 from zoo.images import sample_grid, save_image
+from zoo.log import log
 from zoo.training.plots import loss_curves_png
 
 
@@ -57,6 +58,24 @@ class RunHistory(keras.callbacks.Callback):
         self.history.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
                              "seconds": round(time.perf_counter() - self.started, 1)})
         loss_curves_png(self.run.images / "loss_curves.png", self.history)
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """--time-limit: stop training at the end of the first epoch that ends `minutes` after training
+    began, so a run fits a laptop's lunch break or an accelerator's lease. Stopping between epochs
+    keeps every checkpoint whole and the run resumable."""
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = 60.0 * minutes
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.perf_counter() - self.started >= self.seconds:
+            log.info(f"--time-limit of {self.seconds / 60:g} minutes reached after epoch {epoch + 1}; stopping")
+            self.model.stop_training = True
 
 
 class ResumableCheckpoint(keras.callbacks.Callback):
