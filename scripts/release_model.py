@@ -25,6 +25,7 @@ DATA_LICENCES = {
 
 def model_card(title, config, metrics, recipe, pictures, extra):
     info = config.get("dataset_info", {})
+    backend = f"KERAS_BACKEND={config['backend']} " if config.get("backend", "tensorflow") != "tensorflow" else ""
     hp = {k: config.get(k) for k in ("epochs", "batch_size", "learning_rate", "latent_dim", "seed", "augment") if config.get(k) is not None}
     lines = [
         f"# {title}", "",
@@ -34,11 +35,12 @@ def model_card(title, config, metrics, recipe, pictures, extra):
         f"of shape {tuple(info.get('image_shape', ()))}, read from {info.get('source', config['dataset'])}.",
         f"- Licence: {DATA_LICENCES.get(info.get('name'), 'see the dataset')}.", "",
         "## How it was made", "",
-        "```", " ".join(config.get("command", [])),
-        *(" ".join(cmd) + "   # resumed" for cmd in config.get("resumed_with", [])), "```", "",
+        "```", backend + " ".join(config.get("command", [])),
+        *(backend + " ".join(cmd) + "   # resumed" for cmd in config.get("resumed_with", [])), "```", "",
         "Configuration: " + ", ".join(f"{k}={v}" for k, v in hp.items()) + ".",
         f"Versions: {', '.join(f'{k} {v}' for k, v in config.get('versions', {}).items())}.",
-        *([f"Training time: {metrics['train_seconds'] / 60:.0f} min, the sum of the Keras epoch times."]
+        *([f"Training time: {metrics['train_seconds'] / 60:.0f} min, the sum of the Keras epoch times"
+           + (f", on {config['device']}." if config.get("device") else ".")]
           if metrics.get("train_seconds") else []), "",
         "## Test metrics", "",
         "| metric | value |", "|---|---|",

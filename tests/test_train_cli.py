@@ -43,7 +43,7 @@ def test_train_writes_a_complete_run_folder(train_run, model):
     run = train_run(model)
     config = read(run / "config.json")
     assert config["model"] == model and config["epochs"] == 2
-    assert config["versions"]["keras"].startswith("3.")
+    assert config["versions"]["keras"].startswith("3.") and config["device"]  # what the training times were on
     assert (run / "model.keras").is_file()
     state = read(run / "checkpoint" / "state.json")
     assert state["epoch"] == 2 and (run / "checkpoint" / state["weights"]).is_file()

@@ -106,7 +106,8 @@ def load(name_or_path, runtime: str | None = None):
     mode), "onnx" or "tflite" (a `zoo.deploy.runtime` Runner of the export's float32 file: called with
     named float32 inputs, it returns a dict of named outputs; a model exported as several networks
     gives a dict of Runners by name: the VAE's "encoder" and "decoder", the stylizer's "stylizer"
-    and "stylizer_tile"). A file runs in its own format. Exported files must match the sha256 in
+    and "stylizer_tile", AdaIN's "style_encoder", "transfer" and "transfer_tile"); AdaIN's keras.Model
+    comes with its VGG19 encoder attached. A file runs in its own format. Exported files must match the sha256 in
     their folder's manifest.json; quantized variants load by their file path.
     """
     if runtime not in (None, *deploy.RUNTIMES):
@@ -120,7 +121,10 @@ def load(name_or_path, runtime: str | None = None):
             raise ZooError(f"runtime={runtime!r} cannot run {path.name}; leave runtime out to run it as {kind}")
         return load_keras_model(path) if kind == "keras" else deploy.load(path, strict=True)
     if runtime in (None, "keras"):
-        return Run.open(path).load_model()
+        from zoo import registry
+
+        run = Run.open(path)
+        return registry.get(run.config["model"])(run.config).ready(run.load_model())
     folder = deploy.export_folder(path)
     names = deploy.read_manifest(folder).get("exportables") or {}
     if not names:

@@ -58,6 +58,11 @@ class Recipe:
         """Whether the exports take images of any height and width (image-to-image models)."""
         return self.task == Task.IMAGE_TO_IMAGE
 
+    def ready(self, model):
+        """A model loaded from model.keras, made callable as training called it: as it is, except
+        for what the file does not hold (AdaIN's VGG19 encoder)."""
+        return model
+
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser):
         """Add flags of this model's own (the stylizer's --style, say)."""

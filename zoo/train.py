@@ -215,7 +215,7 @@ def main(argv=None):
     backend = keras_backend()
     args = parse(sys.argv[1:] if argv is None else argv)
     setup()
-    from zoo.training.runs import Run, is_chief, versions
+    from zoo.training.runs import Run, device_name, is_chief, versions
 
     recipe_cls = registry.get(args.model)
     command = ["python", "-m", "zoo.train", *(argv or sys.argv[1:])]
@@ -273,7 +273,8 @@ def main(argv=None):
         # but write into a throw-away folder, as the Keras multi-worker guide does.
         out = config["out"] if chief else tempfile.mkdtemp(prefix="zoo-worker-")
         run = Run.create(out, args.model, config["dataset"])
-        config.update(dataset_info=splits.info.to_json(), versions=versions(), command=command)
+        config.update(dataset_info=splits.info.to_json(), versions=versions(), command=command,
+                      device=device_name(backend))
         run.write_config(config)
 
     distributed = replicas > 1

@@ -501,6 +501,9 @@ class AdaINRecipe(Recipe):
             model.encoder = VGGFeatures(STYLE_LAYERS, self.config.get("vgg_weights"))
         return model
 
+    def ready(self, model):
+        return self.attach_encoder(model)
+
     def build_model(self, info):
         """The network with its encoder: unlike the stylizer's loss network, the encoder is part
         of the model (a painting's style is its statistics), so `zoo.create_model` attaches it."""

@@ -32,7 +32,10 @@ def painting_row(path, *cells) -> str:
 
 def interim_note(config, run_root, run_name) -> list:
     """A warning on top of the card when the run stopped before the epochs its command asked for,
-    with the command that finishes it from the released checkpoint."""
+    with the command that finishes it from the released checkpoint. A run under --time-limit asked
+    for its time, not its epochs: it is finished."""
+    if config.get("time_limit"):
+        return []
     command = config.get("command", [])
     planned = int(command[command.index("--epochs") + 1]) if "--epochs" in command[:-1] else config["epochs"]
     done = read_json(Path(run_root) / "metrics.json").get("epochs", planned)

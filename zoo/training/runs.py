@@ -23,6 +23,31 @@ RUNS_ROOT = Path("saved_models") / "runs"
 VERSIONED = ("tensorflow", "keras", "jax", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert")
 
 
+def device_name(backend) -> str:
+    """What computes the training steps, for config.json and model cards (training times mean
+    little without it): the accelerator's name, else the CPU's model and core count."""
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        if device.platform != "cpu":
+            return f"{device.device_kind} ({device.platform}, JAX)"
+    else:
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            return f"{tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')} (TensorFlow)"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        import platform
+
+        cpu = platform.processor() or "CPU"
+    return f"{cpu}, {os.cpu_count()} cores"
+
+
 def versions() -> dict:
     """The versions that made a run or an export (config.json, manifest.json): the zoo's,
     Python's, and those of the installed packages among `VERSIONED`, read from their metadata
