@@ -301,13 +301,12 @@ def main(argv=None):
         StopOnNaN(run),
         RunHistory(run, history),
         ResumableCheckpoint(run, history),
+        # Keras writes TensorBoard logs with tf.summary
+        *([keras.callbacks.TensorBoard(log_dir=str(run.logs))] if has_tensorflow() else []),
         *recipe.callbacks(run, splits),
+        *([TimeLimit(config["time_limit"])] if config.get("time_limit") else []),
     ]
-    if config.get("time_limit"):
-        callbacks.append(TimeLimit(config["time_limit"]))
-    if has_tensorflow():  # Keras writes TensorBoard logs with tf.summary
-        callbacks.insert(3, keras.callbacks.TensorBoard(log_dir=str(run.logs)))
-    else:
+    if not has_tensorflow():
         log.warning("TensorFlow is not installed: no TensorBoard logs (the checkpoint keeps the history, images/ the "
                     "loss curves)")
     log.info(f"training {args.model} for {config['epochs']} epochs into {run.root}")
