@@ -113,6 +113,17 @@ def test_vae_elbo_terms_are_nats_per_image():
     assert np.all(kl >= 0) and abs(rec.mean() - 784 * np.log(2)) < 60
 
 
+def test_vae_depth_adds_same_resolution_convolutions():
+    import zoo
+
+    shallow, deep = (zoo.create_model("vae", depth=d) for d in (1, 2))
+    names = lambda net: [layer.name for layer in net.layers if isinstance(layer, keras.layers.Conv2D)]  # noqa: E731
+    assert names(deep.encoder) == ["conv1_1", "conv1", "conv2_1", "conv2"]
+    assert len(names(deep.decoder)) == len(names(shallow.decoder)) + 2
+    x = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+    assert deep(x).shape == (2, 28, 28, 1)
+
+
 def test_frechet_distance_matches_closed_form():
     rng = np.random.default_rng(0)
     a = rng.standard_normal((20000, 4))
