@@ -27,7 +27,6 @@ SAMPLE_DIR = Path(__file__).parent / "fashion_mnist_sample"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 # Formats that tf.io.decode_image decodes in parallel inside the tf.data graph.
 DECODABLE = {"JPEG", "PNG", "GIF", "BMP"}
-AUTOTUNE = -1  # tf.data.AUTOTUNE: TensorFlow is imported only by the functions that build datasets
 
 
 @dataclasses.dataclass
@@ -146,8 +145,8 @@ def _from_tfds(name, data_dir) -> Splits:
     def as_pairs(split):
         ds = builder.as_dataset(split=split, shuffle_files=False)
         if label_names:
-            return ds.map(lambda x: (x["image"], tf.cast(x["label"], tf.int32)), AUTOTUNE)
-        return ds.map(lambda x: (x["image"], tf.constant(0, tf.int32)), AUTOTUNE)
+            return ds.map(lambda x: (x["image"], tf.cast(x["label"], tf.int32)), tf.data.AUTOTUNE)
+        return ds.map(lambda x: (x["image"], tf.constant(0, tf.int32)), tf.data.AUTOTUNE)
 
     train = as_pairs(train_split)
     n_train = builder.info.splits[train_split].num_examples
@@ -276,7 +275,7 @@ def _from_image_folder(folder: Path, *, image_size, channels) -> Splits:
     def files(idx):
         ds = tf.data.Dataset.from_tensor_slices((
             tf.constant([str(paths[i]) for i in idx], tf.string), tf.constant([labels[i] for i in idx], tf.int32)))
-        ds = ds.map(lambda p, y: (decode_image(p, image_size, channels), y), AUTOTUNE)
+        ds = ds.map(lambda p, y: (decode_image(p, image_size, channels), y), tf.data.AUTOTUNE)
         # A file that passed the header check but is truncated is dropped (TF logs it), not fatal.
         return ds.ignore_errors(log_warning=True)
 
@@ -314,7 +313,7 @@ def _adapt(splits: Splits, *, image_size, channels, limit) -> Splits:
                 image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
             return tf.ensure_shape(image, (*target_hw, target_c)), label
 
-        train, test = train.map(convert, AUTOTUNE), test.map(convert, AUTOTUNE)
+        train, test = train.map(convert, tf.data.AUTOTUNE), test.map(convert, tf.data.AUTOTUNE)
         info.image_shape = (*target_hw, target_c)
     info.image_shape = tuple(int(d) for d in info.image_shape)
     if limit:
