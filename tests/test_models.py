@@ -124,6 +124,17 @@ def test_vae_depth_adds_same_resolution_convolutions():
     assert deep(x).shape == (2, 28, 28, 1)
 
 
+def test_vae_activation_reaches_every_hidden_layer():
+    import zoo
+
+    for name in ("relu", "silu"):
+        model = zoo.create_model("vae", activation=name)
+        used = {layer.activation.__name__ for net in (model.encoder, model.decoder) for layer in net.layers
+                if getattr(layer, "activation", None) is not None and layer.name not in ("z_mean", "z_log_var", "logits")
+                and not isinstance(layer, keras.layers.Activation)}
+        assert used == {name}
+
+
 def test_frechet_distance_matches_closed_form():
     rng = np.random.default_rng(0)
     a = rng.standard_normal((20000, 4))
@@ -203,3 +214,4 @@ def test_dcgan_ema_generator_averages_the_generator(tmp_path):
     for a, b in zip(loaded.ema_generator.weights, model.ema_generator.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert cls({**cls.defaults, "latent_dim": 8}).build(splits.info).ema_generator is None
+
