@@ -49,17 +49,28 @@ def build_generator(image_shape, latent_dim, width=64):
     return keras.Model(z, image, name=GENERATOR)
 
 
-def build_discriminator(image_shape, width=64):
+def build_discriminator(image_shape, width=64, spectral_norm=False):
+    """The paper's discriminator; with `spectral_norm`, every layer's kernel is divided by its
+    largest singular value (Miyato et al. 2018) in place of batch norm: that bounds how fast D's
+    output can change with its input, so the generator keeps getting useful gradients."""
+
+    def normalized(layer, name):
+        return layers.SpectralNormalization(layer, name=name) if spectral_norm else layer
+
     inputs = image_input(image_shape)
     x = layers.Rescaling(2.0, offset=-1.0, name="to_tanh_range")(inputs)
     for i in range(num_halvings(image_shape[0])):
-        x = layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same", use_bias=i == 0,
-                          kernel_initializer=_init(), name=f"conv{i + 1}")(x)
-        if i > 0:
-            x = layers.BatchNormalization(name=f"conv{i + 1}_bn")(x)
-        x = layers.LeakyReLU(0.2, name=f"conv{i + 1}_lrelu")(x)
+        batch_norm = i > 0 and not spectral_norm
+        name = f"conv{i + 1}"
+        conv = layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same", use_bias=not batch_norm,
+                             kernel_initializer=_init(), name=name if not spectral_norm else None)
+        x = normalized(conv, name)(x)
+        if batch_norm:
+            x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = layers.LeakyReLU(0.2, name=f"{name}_lrelu")(x)
     x = layers.Flatten(name="flatten")(x)
-    logit = layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logit")(x)
+    dense = layers.Dense(1, kernel_initializer=_init(), dtype="float32", name=None if spectral_norm else "logit")
+    logit = normalized(dense, "logit")(x)
     return keras.Model(inputs, logit, name="discriminator")
 
 
@@ -89,10 +100,10 @@ class GANOptimizers(keras.optimizers.Optimizer):
 class DCGAN(keras.Model):
     """Generator and discriminator trained adversarially; calling it generates images from z."""
 
-    def __init__(self, generator, discriminator, seed=None, ema_decay=None, **kwargs):
+    def __init__(self, generator, discriminator, seed=None, ema_decay=None, loss="bce", **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
-        self.ema_decay = ema_decay
+        self.ema_decay, self.loss_name = ema_decay, loss
         self.ema_generator = None
         if ema_decay:
             # Not trained, only averaged: its weights are the model's non-trainable state, which
@@ -172,12 +183,17 @@ class DCGAN(keras.Model):
             fake = self.generator(z, training=True)
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(fake, training=True)
-            loss = ops.mean(self.bce(ops.ones_like(real_logits), real_logits)) + ops.mean(
-                self.bce(ops.zeros_like(fake_logits), fake_logits))
+            if self.loss_name == "hinge":
+                loss = ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits))
+            else:
+                loss = ops.mean(self.bce(ops.ones_like(real_logits), real_logits)) + ops.mean(
+                    self.bce(ops.zeros_like(fake_logits), fake_logits))
             return loss, real_logits
 
-        def generator_loss(z):  # non-saturating: make D call fakes real
+        def generator_loss(z):  # make D call fakes real (bce: the non-saturating loss)
             fake_logits = self.discriminator(self.generator(z, training=True), training=True)
+            if self.loss_name == "hinge":
+                return -ops.mean(fake_logits), None
             return ops.mean(self.bce(ops.ones_like(fake_logits), fake_logits)), None
 
         z = self.sample_z(batch)
@@ -231,6 +247,7 @@ class DCGAN(keras.Model):
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "ema_decay": self.ema_decay,
+            "loss": self.loss_name,
         }
 
     @classmethod
@@ -253,15 +270,18 @@ class DCGANRecipe(GenerativeRecipe):
                                       "(unavailable offline)"}
 
     def build_model(self, info):
-        latent = self.config["latent_dim"]
-        model = DCGAN(build_generator(info.image_shape, latent), build_discriminator(info.image_shape),
-                      seed=self.config.get("seed"), ema_decay=self.config.get("ema"), name=self.name)
+        c = self.config
+        latent = c["latent_dim"]
+        model = DCGAN(build_generator(info.image_shape, latent),
+                      build_discriminator(info.image_shape, spectral_norm=c.get("spectral_norm", False)),
+                      seed=c.get("seed"), ema_decay=c.get("ema"), loss=c.get("loss", "bce"), name=self.name)
         model.build((None, latent))
         return model
 
     def compile_model(self, model, info):
         lr = self.config["learning_rate"]
-        model.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
+        d_lr = self.config.get("d_learning_rate") or lr
+        model.compile(d_optimizer=keras.optimizers.Adam(d_lr, beta_1=0.5),
                       g_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
                       jit_compile=self.config.get("jit_compile", False))
 
@@ -271,6 +291,15 @@ class DCGANRecipe(GenerativeRecipe):
                             help="sample, evaluate and export an exponential moving average of the generator's "
                                  "weights, updated after every step with this decay (0.999: over about 1,000 steps); "
                                  "it averages out the oscillation of adversarial training (Yazici et al. 2019)")
+        parser.add_argument("--d-learning-rate", type=float,
+                            help="the discriminator's learning rate (default: --learning-rate); a faster "
+                                 "discriminator than generator is the two time-scale rule (Heusel et al. 2017)")
+        parser.add_argument("--loss", choices=("bce", "hinge"), default="bce",
+                            help="bce: the paper's cross-entropy with the non-saturating generator loss; hinge: "
+                                 "D minimises relu(1 - D(x)) + relu(1 + D(G(z))), G maximises D(G(z)) "
+                                 "(Lim & Ye 2017, Miyato et al. 2018)")
+        parser.add_argument("--spectral-norm", action="store_true",
+                            help="spectrally normalise the discriminator's layers instead of batch-normalising them")
         parser.add_argument("--classifier", metavar="RUN_OR_KERAS",
                             help="trained zoo CNN whose features the Fréchet distance uses "
                                  "(default: saved_models/cnn-DATASET if present)")
