@@ -32,3 +32,17 @@ def test_time_to_target_of_a_metric_measured_at_the_end():
     history = [{"seconds": 70.0}, {"seconds": 71.0}]
     assert benchmark.time_to_target(dcgan, result(history, test_frechet_distance_zoo_cnn=4.0)) == 141.0
     assert benchmark.time_to_target(dcgan, result(history, test_frechet_distance_zoo_cnn=5.0)) is None
+
+
+def test_old_recipes_are_valid_flags_of_today():
+    """The earlier releases' recipes parse with today's zoo.train flags and pin what today's
+    defaults changed (a new default must not leak into the 'old' side of the comparison)."""
+    from zoo import registry
+    from zoo.train import make_config, parse
+
+    configs = {name: make_config(parse([name, *target.old_flags]), registry.get(name))
+               for name, target in benchmark.TARGETS.items()}
+    assert configs["vae"]["activation"] == "relu" and configs["vae"]["batch_size"] == 128
+    assert configs["vae"]["latent_dim"] == 16 and configs["vae"]["mixed_precision"] is False
+    assert configs["cnn"]["widths"] == "48,96,192" and configs["cnn"]["epochs"] == 30
+    assert configs["dcgan"]["epochs"] == 7
