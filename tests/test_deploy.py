@@ -3,6 +3,7 @@ TensorFlow and Keras made unimportable to prove that a phone-or-server install w
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -103,13 +104,14 @@ def test_classify_agrees_across_runtimes(exported, tmp_path):
 
 def test_runtime_runs_every_file_at_any_batch_size(exported):
     folder = exported("vae") / "export"
+    latent = json.loads((folder.parent / "config.json").read_text())["latent_dim"]
     for name in ("decoder.onnx", "decoder.tflite", "decoder_fp16.tflite", "decoder_dynamic_int8.tflite",
                  "decoder_int8.tflite"):
         runner = runtime.load(folder / name, threads=1)
         assert [s.name for s in runner.inputs] == ["z"] and [s.name for s in runner.outputs] == ["image"]
-        assert runner.inputs[0].shape == (None, 16) and runner.manifest["model"] == "vae"
+        assert runner.inputs[0].shape == (None, latent) and runner.manifest["model"] == "vae"
         assert (runner.inputs[0].quantization is not None) == (name == "decoder_int8.tflite")
-        z = np.random.default_rng(0).standard_normal((5, 16)).astype(np.float32)
+        z = np.random.default_rng(0).standard_normal((5, latent)).astype(np.float32)
         reference = runtime.load(folder / "decoder.onnx")(z=z)["image"]
         for batch in (5, 1):
             image = runner(z=z[:batch])["image"]

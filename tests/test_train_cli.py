@@ -203,17 +203,17 @@ def test_resume_and_evaluate_refuse_the_wrong_folders(train_run, tmp_path):
 
 
 def test_mixed_precision_auto_default_and_flags(monkeypatch):
-    """The CNN's 'auto' mixed precision is on where the CPU has bfloat16 instructions (or a GPU
-    computes), and either flag overrides it; models without the default stay in float32."""
+    """The CNN's and VAE's 'auto' mixed precision is on where the CPU has bfloat16 instructions (or
+    a GPU computes), and either flag overrides it; models without the default stay in float32."""
     from zoo import train
 
     def config(*argv):
         args = train.parse(list(argv))
         return train.make_config(args, registry.get(args.model))
 
-    assert config("cnn")["mixed_precision"] == "auto"
+    assert config("cnn")["mixed_precision"] == config("vae")["mixed_precision"] == "auto"
     assert config("cnn", "--no-mixed-precision")["mixed_precision"] is False
-    assert config("vae")["mixed_precision"] is None and config("vae", "--mixed-precision")["mixed_precision"]
+    assert config("dcgan")["mixed_precision"] is None and config("dcgan", "--mixed-precision")["mixed_precision"]
     monkeypatch.setattr(train, "has_gpu", lambda backend: False)
     for has_bf16 in (True, False):
         monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: has_bf16)
