@@ -54,23 +54,20 @@ def build_discriminator(image_shape, width=64, spectral_norm=False):
     largest singular value (Miyato et al. 2018) in place of batch norm: that bounds how fast D's
     output can change with its input, so the generator keeps getting useful gradients."""
 
-    def normalized(layer, name):
-        return layers.SpectralNormalization(layer, name=name) if spectral_norm else layer
+    def normalized(layer):
+        return layers.SpectralNormalization(layer, name=f"{layer.name}_sn") if spectral_norm else layer
 
     inputs = image_input(image_shape)
     x = layers.Rescaling(2.0, offset=-1.0, name="to_tanh_range")(inputs)
     for i in range(num_halvings(image_shape[0])):
         batch_norm = i > 0 and not spectral_norm
-        name = f"conv{i + 1}"
-        conv = layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same", use_bias=not batch_norm,
-                             kernel_initializer=_init(), name=name if not spectral_norm else None)
-        x = normalized(conv, name)(x)
+        x = normalized(layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same", use_bias=not batch_norm,
+                                     kernel_initializer=_init(), name=f"conv{i + 1}"))(x)
         if batch_norm:
-            x = layers.BatchNormalization(name=f"{name}_bn")(x)
-        x = layers.LeakyReLU(0.2, name=f"{name}_lrelu")(x)
+            x = layers.BatchNormalization(name=f"conv{i + 1}_bn")(x)
+        x = layers.LeakyReLU(0.2, name=f"conv{i + 1}_lrelu")(x)
     x = layers.Flatten(name="flatten")(x)
-    dense = layers.Dense(1, kernel_initializer=_init(), dtype="float32", name=None if spectral_norm else "logit")
-    logit = normalized(dense, "logit")(x)
+    logit = normalized(layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logit"))(x)
     return keras.Model(inputs, logit, name="discriminator")
 
 
