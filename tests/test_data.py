@@ -173,3 +173,24 @@ def test_validation_split_holds_out_the_last_training_images():
     for bad in (1.0, -0.1):
         with pytest.raises(ZooError, match="--validation-split"):
             sources.hold_out_validation(splits, bad)
+
+
+def test_augmentation_draws_a_flip_and_a_shift_for_each_image_of_a_batch():
+    splits = load(str(sources.SAMPLE_DIR), limit=64)
+    for augment in ("flip", "crop"):
+        # the same shuffle, and so the same images in the same order, as the augmented batch's
+        ds = make_pipeline(splits.train, batch_size=64, training=True, augment="none", seed=5)
+        originals = next(iter(ds))[0].numpy()
+        augmented = next(iter(make_pipeline(splits.train, batch_size=64, training=True, augment=augment,
+                                            seed=5)))[0].numpy()
+        draws = set()
+        for original, image in zip(originals, augmented):
+            if augment == "flip":
+                candidates = {"kept": original, "flipped": original[:, ::-1]}
+            else:  # every shift of up to 3 pixels (28 // 8) with zeros let in
+                padded = np.pad(original, ((3, 3), (3, 3), (0, 0)))
+                candidates = {(dy, dx): padded[dy:dy + 28, dx:dx + 28] for dy in range(7) for dx in range(7)}
+            matches = [key for key, candidate in candidates.items() if np.array_equal(candidate, image)]
+            assert matches, f"{augment}: an augmented image is no {augment} of its original"
+            draws.add(matches[0])
+        assert len(draws) > (1 if augment == "flip" else 10), f"{augment}: one draw for the whole batch"
