@@ -41,7 +41,10 @@ def model_card(title, config, metrics, recipe, pictures, extra):
         f"Versions: {', '.join(f'{k} {v}' for k, v in config.get('versions', {}).items())}.",
         *([f"Training time: {metrics['train_seconds'] / 60:.0f} min, the sum of the Keras epoch times"
            + (f", on {config['device']}." if config.get("device") else ".")]
-          if metrics.get("train_seconds") else []), "",
+          if metrics.get("train_seconds") else []),
+        *([f"Wall time: {metrics['wall_seconds_this_session'] / 60:.1f} min, the command's from its start to its "
+           "end (start-up, data, training, the test evaluation and pictures)."]
+          if metrics.get("wall_seconds_this_session") and not config.get("resumed_with") else []), "",
         "## Test metrics", "",
         "| metric | value |", "|---|---|",
         *(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"

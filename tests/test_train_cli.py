@@ -51,6 +51,7 @@ def test_train_writes_a_complete_run_folder(train_run, model):
     assert list((run / "logs").rglob("events.out.tfevents.*")), "no TensorBoard logs"
     metrics = read(run / "metrics.json")
     assert metrics["epochs"] == 2 and any(k.startswith("test_") for k in metrics)
+    assert metrics["wall_seconds_this_session"] > metrics["train_seconds_this_session"] > 0
     pictures = {p.name for p in (run / "images").iterdir()}
     assert {"loss_curves.png", *PICTURES.get(model, [])} <= pictures
     for name in pictures:
@@ -80,6 +81,9 @@ def test_evaluate_prints_the_runs_test_metrics_as_json(train_run, model):
 
 
 def test_dcgan_frechet_distance_uses_the_zoo_cnn(train_run):
+    # monitored after every epoch on the validation images, with the released CNN's features
+    history = read(train_run("dcgan") / "checkpoint" / "state.json")["history"]
+    assert [h["epoch"] for h in history] == [1, 2] and all(h["val_frechet_distance"] > 0 for h in history)
     result = run_cli("zoo.evaluate", train_run("dcgan"), "--classifier", train_run("cnn"), "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
@@ -203,17 +207,18 @@ def test_resume_and_evaluate_refuse_the_wrong_folders(train_run, tmp_path):
 
 
 def test_mixed_precision_auto_default_and_flags(monkeypatch):
-    """The CNN's and VAE's 'auto' mixed precision is on where the CPU has bfloat16 instructions (or
-    a GPU computes), and either flag overrides it; models without the default stay in float32."""
+    """The CNN's, VAE's and DCGAN's 'auto' mixed precision is on where the CPU has bfloat16
+    instructions (or a GPU computes), and either flag overrides it; models without the default
+    stay in float32."""
     from zoo import train
 
     def config(*argv):
         args = train.parse(list(argv))
         return train.make_config(args, registry.get(args.model))
 
-    assert config("cnn")["mixed_precision"] == config("vae")["mixed_precision"] == "auto"
+    assert {config(name)["mixed_precision"] for name in ("cnn", "vae", "dcgan")} == {"auto"}
     assert config("cnn", "--no-mixed-precision")["mixed_precision"] is False
-    assert config("dcgan")["mixed_precision"] is None and config("dcgan", "--mixed-precision")["mixed_precision"]
+    assert config("adain")["mixed_precision"] is None and config("adain", "--mixed-precision")["mixed_precision"]
     monkeypatch.setattr(train, "has_gpu", lambda backend: False)
     for has_bf16 in (True, False):
         monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: has_bf16)

@@ -107,8 +107,13 @@ class Recipe:
                        "its recipe has no build_model()")
 
     def compile_model(self, model, info):
-        """Compile `build_model`'s model for training on the data described by `info`."""
+        """Compile `build_model`'s model for training on the data described by `info`, passing
+        `compile_options()` to `compile`."""
         raise NotImplementedError
+
+    def compile_options(self) -> dict:
+        """The run flags that every recipe's `compile` takes: XLA (`--jit-compile`)."""
+        return {"jit_compile": self.config.get("jit_compile", False)}
 
     def build_optimizers(self, model):
         """Create optimizer variables before a checkpoint (which holds them) is loaded."""

@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+STARTED = time.perf_counter()  # before Keras is imported: a run's wall time counts its start-up too
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from zoo import registry  # noqa: E402
@@ -299,11 +300,11 @@ def main(argv=None):
             set_learning_rate(model, args.learning_rate)
     callbacks = [
         StopOnNaN(run),
+        *recipe.callbacks(run, splits),  # first: what they add to an epoch's logs is recorded below
         RunHistory(run, history),
         ResumableCheckpoint(run, history),
         # Keras writes TensorBoard logs with tf.summary
         *([keras.callbacks.TensorBoard(log_dir=str(run.logs))] if has_tensorflow() else []),
-        *recipe.callbacks(run, splits),
         *([TimeLimit(config["time_limit"])] if config.get("time_limit") else []),
     ]
     if not has_tensorflow():
@@ -353,6 +354,8 @@ def main(argv=None):
         # Older checkpoints did not time their epochs: then the total is unknown, not zero.
         "train_seconds": round(sum(h["seconds"] for h in history), 1) if all("seconds" in h for h in history) else None,
         "train_seconds_this_session": round(seconds, 1),
+        # the command's wall time up to here: start-up, data, training, the test evaluation and pictures
+        "wall_seconds_this_session": round(time.perf_counter() - STARTED, 1),
     })
     summary = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float))
     print(f"run saved to {run.root}" + (f": {summary}" if summary else ""))

@@ -515,7 +515,7 @@ class AdaINRecipe(Recipe):
 
     def compile_model(self, model, info):
         model.compile(optimizer=keras.optimizers.Adam(self.config["learning_rate"]),
-                      jit_compile=self.config.get("jit_compile", False))
+                      **self.compile_options())
 
     def held_out(self, splits):
         """(photos, paintings): the first held-out ones, float32 centre squares of twice the crop."""

@@ -28,6 +28,27 @@ def steps_per_epoch(config, info) -> int:
     return config.get("steps_per_epoch") or max(1, -(-info.num_train // config["batch_size"]))
 
 
+def add_schedule_argument(parser, default):
+    """The --schedule flag of recipes that offer a choice of `learning_rate` schedules."""
+    parser.add_argument("--schedule", choices=("constant", "cosine"), default=default,
+                        help="cosine: the learning rate decays to 1%% of --learning-rate over the run")
+
+
+def learning_rate(config, info, rate=None, schedule="constant", warmup_epochs=0.0):
+    """The learning rate `rate` (default --learning-rate) of a run as an optimizer takes it:
+    constant, or with `schedule` "cosine" a decay to 1% of it over the run's steps, after a
+    linear warm-up from 0 over `warmup_epochs`. A short run must end at a small rate to settle
+    in a minimum (or, for a GAN, to stop oscillating around one)."""
+    rate = config["learning_rate"] if rate is None else rate
+    if schedule == "constant":
+        return rate
+    steps = steps_per_epoch(config, info)
+    warmup = int(round(warmup_epochs * steps))
+    return keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else rate, steps * config["epochs"] - warmup, alpha=0.01,
+        warmup_target=rate if warmup else None, warmup_steps=warmup)
+
+
 def scale_for_replicas(loss):
     """Divide a per-replica mean loss by the number of replicas.
 

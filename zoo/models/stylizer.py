@@ -633,7 +633,7 @@ class StylizerRecipe(Recipe):
     def compile_model(self, model, info):
         c = self.config
         model.compile(optimizer=keras.optimizers.Adam(c["learning_rate"]), perceptual_loss=self._loss(),
-                      jit_compile=c.get("jit_compile", False))
+                      **self.compile_options())
 
     def callbacks(self, run, splits):
         return [SampleStylizations(run.images, self._test_photos(splits)[:self.sample_photos], self.style_names)]

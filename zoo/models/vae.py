@@ -25,7 +25,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from zoo.models.common import image_input, latent_input, num_halvings, scale_for_replicas, steps_per_epoch
+from zoo.models.common import (add_schedule_argument, image_input, latent_input, learning_rate, num_halvings,
+                               scale_for_replicas)
 from zoo.recipe import DECODER, ENCODER, IMAGE, GenerativeRecipe, Task
 from zoo.registry import register
 
@@ -142,7 +143,7 @@ class VAERecipe(GenerativeRecipe):
     task = Task.VAE
     description = "convolutional VAE: reparameterisation trick, ELBO = reconstruction + KL"
     paper = "Kingma & Welling 2014, Auto-Encoding Variational Bayes"
-    defaults = {"epochs": 14, "batch_size": 64, "learning_rate": 3e-3, "latent_dim": 32, "validation_split": 0.1,
+    defaults = {"epochs": 15, "batch_size": 64, "learning_rate": 3e-3, "latent_dim": 32, "validation_split": 0.1,
                 "mixed_precision": "auto", "width": 32, "hidden": 512, "depth": 1, "activation": "silu",
                 "schedule": "cosine"}
     generator_name = DECODER
@@ -159,8 +160,7 @@ class VAERecipe(GenerativeRecipe):
         parser.add_argument("--activation", choices=("relu", "silu"), default=d["activation"],
                             help="nonlinearity of every hidden layer; silu (x * sigmoid(x)) is smooth, so the "
                                  "decoder's grey levels fit faster per epoch, at some 10%% more time per step")
-        parser.add_argument("--schedule", choices=("constant", "cosine"), default=d["schedule"],
-                            help="cosine: the learning rate decays to 1%% of --learning-rate over the run")
+        add_schedule_argument(parser, d["schedule"])
 
     def build_model(self, info):
         c = self.config
@@ -172,11 +172,8 @@ class VAERecipe(GenerativeRecipe):
         return model
 
     def compile_model(self, model, info):
-        c = self.config
-        rate = c["learning_rate"]
-        if c["schedule"] == "cosine":
-            rate = keras.optimizers.schedules.CosineDecay(rate, steps_per_epoch(c, info) * c["epochs"], alpha=0.01)
-        model.compile(optimizer=keras.optimizers.Adam(rate), jit_compile=c.get("jit_compile", False))
+        rate = learning_rate(self.config, info, schedule=self.config["schedule"])
+        model.compile(optimizer=keras.optimizers.Adam(rate), **self.compile_options())
 
     def evaluate(self, model, splits):
         from zoo.training.evaluation import vae_negative_elbo

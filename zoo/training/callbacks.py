@@ -14,6 +14,8 @@ from zoo.errors import ZooError
 from zoo.fileio import atomic_path, read_json, write_json
 from zoo.images import sample_grid, save_image
 from zoo.log import log
+from zoo.training.evaluation import (EVAL_BATCH, VALIDATION_FRECHET_DISTANCE, feature_extractor, frechet_distance,
+                                     generated_features)
 from zoo.training.plots import loss_curves_png
 
 
@@ -134,3 +136,23 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         save_samples(self.folder / f"samples_epoch_{epoch + 1:03d}.png", self.generator_of(self.model),
                      self.latent_dim, self.seed)
+
+
+class ValidationFrechetDistance(keras.callbacks.Callback):
+    """After every epoch, the Fréchet distance of `count` generated images to the validation
+    images, on the zoo CNN's features, as `val_frechet_distance` in the epoch's logs: a GAN's
+    losses say little about its samples, and this is what its runs are monitored and tuned by
+    while the test split is left for the end. The noise is the same every epoch, so the curve
+    shows the generator change, not the draw. Listed before RunHistory, which records it."""
+
+    def __init__(self, generator_of, validation_images, classifier, seed=0, count=5000):
+        super().__init__()
+        self.generator_of, self.seed, self.count = generator_of, seed, min(count, len(validation_images))
+        self.features = feature_extractor(classifier, validation_images.shape[1:])
+        self.real = self.features.predict(validation_images, batch_size=EVAL_BATCH, verbose=0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        fake = generated_features(self.generator_of(self.model), self.features, self.count,
+                                  np.random.default_rng(self.seed))
+        if logs is not None:
+            logs[VALIDATION_FRECHET_DISTANCE] = frechet_distance(fake, self.real)

@@ -9,15 +9,20 @@ from zoo.log import log
 
 EVAL_BATCH = 256
 FRECHET_DISTANCE = "test_frechet_distance_zoo_cnn"  # the DCGAN's metric, on the zoo CNN's features
+VALIDATION_FRECHET_DISTANCE = "val_frechet_distance"  # the same, after every epoch, to the validation split
 
 
 def test_arrays(splits, limit=None):
     """The test split as float32 images in [0, 1] and int labels (Fashion-MNIST: 31 MB)."""
+    return split_arrays(splits.test.take(limit) if limit else splits.test)
+
+
+def split_arrays(ds):
+    """A split's (uint8 image, label) dataset as float32 images in [0, 1] and int labels."""
     from zoo.data import make_pipeline
 
-    test = splits.test.take(limit) if limit else splits.test
-    ds = make_pipeline(test, batch_size=EVAL_BATCH, training=False, cache=False)
-    xs, ys = zip(*((x.numpy(), y.numpy()) for x, y in ds))
+    batches = make_pipeline(ds, batch_size=EVAL_BATCH, training=False, cache=False)
+    xs, ys = zip(*((x.numpy(), y.numpy()) for x, y in batches))
     return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -63,13 +68,23 @@ def frechet_distance(a, b):
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * cross)
 
 
-def feature_extractor(classifier):
-    """The zoo CNN up to its global pooling layer: the features the Fréchet distance compares."""
+def feature_extractor(classifier, image_shape):
+    """The zoo CNN up to its global pooling layer: the features the Fréchet distance compares,
+    of images of `image_shape` (H, W, C), which the CNN must take."""
     import keras
 
     from zoo.models.cnn import FEATURE_LAYER
 
+    if tuple(classifier.inputs[0].shape[1:]) != tuple(image_shape):
+        raise ZooError(f"classifier takes {tuple(classifier.inputs[0].shape[1:])} images, the data is "
+                       f"{tuple(image_shape)}; pass --classifier a zoo CNN trained on this data")
     return keras.Model(classifier.inputs, classifier.get_layer(FEATURE_LAYER).output)
+
+
+def generated_features(generator, features, count, rng):
+    """`features` of `count` images that `generator` draws from N(0, I) noise of `rng`."""
+    z = rng.standard_normal((count, generator.inputs[0].shape[-1])).astype(np.float32)
+    return features.predict(generator.predict(z, batch_size=EVAL_BATCH, verbose=0), batch_size=EVAL_BATCH, verbose=0)
 
 
 def gan_frechet_distance(generator, splits, classifier, seed=0):
@@ -79,17 +94,13 @@ def gan_frechet_distance(generator, splits, classifier, seed=0):
     for the same dataset; numbers are comparable only between runs measured with the same CNN.
     """
     x, _ = test_arrays(splits)
-    if classifier.inputs[0].shape[1:] != x.shape[1:]:
-        raise ZooError(f"classifier takes {tuple(classifier.inputs[0].shape[1:])} images, the data is {x.shape[1:]}")
-    features = feature_extractor(classifier)
+    features = feature_extractor(classifier, x.shape[1:])
     half = len(x) // 2
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))
     real_a = features.predict(x[order[:half]], batch_size=EVAL_BATCH, verbose=0)
     real_b = features.predict(x[order[half:2 * half]], batch_size=EVAL_BATCH, verbose=0)
-    latent_dim = generator.inputs[0].shape[-1]
-    z = rng.standard_normal((half, latent_dim)).astype(np.float32)
-    fake = features.predict(generator.predict(z, batch_size=EVAL_BATCH, verbose=0), batch_size=EVAL_BATCH, verbose=0)
+    fake = generated_features(generator, features, half, rng)
     fd, floor = frechet_distance(fake, real_a), frechet_distance(real_b, real_a)
     log.info(f"Fréchet distance on the zoo CNN's features ({features.output.shape[-1]}-d, not Inception): "
              f"{fd:.3f} (real-vs-real floor {floor:.3f}, {half} images each)")

@@ -30,17 +30,23 @@ def _pyplot():
 
 
 def loss_curves_png(path, history):
-    """One panel per metric family (loss, accuracy...), train and val_ curves together."""
+    """One panel per metric family (loss, accuracy...), its training and validation (val_) curves
+    together; a metric measured on the validation split alone (the DCGAN's Fréchet distance) has
+    a panel of its own."""
     plt = _pyplot()
-    keys = [k for k in history[0] if k not in ("epoch", "seconds", "learning_rate") and not k.startswith("val_")]
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
+    families = []
+    for key in history[0]:
+        family = key.removeprefix("val_")
+        if key not in ("epoch", "seconds", "learning_rate") and family not in families:
+            families.append(family)
+    fig, axes = plt.subplots(1, len(families), figsize=(4 * len(families), 3.2), squeeze=False)
     epochs = [h["epoch"] for h in history]
-    for ax, key in zip(axes[0], keys):
-        ax.plot(epochs, [h[key] for h in history], marker="o", ms=3, label="train")
-        if f"val_{key}" in history[0]:
-            ax.plot(epochs, [h[f"val_{key}"] for h in history], marker="o", ms=3, label="test")
-            ax.legend()
-        ax.set_title(key)
+    for ax, family in zip(axes[0], families):
+        for label, key in (("train", family), ("validation", f"val_{family}")):
+            if key in history[0]:
+                ax.plot(epochs, [h[key] for h in history], marker="o", ms=3, label=label)
+        ax.legend()
+        ax.set_title(family)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     _figure_png(path, fig)
