@@ -23,7 +23,7 @@ import keras
 from keras import layers, ops
 
 from zoo.errors import ZooError
-from zoo.models.common import image_input, steps_per_epoch
+from zoo.models.common import image_input, learning_rate
 from zoo.recipe import CLASSIFIER, LOGITS, PROBABILITIES, Recipe, Task
 from zoo.registry import register
 
@@ -99,7 +99,7 @@ class CNNRecipe(Recipe):
     paper = "Ioffe & Szegedy 2015 (batch norm); Szegedy et al. 2016 (label smoothing)"
     defaults = {"epochs": 13, "batch_size": 128, "learning_rate": 2e-3, "latent_dim": None,
                 "validation_split": 0.1, "mixed_precision": "auto", "widths": "32,64,128", "dropout": 0.1,
-                "label_smoothing": 0.1, "warmup_epochs": 0.5, "tta": "none"}
+                "label_smoothing": 0.1, "warmup_epochs": 0.5, "tta": "none", "weight_decay": 0.0}
     needs_labels = True
     augment = "flip"
 
@@ -111,6 +111,9 @@ class CNNRecipe(Recipe):
                             help="dropout before the classifier (half of it after each pooling); 0: none")
         parser.add_argument("--label-smoothing", type=float, default=d["label_smoothing"],
                             help="share of each target's probability spread over all classes")
+        parser.add_argument("--weight-decay", type=float, default=d["weight_decay"],
+                            help="AdamW's decoupled weight decay (each step shrinks the weights by learning rate x "
+                                 "this); 0: Adam")
         parser.add_argument("--warmup-epochs", type=float, default=d["warmup_epochs"],
                             help="linear learning-rate warm-up before the cosine decay")
         parser.add_argument("--tta", choices=("none", "flip"), default=d["tta"],
@@ -134,16 +137,14 @@ class CNNRecipe(Recipe):
 
     def compile_model(self, model, info):
         c = self.config
-        steps = steps_per_epoch(c, info)
-        warmup = int(round(c["warmup_epochs"] * steps))
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0 if warmup else c["learning_rate"], steps * c["epochs"] - warmup, alpha=0.01,
-            warmup_target=c["learning_rate"] if warmup else None, warmup_steps=warmup)
+        rate = learning_rate(c, info, schedule="cosine", warmup_epochs=c["warmup_epochs"])
+        optimizer = (keras.optimizers.AdamW(rate, weight_decay=c["weight_decay"]) if c.get("weight_decay")
+                     else keras.optimizers.Adam(rate))
         model.compile(
-            optimizer=keras.optimizers.Adam(schedule),
+            optimizer=optimizer,
             loss=SmoothedSparseCrossentropy(info.num_classes, c["label_smoothing"]),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-            jit_compile=c.get("jit_compile", False),
+            **self.compile_options(),
         )
 
     def classifier(self, model):
