@@ -13,15 +13,20 @@ after every epoch). The test split is read once, at the end of each run; the tim
 looks at it. Both recipes hold out today's validation split, the old one too: the time to target
 is measured on it.
 
-Runs take long (the old CNN recipe alone took 87 minutes here): run this in the background.
+Runs take long (the old CNN recipe alone took 87 minutes here): run this in the background, with
+`--runs DIR` to keep the run folders. Then a later call with the same `--runs DIR` reuses each run
+that finished there with the same command (its figures and the date it was measured, which the
+table shows) and trains only the others: a benchmark that outlasts a session goes on in the next.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -67,9 +72,18 @@ TARGETS = {
 }
 
 
+RESULT_FILE = "benchmark_run.json"  # in each run folder: the figures of a finished run, for reuse
+
+
+def command_of(model: str, flags: list) -> str:
+    return " ".join(["python -m zoo.train", model, *flags])
+
+
 def run(model: str, flags: list, out: Path) -> dict:
-    """Train one run in a fresh process; its metrics, history and wall time."""
+    """Train one run in a fresh process; its metrics, history, wall time and date, also written
+    to the run folder as RESULT_FILE once the run has finished."""
     command = [sys.executable, "-m", "zoo.train", model, *flags, "--out", str(out)]
+    measured = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     start = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
@@ -78,8 +92,19 @@ def run(model: str, flags: list, out: Path) -> dict:
         raise SystemExit(f"error: {' '.join(command)} failed:\n{result.stderr[-2000:]}")
     metrics = json.loads((out / "metrics.json").read_text())
     history = json.loads((out / "checkpoint" / "state.json").read_text())["history"]
-    return {"command": " ".join(["python -m zoo.train", model, *flags]), "wall_seconds": round(wall, 1),
-            "metrics": metrics, "history": history}
+    r = {"command": command_of(model, flags), "measured": measured, "wall_seconds": round(wall, 1),
+         "metrics": metrics, "history": history}
+    write_text(out / RESULT_FILE, json.dumps(r, indent=2) + "\n")
+    return r
+
+
+def finished(model: str, flags: list, out: Path) -> dict | None:
+    """The figures of a run that already finished in `out` with the same command, or None."""
+    try:
+        r = json.loads((out / RESULT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return r if r.get("command") == command_of(model, flags) else None
 
 
 def time_to_target(target: Target, result: dict) -> float | None:
@@ -99,15 +124,16 @@ def markdown(results: dict, extra: list) -> str:
              f"process of `scripts/benchmark_training.py`{' with ' + ' '.join(extra) if extra else ''}. Time to "
              "target: training time until the first epoch whose validation metric met the target (the test split "
              "is read once, at the end).", "",
-             "| model | recipe | command | test metric | target | met | wall time | time to target (validation) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| model | recipe | command | test metric | target | met | wall time | time to target (validation) "
+             "| measured |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for model, by_recipe in results.items():
         target = TARGETS[model]
         for recipe, r in by_recipe.items():
             value = r["metrics"].get(target.test_key)
             lines.append(f"| {model} | {recipe} | `{r['command']}` | {target.test_key} = {value:.4g} | {target.label} "
                          f"| {'yes' if target.met(value) else 'no'} | {minutes(r['wall_seconds'])} "
-                         f"| {minutes(r['time_to_target'])} |")
+                         f"| {minutes(r['time_to_target'])} | {r.get('measured', '-')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -131,11 +157,17 @@ def main(argv=None):
         for model in models:
             for recipe in recipes:
                 flags = [*(TARGETS[model].old_flags if recipe == "old" else ()), *extra]
-                r = run(model, flags, runs / f"{model}-{recipe}")
+                out = runs / f"{model}-{recipe}"
+                r = finished(model, flags, out)
+                reused = r is not None
+                if not reused:
+                    if out.exists():  # an unfinished or different run: start it again
+                        shutil.rmtree(out)
+                    r = run(model, flags, out)
                 r["time_to_target"] = time_to_target(TARGETS[model], r)
                 results.setdefault(model, {})[recipe] = r
-                print(f"{model} {recipe}: {r['metrics'].get(TARGETS[model].test_key)} in {r['wall_seconds']} s",
-                      flush=True)
+                print(f"{model} {recipe}: {r['metrics'].get(TARGETS[model].test_key)} in {r['wall_seconds']} s"
+                      f"{' (reused, measured ' + r['measured'] + ')' if reused else ''}", flush=True)
     write_text(args.out, markdown(results, extra))
     write_text(args.out.with_suffix(".json"), json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")

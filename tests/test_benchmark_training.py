@@ -42,3 +42,24 @@ def test_old_recipes_are_valid_flags_of_today():
     assert configs["vae"]["latent_dim"] == 16 and configs["vae"]["mixed_precision"] is False
     assert configs["cnn"]["widths"] == "48,96,192" and configs["cnn"]["epochs"] == 30
     assert configs["dcgan"]["epochs"] == 7
+
+
+def test_a_finished_run_is_reused_by_a_later_call(tmp_path, capsys):
+    """With --runs, a run that finished there with the same command is not trained again: its
+    figures and the date it was measured go into the table. Another command's run is not reused."""
+    import json
+
+    figures = {"command": benchmark.command_of("vae", ["--limit", "64"]), "measured": "2026-12-05 03:00 UTC",
+               "wall_seconds": 42.0, "metrics": {"test_negative_elbo_nats": 235.5},
+               "history": [{"seconds": 20.0, "val_loss": 240.0}, {"seconds": 20.0, "val_loss": 235.9}]}
+    (tmp_path / "vae-new").mkdir()
+    (tmp_path / "vae-new" / benchmark.RESULT_FILE).write_text(json.dumps(figures))
+    out = tmp_path / "table.md"
+    assert benchmark.main(["--models", "vae", "--recipes", "new", "--runs", str(tmp_path), "--out", str(out),
+                           "--", "--limit", "64"]) == 0
+    assert "reused, measured 2026-12-05 03:00 UTC" in capsys.readouterr().out
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| vae | new"))
+    assert "235.5" in row and "| yes |" in row and "0.7 min" in row and "2026-12-05 03:00 UTC" in row
+    assert json.loads(out.with_suffix(".json").read_text())["vae"]["new"]["time_to_target"] == 40.0
+    assert benchmark.finished("vae", ["--limit", "128"], tmp_path / "vae-new") is None
+    assert benchmark.finished("vae", [], tmp_path / "missing") is None

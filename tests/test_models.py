@@ -238,3 +238,26 @@ def test_dcgan_hinge_loss_spectral_norm_and_two_rates_train_and_reload(tmp_path)
     assert loaded.loss_name == "hinge"
     z = np.random.default_rng(0).standard_normal((2, 8)).astype("float32")
     np.testing.assert_allclose(np.asarray(loaded(z)), np.asarray(model(z)), atol=1e-6)
+
+
+def test_learning_rate_schedules_span_the_run(tmp_path):
+    """--schedule: constant holds the rate; cosine warms up then decays to 1% at the run's last
+    step; anneal holds it for three quarters of the steps, then falls linearly to 0. A model
+    whose optimizer holds the anneal schedule saves and loads in safe mode."""
+    from zoo.data.sources import DatasetInfo
+    from zoo.models.common import learning_rate
+
+    info = DatasetInfo(name="x", source="test", image_shape=(28, 28, 1), num_classes=10, class_names=None,
+                       num_train=1000, num_test=0)
+    config = {"learning_rate": 0.1, "batch_size": 100, "epochs": 4}  # 10 steps an epoch, 40 in all
+    assert learning_rate(config, info) == 0.1
+    cosine = learning_rate(config, info, schedule="cosine", warmup_epochs=1)
+    assert [round(float(cosine(s)), 4) for s in (0, 5, 10, 40)] == [0.0, 0.05, 0.1, 0.001]
+    anneal = learning_rate(config, info, schedule="anneal")
+    assert [round(float(anneal(s)), 4) for s in (0, 29, 30, 35, 40, 50)] == [0.1, 0.1, 0.1, 0.05, 0.0, 0.0]
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(anneal), loss="mse")
+    model.save(tmp_path / "model.keras")
+    loaded = load_keras_model(tmp_path / "model.keras")
+    assert float(loaded.optimizer.learning_rate) == pytest.approx(0.1)  # evaluated at step 0
+    assert loaded.optimizer._learning_rate.get_config() == anneal.get_config()

@@ -28,21 +28,47 @@ def steps_per_epoch(config, info) -> int:
     return config.get("steps_per_epoch") or max(1, -(-info.num_train // config["batch_size"]))
 
 
+SCHEDULES = ("constant", "cosine", "anneal")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """`rate` until step `decay_start`, then a straight line down to 0 at step `total_steps`:
+    the full rate for most of the run, and a short descent at its end to settle."""
+
+    def __init__(self, rate, decay_start, total_steps):
+        self.rate, self.decay_start, self.total_steps = rate, decay_start, total_steps
+
+    def __call__(self, step):
+        from keras import ops
+
+        left = ops.cast(self.total_steps - step, "float32") / max(1, self.total_steps - self.decay_start)
+        return self.rate * ops.clip(left, 0.0, 1.0)
+
+    def get_config(self):
+        return {"rate": self.rate, "decay_start": self.decay_start, "total_steps": self.total_steps}
+
+
 def add_schedule_argument(parser, default):
     """The --schedule flag of recipes that offer a choice of `learning_rate` schedules."""
-    parser.add_argument("--schedule", choices=("constant", "cosine"), default=default,
-                        help="cosine: the learning rate decays to 1%% of --learning-rate over the run")
+    parser.add_argument("--schedule", choices=SCHEDULES, default=default,
+                        help="cosine: the learning rate decays to 1%% of --learning-rate over the run; anneal: it "
+                             "stays constant, then decays linearly to 0 over the run's last quarter")
 
 
 def learning_rate(config, info, rate=None, schedule="constant", warmup_epochs=0.0):
     """The learning rate `rate` (default --learning-rate) of a run as an optimizer takes it:
-    constant, or with `schedule` "cosine" a decay to 1% of it over the run's steps, after a
-    linear warm-up from 0 over `warmup_epochs`. A short run must end at a small rate to settle
-    in a minimum (or, for a GAN, to stop oscillating around one)."""
+    constant; with `schedule` "cosine" a decay to 1% of it over the run's steps, after a linear
+    warm-up from 0 over `warmup_epochs`; with "anneal" constant for three quarters of the run and
+    then a linear decay to 0. A short run must end at a small rate to settle in a minimum (or, for
+    a GAN, to stop oscillating around one)."""
     rate = config["learning_rate"] if rate is None else rate
     if schedule == "constant":
         return rate
     steps = steps_per_epoch(config, info)
+    if schedule == "anneal":
+        total = steps * config["epochs"]
+        return ConstantThenLinearDecay(rate, int(0.75 * total), total)
     warmup = int(round(warmup_epochs * steps))
     return keras.optimizers.schedules.CosineDecay(
         0.0 if warmup else rate, steps * config["epochs"] - warmup, alpha=0.01,

@@ -320,13 +320,15 @@ class DCGANRecipe(GenerativeRecipe):
                                  "(default: saved_models/cnn-DATASET if present)")
 
     def classifier(self, splits):
-        """The zoo CNN whose features the Fréchet distances use (--classifier), or None."""
+        """The zoo CNN whose features the Fréchet distances use (--classifier), or None; loaded
+        once a run, for the validation monitor and the test evaluation alike."""
         from zoo.training.runs import find_classifier
 
-        classifier = find_classifier(self.config.get("classifier"), splits.info.name)
-        if classifier is None:
-            log.info(f"no trained zoo CNN for {splits.info.name}: Fréchet distance skipped (pass --classifier)")
-        return classifier
+        if not hasattr(self, "_classifier"):
+            self._classifier = find_classifier(self.config.get("classifier"), splits.info.name)
+            if self._classifier is None:
+                log.info(f"no trained zoo CNN for {splits.info.name}: Fréchet distance skipped (pass --classifier)")
+        return self._classifier
 
     def callbacks(self, run, splits):
         from zoo.training.callbacks import ValidationFrechetDistance
