@@ -41,7 +41,8 @@ def test_old_recipes_are_valid_flags_of_today():
     assert configs["vae"]["activation"] == "relu" and configs["vae"]["batch_size"] == 128
     assert configs["vae"]["latent_dim"] == 16 and configs["vae"]["mixed_precision"] is False
     assert configs["cnn"]["widths"] == "48,96,192" and configs["cnn"]["epochs"] == 30
-    assert configs["dcgan"]["epochs"] == 7
+    assert configs["cnn"]["blocks"] == "vgg" and configs["cnn"]["stem"] == 0
+    assert configs["dcgan"]["epochs"] == 7 and configs["dcgan"]["schedule"] == "constant"
 
 
 def test_a_finished_run_is_reused_by_a_later_call(tmp_path, capsys):

@@ -170,6 +170,25 @@ def test_cnn_flip_averaging_and_label_smoothing():
     assert plain < 1e-6 and smoothed > 1.0
 
 
+def test_cnn_blocks_pool_inside_or_between_blocks():
+    """--blocks pooled: a stem conv at full resolution, then each block's first conv pools, so
+    its second conv runs at the halved side (28 -> 14 -> 7 -> 3); --blocks vgg --stem 0: both convs
+    at the block's side, pooling between blocks, as the earlier release was built."""
+    from zoo.models.cnn import build_cnn
+
+    def sides(model):
+        return {layer.name: layer.output.shape[1] for layer in model.layers if layer.name.endswith("_conv")}
+
+    pooled = build_cnn((28, 28, 1), 10, (8, 16, 32), blocks="pooled", stem=4)
+    assert sides(pooled) == {"stem_conv": 28, "block1a_conv": 28, "block1b_conv": 14, "block2a_conv": 14,
+                             "block2b_conv": 7, "block3a_conv": 7, "block3b_conv": 3}
+    vgg = build_cnn((28, 28, 1), 10, (8, 16, 32), blocks="vgg", stem=0)
+    assert sides(vgg) == {"block1a_conv": 28, "block1b_conv": 28, "block2a_conv": 14, "block2b_conv": 14,
+                          "block3a_conv": 7, "block3b_conv": 7}
+    with pytest.raises(Exception, match="--blocks must be one of pooled, vgg"):
+        build_cnn((28, 28, 1), 10, blocks="resnet")
+
+
 def test_float32_copy_of_a_mixed_precision_network():
     """A CNN built under --mixed-precision computes in bfloat16; what the exporters take is a copy
     with the same weights computing in float32 (TFLite has no bfloat16 kernels), whose logits
