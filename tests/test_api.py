@@ -103,6 +103,9 @@ def test_create_model_hyper_parameters_override_the_config():
     assert vae.encoder.output["z_mean"].shape[-1] == 2 and vae.decoder.output.shape[1:] == (32, 32, 3)
     assert zoo.create_model("cnn", num_classes=3)(fashion_images(4)[0]).shape == (4, 3)
     assert zoo.create_model("dcgan", latent_dim=8).latent_dim == 8
+    long = zoo.create_model("cnn", preset="long")  # the preset's widths, then the hyper-parameters' over them
+    assert long.get_layer("stem_conv").filters == 32 and long.get_layer("block3b_conv").filters == 256
+    assert zoo.create_model("cnn", preset="long", widths="8,16,32").get_layer("block3b_conv").filters == 32
 
 
 def test_create_model_stylizer_takes_its_paintings_and_widths():
@@ -119,6 +122,8 @@ def test_create_model_stylizer_takes_its_paintings_and_widths():
     ("vae", {"learning_rate": -1.0}, "--learning-rate must be positive"),
     ("cnn", {"num_classes": 0}, "cannot create cnn with {'num_classes': 0}: the CNN needs a labelled dataset"),
     ("stylizer", {}, "the stylizer needs --styles"),
+    ("cnn", {"preset": "short"}, "cnn has no preset 'short'; it has 'long'"),
+    ("vae", {"preset": "long"}, "vae has no preset 'long'; it has none"),
 ])
 def test_create_model_mistakes_are_one_zoo_error(name, hparams, message):
     with pytest.raises(ZooError) as error:

@@ -224,3 +224,20 @@ def test_mixed_precision_auto_default_and_flags(monkeypatch):
         monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: has_bf16)
         assert train.resolve_precision("auto", "tensorflow") is has_bf16
     assert train.resolve_precision(None, "tensorflow") is False and train.resolve_precision(True, "jax") is True
+
+
+def test_a_preset_sets_defaults_that_flags_override():
+    """--preset long: the CNN's named defaults, which flags given on the command line still
+    override; a model without presets, or an unknown preset, is refused in one line."""
+    from zoo import registry
+    from zoo.train import make_config, parse
+
+    cnn = registry.get("cnn")
+    long = cnn.presets["long"]
+    config = make_config(parse(["cnn", "--preset", "long"]), cnn)
+    assert {key: config[key] for key in long} == long and config["preset"] == "long"
+    assert make_config(parse(["cnn", "--preset", "long", "--epochs", "3"]), cnn)["epochs"] == 3
+    assert make_config(parse(["cnn"]), cnn)["widths"] == cnn.defaults["widths"]
+    for argv in (["cnn", "--preset", "nope"], ["vae", "--preset", "long"]):
+        r = subprocess.run([sys.executable, "-m", "zoo.train", *argv], capture_output=True, text=True)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and "--preset" in r.stderr.strip().splitlines()[-1]

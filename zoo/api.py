@@ -62,13 +62,14 @@ def list_models(released: bool = False) -> list[str]:
     return registry.names()
 
 
-def create_model(name: str, **hparams):
+def create_model(name: str, preset: str | None = None, **hparams):
     """The registered model `name` as `python -m zoo.train NAME` would build it, but not compiled
     (no optimizer, loss network or schedule: see `Recipe.build_model`), with fresh weights
     (`keras.utils.set_random_seed` first makes them reproducible).
 
     `hparams` override the training configuration: the recipe's defaults and zoo.train's flags,
-    by their config.json names (`latent_dim=2`, `widths="8,16,32"`). No data is loaded: the
+    by their config.json names (`latent_dim=2`, `widths="8,16,32"`), over the recipe's `preset`
+    if one is named (the CNN's "long"). No data is loaded: the
     network is built for the recipe's default image shape (28x28x1, Fashion-MNIST's, for the CNN,
     VAE and DCGAN; any size for the stylizer), changed by `image_size` and `channels`, and for 10
     classes, changed by `num_classes`. The stylizer takes `styles` (its paintings, as
@@ -76,10 +77,12 @@ def create_model(name: str, **hparams):
     """
     from zoo import registry
     from zoo.data import DatasetInfo
-    from zoo.train import build_parser, check_values, make_config
+    from zoo.train import check_values, make_config, parse
 
     recipe_cls = registry.get(name)
-    config = make_config(build_parser(name).parse_args([name]), recipe_cls)
+    if preset is not None and preset not in recipe_cls.presets:
+        raise ZooError(f"{name} has no preset {preset!r}; it has {', '.join(map(repr, recipe_cls.presets)) or 'none'}")
+    config = make_config(parse([name, *(["--preset", preset] if preset else [])]), recipe_cls)
     accepted = sorted(set(config) - {"model"} | {"num_classes"})
     unknown = sorted(set(hparams) - set(accepted))
     if unknown:

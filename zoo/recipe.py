@@ -36,6 +36,10 @@ class Recipe:
     # (zoo.data.hold_out_validation), so that the test split is read once, at the end.
     defaults: dict = {"epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": None,
                       "validation_split": 0.1}
+    # Named sets of defaults for other time budgets, {name: {config key: value}}: `python -m
+    # zoo.train MODEL --preset NAME`, `zoo.create_model(MODEL, preset=NAME)`. Flags the user gives
+    # still override them, and config.json records the values a run used.
+    presets: dict = {}
     needs_labels: bool = False
     augment: str = "none"  # default tf.data augmentation (see zoo.data.pipeline.AUGMENTATIONS)
     drop_remainder: bool = False  # GANs want full batches for batch norm

@@ -75,15 +75,30 @@ def build_parser(model_name=None):
     run.add_argument("--cpu-devices", type=int, default=1,
                      help="split the CPU into N devices (to run --strategy mirrored without GPUs)")
     if model_name in registry.names():
-        registry.get(model_name).add_arguments(parser.add_argument_group(f"{model_name} options"))
+        recipe = registry.get(model_name)
+        if recipe.presets:
+            hp.add_argument("--preset", choices=sorted(recipe.presets),
+                            help="named defaults for another time budget (the flags given still override them): "
+                                 + "; ".join(f"{name}: {flags(values)}" for name, values in recipe.presets.items()))
+        recipe.add_arguments(parser.add_argument_group(f"{model_name} options"))
     return parser
 
 
+def flags(config: dict) -> str:
+    """Config values as the zoo.train flags that set them."""
+    return " ".join(f"--{key.replace('_', '-')} {value}" for key, value in config.items())
+
+
 def parse(argv):
+    """zoo.train's arguments: a --preset's values are the defaults that the flags override."""
     first = argparse.ArgumentParser(add_help=False)
     first.add_argument("model", nargs="?")
+    first.add_argument("--preset")
     known, _ = first.parse_known_args(argv)
-    args = build_parser(known.model).parse_args(argv)
+    parser = build_parser(known.model)
+    presets = registry.get(known.model).presets if known.model in registry.names() else {}
+    parser.set_defaults(**presets.get(known.preset, {}))  # an unknown preset: the parser's own error
+    args = parser.parse_args(argv)
     check_values(vars(args))
     return args
 
