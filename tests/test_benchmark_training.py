@@ -36,8 +36,8 @@ def test_old_recipes_are_valid_flags_of_today():
     from zoo import registry
     from zoo.train import make_config, parse
 
-    configs = {name: make_config(parse([name, *target.old_flags]), registry.get(name))
-               for name, target in benchmark.TARGETS.items()}
+    configs = {target.model: make_config(parse([target.model, *target.old_flags]), registry.get(target.model))
+               for target in benchmark.TARGETS.values()}
     assert configs["vae"]["activation"] == "relu" and configs["vae"]["batch_size"] == 128
     assert configs["vae"]["latent_dim"] == 16 and configs["vae"]["mixed_precision"] is False
     assert configs["cnn"]["widths"] == "48,96,192" and configs["cnn"]["epochs"] == 30
@@ -64,3 +64,24 @@ def test_a_finished_run_is_reused_by_a_later_call(tmp_path, capsys):
     assert json.loads(out.with_suffix(".json").read_text())["vae"]["new"]["time_to_target"] == 40.0
     assert benchmark.finished("vae", ["--limit", "128"], tmp_path / "vae-new") is None
     assert benchmark.finished("vae", [], tmp_path / "missing") is None
+
+
+def test_the_cnn_targets_share_the_old_run(tmp_path, capsys):
+    """cnn and cnn-long compare today's default and long preset with the same earlier recipe: its
+    run (cnn-old) is made once and read by both rows, each against its own target."""
+    import json
+
+    history = [{"seconds": 100.0, "val_accuracy": 0.945}, {"seconds": 100.0, "val_accuracy": 0.952}]
+    runs = {"cnn-old": benchmark.TARGETS["cnn"].old_flags, "cnn-new": (), "cnn-long-new": ("--preset", "long")}
+    for folder, flags in runs.items():
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / benchmark.RESULT_FILE).write_text(json.dumps(
+            {"command": benchmark.command_of("cnn", list(flags)), "measured": "2026-12-05 04:00 UTC",
+             "wall_seconds": 900.0, "metrics": {"test_accuracy": 0.951}, "history": history}))
+    out = tmp_path / "table.md"
+    assert benchmark.main(["--models", "cnn,cnn-long", "--runs", str(tmp_path), "--out", str(out)]) == 0
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert results["cnn"]["old"]["command"] == results["cnn-long"]["old"]["command"]
+    assert results["cnn-long"]["new"]["command"].endswith("--preset long")
+    assert results["cnn"]["old"]["time_to_target"] == 100.0 and results["cnn-long"]["old"]["time_to_target"] == 200.0
+    assert capsys.readouterr().out.count("reused") == 4
