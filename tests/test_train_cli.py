@@ -226,10 +226,12 @@ def test_mixed_precision_auto_default_and_flags(monkeypatch):
     assert train.resolve_precision(None, "tensorflow") is False and train.resolve_precision(True, "jax") is True
 
 
-def test_a_preset_sets_defaults_that_flags_override():
+def test_a_preset_sets_defaults_that_flags_override(capsys):
     """--preset long: the CNN's named defaults, which flags given on the command line still
-    override; a model without presets, or an unknown preset, is refused in one line."""
+    override, and which zoo.list shows as flags; a model without presets, or an unknown preset,
+    is refused in one line."""
     from zoo import registry
+    from zoo.list import main as list_models
     from zoo.train import make_config, parse
 
     cnn = registry.get("cnn")
@@ -238,6 +240,8 @@ def test_a_preset_sets_defaults_that_flags_override():
     assert {key: config[key] for key in long} == long and config["preset"] == "long"
     assert make_config(parse(["cnn", "--preset", "long", "--epochs", "3"]), cnn)["epochs"] == 3
     assert make_config(parse(["cnn"]), cnn)["widths"] == cnn.defaults["widths"]
+    assert list_models() == 0
+    assert f"--preset long: --epochs {long['epochs']} " in capsys.readouterr().out
     for argv in (["cnn", "--preset", "nope"], ["vae", "--preset", "long"]):
         r = subprocess.run([sys.executable, "-m", "zoo.train", *argv], capture_output=True, text=True)
         assert r.returncode == 2 and "Traceback" not in r.stderr and "--preset" in r.stderr.strip().splitlines()[-1]

@@ -1,4 +1,4 @@
-"""List the zoo's models with their defaults: `python -m zoo.list`."""
+"""List the zoo's models with their defaults and presets: `python -m zoo.list`."""
 
 import sys
 
@@ -6,14 +6,15 @@ from zoo import registry
 
 
 def main(argv=None):
-    rows = []
+    from zoo.train import build_parser, flags
+
     for name in registry.names():
         r = registry.get(name)
         defaults = ", ".join(f"{k}={v}" for k, v in r.defaults.items() if v is not None)
-        rows.append((name, r.task, r.description, defaults, r.paper))
-    for name, task, description, defaults, paper in rows:
-        print(f"{name:<10} {task:<15} {description}\n{'':<27}defaults: {defaults}\n{'':<27}after: {paper}")
-    from zoo.train import build_parser
+        print(f"{name:<10} {r.task:<15} {r.description}\n{'':<27}defaults: {defaults}")
+        for preset, values in r.presets.items():
+            print(f"{'':<27}--preset {preset}: {flags(values)}")
+        print(f"{'':<27}after: {r.paper}")
 
     print("\n" + build_parser().format_usage().strip())
     print("see python -m zoo.train --help for what each flag does")
