@@ -40,10 +40,8 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.rate, self.decay_start, self.total_steps = rate, decay_start, total_steps
 
     def __call__(self, step):
-        from keras import ops
-
-        left = ops.cast(self.total_steps - step, "float32") / max(1, self.total_steps - self.decay_start)
-        return self.rate * ops.clip(left, 0.0, 1.0)
+        left = keras.ops.cast(self.total_steps - step, "float32") / max(1, self.total_steps - self.decay_start)
+        return self.rate * keras.ops.clip(left, 0.0, 1.0)
 
     def get_config(self):
         return {"rate": self.rate, "decay_start": self.decay_start, "total_steps": self.total_steps}
