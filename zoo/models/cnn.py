@@ -12,7 +12,7 @@ recipe):
 - bfloat16 compute where the CPU has bfloat16 instructions (`--mixed-precision`, "auto"), which
   more than doubles the steps per second of these convolutions;
 - flips without translations (`--augment flip`): in a run of 15 epochs random translations slow
-  the fit more than they curb overfitting (they pay in the longer schedule of the model card);
+  the fit more than they curb overfitting (they pay in the longer schedule, `--preset long`);
   with flips in training, flip-averaged logits (`--tta flip`) gain nothing, so they stay off;
 - label smoothing (Szegedy et al., 2016) and a short warm-up into a cosine decay to 1% of the
   rate: a short schedule must end at a small rate, and a warm-up keeps Adam's first steps on
@@ -120,7 +120,7 @@ class CNNRecipe(Recipe):
                 "blocks": "pooled", "stem": 24}
     # "long": the schedule for the best accuracy in the time the earlier recipe took (87 minutes on
     # a 2-core CPU): a wider network for more epochs, whose overfitting random translations and
-    # AdamW's weight decay then hold back (they cost a 15-epoch run more than they give).
+    # AdamW's weight decay then hold back (translations cost the 15-epoch default more than they gave).
     presets = {"long": {"epochs": 40, "stem": 32, "widths": "64,128,256", "augment": "crop+flip",
                         "weight_decay": 0.05}}
     needs_labels = True
