@@ -128,7 +128,7 @@ def markdown(results: dict, extra: list) -> str:
              f"process of `scripts/benchmark_training.py`{' with ' + ' '.join(extra) if extra else ''}. Time to "
              "target: training time until the first epoch whose validation metric met the target (the test split "
              "is read once, at the end).", "",
-             "| target | recipe | command | test metric | target | met | wall time | time to target (validation) "
+             "| benchmark | recipe | command | test metric | target | met | wall time | time to target (validation) "
              "| measured |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, by_recipe in results.items():
