@@ -145,11 +145,12 @@ def test_frechet_distance_matches_closed_form():
     assert frechet_distance(a, scaled) == pytest.approx(4.0, rel=0.05)
 
 
-def test_cnn_flip_averaging_and_label_smoothing():
+def test_cnn_view_averaging_and_label_smoothing():
     """--tta flip: the evaluated and exported classifier gives an image and its mirror image the
-    same logits, the mean of the network's two; --label-smoothing: the loss of a confident right
-    answer stays above zero (the target keeps some probability off the label)."""
-    from zoo.models.cnn import SmoothedSparseCrossentropy, with_flip_averaging
+    same logits, the mean of the network's two; --tta flip+shift: the mean over both moved by
+    one pixel each way too (10 views, zeros moving in); --label-smoothing: the loss of a confident
+    right answer stays above zero (the target keeps some probability off the label)."""
+    from zoo.models.cnn import SmoothedSparseCrossentropy, with_view_averaging
 
     splits = load(str(SAMPLE_DIR), limit=64)
     x, y = next(iter(make_pipeline(splits.train, batch_size=16, training=False)))
@@ -162,7 +163,17 @@ def test_cnn_flip_averaging_and_label_smoothing():
     np.testing.assert_allclose(np.asarray(classifier(x)), expected, atol=1e-5)
     np.testing.assert_allclose(np.asarray(classifier(mirrored)), expected, atol=1e-5)
     assert registry.get("cnn")({"tta": "none"}).classifier(network) is network
-    assert with_flip_averaging(network).count_params() == network.count_params()  # the same weights
+
+    def shifted(a, dy, dx):
+        padded = np.pad(a, ((0, 0), (1, 1), (1, 1), (0, 0)))
+        return padded[:, 1 - dy:1 - dy + a.shape[1], 1 - dx:1 - dx + a.shape[2]]
+
+    views = [shifted(a, dy, dx) for a in (x, mirrored) for dy, dx in ((0, 0), (0, 1), (0, -1), (1, 0), (-1, 0))]
+    assert np.array_equal(views[1][:, :, 1:], x[:, :, :-1]) and not views[1][:, :, 0].any()  # moved right
+    averaged = with_view_averaging(network, "flip+shift")
+    expected = np.mean([np.asarray(network(v)) for v in views], axis=0)
+    np.testing.assert_allclose(np.asarray(averaged(x)), expected, atol=1e-5)
+    assert averaged.count_params() == network.count_params()  # the same weights
 
     confident = keras.ops.one_hot(y, 10) * 20.0
     plain = float(SmoothedSparseCrossentropy(10)(y, confident))
@@ -197,7 +208,7 @@ def test_float32_copy_of_a_mixed_precision_network():
 
     splits = load(str(SAMPLE_DIR), limit=64)
     x, _ = next(iter(make_pipeline(splits.train, batch_size=16, training=False)))
-    recipe = registry.get("cnn")({**registry.get("cnn").defaults, "seed": 0, "tta": "flip"})
+    recipe = registry.get("cnn")({**registry.get("cnn").defaults, "seed": 0, "tta": "flip+shift"})
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         mixed = recipe.classifier(recipe.build_model(splits.info))

@@ -13,7 +13,8 @@ recipe):
   more than doubles the steps per second of these convolutions;
 - flips without translations (`--augment flip`): in a run of 15 epochs random translations slow
   the fit more than they curb overfitting (they pay in the longer schedule, `--preset long`);
-  with flips in training, flip-averaged logits (`--tta flip`) gain nothing, so they stay off;
+  with flips in training, flip-averaged logits (`--tta flip`) gain nothing, so they stay off
+  (the long preset, trained with translations, averages flipped and shifted views: `--tta flip+shift`);
 - label smoothing (Szegedy et al., 2016) and a short warm-up into a cosine decay to 1% of the
   rate: a short schedule must end at a small rate, and a warm-up keeps Adam's first steps on
   batch norm's fresh statistics from overshooting.
@@ -97,14 +98,52 @@ class MirrorImage(layers.Layer):
         return ops.flip(images, axis=2)
 
 
-def with_flip_averaging(model):
-    """The classifier that averages `model`'s logits of an image and of its mirror image
-    (test-time augmentation): the network was trained on flipped images, so both views are
-    in-distribution and their errors partly cancel. One graph, so exports carry it too."""
+@keras.saving.register_keras_serializable(package="zoo")
+class ShiftImage(layers.Layer):
+    """[B, H, W, C] -> the same images moved `dy` pixels down and `dx` right, zeros (the
+    background) moving in at the edges, as in the translations of `--augment crop`."""
+
+    def __init__(self, dy=0, dx=0, **kwargs):
+        super().__init__(**kwargs)
+        self.dy, self.dx = dy, dx
+
+    def call(self, images):
+        pad = max(abs(self.dy), abs(self.dx))
+        height, width = images.shape[1], images.shape[2]
+        padded = ops.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+        return padded[:, pad - self.dy:pad - self.dy + height, pad - self.dx:pad - self.dx + width, :]
+
+    def get_config(self):
+        return {**super().get_config(), "dy": self.dy, "dx": self.dx}
+
+
+ONE_PIXEL_SHIFTS = ((0, 0), (0, 1), (0, -1), (1, 0), (-1, 0))
+# Test-time augmentation (--tta): the views, (mirrored, dy, dx), whose logits the classifier averages.
+TTA_VIEWS = {
+    "none": ((False, 0, 0),),
+    "flip": ((False, 0, 0), (True, 0, 0)),
+    "flip+shift": tuple((mirrored, dy, dx) for mirrored in (False, True) for dy, dx in ONE_PIXEL_SHIFTS),
+}
+
+
+def with_view_averaging(model, tta):
+    """The classifier that averages `model`'s logits over the views of each image that `tta`
+    names (test-time augmentation; cifar10-airbench's flip-and-translate): views the network
+    met in training are in-distribution, and their errors partly cancel. One graph, so exports
+    carry it too."""
+    views = TTA_VIEWS[tta]
+    if len(views) == 1:
+        return model
     image = model.inputs[0]
     mirrored = MirrorImage(name="mirror")(image)
-    logits = layers.Average(name=LOGITS, dtype="float32")([model(image), model(mirrored)])
-    return keras.Model(image, logits, name=f"{model.name}_flip_averaged")
+    logits = []
+    for i, (flip, dy, dx) in enumerate(views):
+        view = mirrored if flip else image
+        if dy or dx:
+            view = ShiftImage(dy, dx, name=f"view{i}_shift")(view)
+        logits.append(model(view))
+    averaged = layers.Average(name=LOGITS, dtype="float32")(logits)
+    return keras.Model(image, averaged, name=f"{model.name}_{tta.replace('+', '_')}_averaged")
 
 
 @register
@@ -122,7 +161,7 @@ class CNNRecipe(Recipe):
     # a 2-core CPU): a wider network for more epochs, whose overfitting random translations and
     # AdamW's weight decay then hold back (translations cost the 15-epoch default more than they gave).
     presets = {"long": {"epochs": 40, "stem": 32, "widths": "64,128,256", "augment": "crop+flip",
-                        "weight_decay": 0.05}}
+                        "weight_decay": 0.05, "tta": "flip+shift"}}
     needs_labels = True
     augment = "flip"
 
@@ -144,9 +183,10 @@ class CNNRecipe(Recipe):
                                  "this); 0: Adam")
         parser.add_argument("--warmup-epochs", type=float, default=d["warmup_epochs"],
                             help="linear learning-rate warm-up before the cosine decay")
-        parser.add_argument("--tta", choices=("none", "flip"), default=d["tta"],
-                            help="flip: the evaluated and exported classifier averages the logits of each image "
-                                 "and its mirror image")
+        parser.add_argument("--tta", choices=tuple(TTA_VIEWS), default=d["tta"],
+                            help="test-time augmentation: the evaluated and exported classifier averages the logits "
+                                 "of each image and its mirror image (flip), and of both moved one pixel up, down, "
+                                 "left and right (flip+shift: 10 views, for networks trained with --augment crop)")
 
     @property
     def widths(self) -> tuple:
@@ -178,8 +218,8 @@ class CNNRecipe(Recipe):
         )
 
     def classifier(self, model):
-        """What is evaluated and exported: the network, or with --tta flip its flip-averaged logits."""
-        return with_flip_averaging(model) if self.config.get("tta") == "flip" else model
+        """What is evaluated and exported: the network, or with --tta its logits averaged over views."""
+        return with_view_averaging(model, self.config.get("tta", "none"))
 
     def predictions(self, model, splits):
         """(images, labels, logits) of the test split, predicted once for evaluate() and report()."""
