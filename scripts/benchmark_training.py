@@ -16,8 +16,9 @@ is measured on it.
 
 Runs take long (the old CNN recipe alone took 87 minutes here): run this in the background, with
 `--runs DIR` to keep the run folders. Then a later call with the same `--runs DIR` reuses each run
-that finished there with the same command (its figures and the date it was measured, which the
-table shows) and trains only the others: a benchmark that outlasts a session goes on in the next.
+that finished there with the same command and hyper-parameters (its figures and the date it was
+measured, which the table shows) and trains only the others: a benchmark that outlasts a session
+goes on in the next, and a recipe whose defaults changed is trained again.
 """
 
 from __future__ import annotations
@@ -102,13 +103,29 @@ def run(model: str, flags: list, out: Path) -> dict:
     return r
 
 
+def hyperparameters(model: str, config: dict) -> dict:
+    """What makes two runs of `model` the same recipe: its hyper-parameters and data flags, not
+    the run's folder or machine (mixed precision "auto" resolves per machine, so it is left out)."""
+    from zoo import registry
+
+    keys = [*registry.get(model).defaults, "dataset", "limit", "augment", "steps_per_epoch", "seed"]
+    return {key: config.get(key) for key in keys if key != "mixed_precision"}
+
+
 def finished(model: str, flags: list, out: Path) -> dict | None:
-    """The figures of a run that already finished in `out` with the same command, or None."""
+    """The figures of a run that already finished in `out` with the same command and the same
+    hyper-parameters (a recipe's defaults may have changed since under the same command), or None."""
+    from zoo import registry
+    from zoo.train import make_config, parse
+
     try:
         r = json.loads((out / RESULT_FILE).read_text())
+        ran = json.loads((out / "config.json").read_text())
     except (OSError, ValueError):
         return None
-    return r if r.get("command") == command_of(model, flags) else None
+    today = make_config(parse([model, *flags]), registry.get(model))
+    same = r.get("command") == command_of(model, flags) and hyperparameters(model, ran) == hyperparameters(model, today)
+    return r if same else None
 
 
 def time_to_target(target: Target, result: dict) -> float | None:

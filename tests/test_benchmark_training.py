@@ -45,16 +45,28 @@ def test_old_recipes_are_valid_flags_of_today():
     assert configs["dcgan"]["epochs"] == 7 and configs["dcgan"]["schedule"] == "constant"
 
 
+def finished_run(folder, model, flags, figures):
+    """A run folder as zoo.train and the benchmark leave it: config.json and the figures."""
+    import json
+
+    from zoo import registry
+    from zoo.train import make_config, parse
+
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(make_config(parse([model, *flags]), registry.get(model))))
+    (folder / benchmark.RESULT_FILE).write_text(json.dumps(figures))
+
+
 def test_a_finished_run_is_reused_by_a_later_call(tmp_path, capsys):
     """With --runs, a run that finished there with the same command is not trained again: its
-    figures and the date it was measured go into the table. Another command's run is not reused."""
+    figures and the date it was measured go into the table. Another command's run is not reused,
+    nor one of the same command whose recipe's defaults have changed since."""
     import json
 
     figures = {"command": benchmark.command_of("vae", ["--limit", "64"]), "measured": "2026-12-05 03:00 UTC",
                "wall_seconds": 42.0, "metrics": {"test_negative_elbo_nats": 235.5},
                "history": [{"seconds": 20.0, "val_loss": 240.0}, {"seconds": 20.0, "val_loss": 235.9}]}
-    (tmp_path / "vae-new").mkdir()
-    (tmp_path / "vae-new" / benchmark.RESULT_FILE).write_text(json.dumps(figures))
+    finished_run(tmp_path / "vae-new", "vae", ["--limit", "64"], figures)
     out = tmp_path / "table.md"
     assert benchmark.main(["--models", "vae", "--recipes", "new", "--runs", str(tmp_path), "--out", str(out),
                            "--", "--limit", "64"]) == 0
@@ -64,6 +76,9 @@ def test_a_finished_run_is_reused_by_a_later_call(tmp_path, capsys):
     assert json.loads(out.with_suffix(".json").read_text())["vae"]["new"]["time_to_target"] == 40.0
     assert benchmark.finished("vae", ["--limit", "128"], tmp_path / "vae-new") is None
     assert benchmark.finished("vae", [], tmp_path / "missing") is None
+    config = json.loads((tmp_path / "vae-new" / "config.json").read_text())
+    (tmp_path / "vae-new" / "config.json").write_text(json.dumps({**config, "epochs": config["epochs"] + 1}))
+    assert benchmark.finished("vae", ["--limit", "64"], tmp_path / "vae-new") is None
 
 
 def test_the_cnn_targets_share_the_old_run(tmp_path, capsys):
@@ -74,10 +89,9 @@ def test_the_cnn_targets_share_the_old_run(tmp_path, capsys):
     history = [{"seconds": 100.0, "val_accuracy": 0.945}, {"seconds": 100.0, "val_accuracy": 0.952}]
     runs = {"cnn-old": benchmark.TARGETS["cnn"].old_flags, "cnn-new": (), "cnn-long-new": ("--preset", "long")}
     for folder, flags in runs.items():
-        (tmp_path / folder).mkdir()
-        (tmp_path / folder / benchmark.RESULT_FILE).write_text(json.dumps(
-            {"command": benchmark.command_of("cnn", list(flags)), "measured": "2026-12-05 04:00 UTC",
-             "wall_seconds": 900.0, "metrics": {"test_accuracy": 0.951}, "history": history}))
+        finished_run(tmp_path / folder, "cnn", list(flags),
+                     {"command": benchmark.command_of("cnn", list(flags)), "measured": "2026-12-05 04:00 UTC",
+                      "wall_seconds": 900.0, "metrics": {"test_accuracy": 0.951}, "history": history})
     out = tmp_path / "table.md"
     assert benchmark.main(["--models", "cnn,cnn-long", "--runs", str(tmp_path), "--out", str(out)]) == 0
     results = json.loads(out.with_suffix(".json").read_text())
