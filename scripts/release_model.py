@@ -3,8 +3,9 @@
     python scripts/release_model.py saved_models/runs/cnn-release saved_models/cnn-fashion_mnist
 
 Copies model.keras, config.json, metrics.json and the run's pictures (the last sample grid
-only), then writes MODEL_CARD.md from them. The released folder is itself a run folder, so
-`zoo.evaluate`, `python -m exporters` and `zoo.generate` take it.
+only), then writes MODEL_CARD.md from them. An earlier release in `dest` is replaced, its
+pictures and exports included: export the new one with `python -m exporters DEST`. The released
+folder is itself a run folder, so `zoo.evaluate`, `python -m exporters` and `zoo.generate` take it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ DATA_LICENCES = {
 def model_card(title, config, metrics, recipe, pictures, extra):
     info = config.get("dataset_info", {})
     backend = f"KERAS_BACKEND={config['backend']} " if config.get("backend", "tensorflow") != "tensorflow" else ""
-    hp = {k: config.get(k) for k in ("epochs", "batch_size", "learning_rate", "latent_dim", "seed", "augment") if config.get(k) is not None}
+    keys = ("preset", *recipe.defaults, "augment", "seed")  # every hyper-parameter of the recipe, as run
+    hp = {k: config.get(k) for k in dict.fromkeys(keys) if config.get(k) is not None}
     lines = [
         f"# {title}", "",
         f"{recipe.description}. After {recipe.paper}.", "",
@@ -89,6 +91,8 @@ def main():
     pictures = [p for p in sorted((args.run / "images").glob("*.*")) if p.suffix in (".png", ".jpg")
                 and not re.match(r"(samples_epoch_|stylized-epoch-)", p.name)]
     if not args.card_only:
+        for stale in ("images", "export"):  # an earlier release's pictures and exports are of another model
+            shutil.rmtree(args.dest / stale, ignore_errors=True)
         (args.dest / "images").mkdir(parents=True, exist_ok=True)
         for name in ("config.json", "metrics.json"):
             shutil.copy2(args.run / name, args.dest / name)
