@@ -110,8 +110,9 @@ def load(name_or_path, runtime: str | None = None):
     named float32 inputs, it returns a dict of named outputs; a model exported as several networks
     gives a dict of Runners by name: the VAE's "encoder" and "decoder", the stylizer's "stylizer"
     and "stylizer_tile", AdaIN's "style_encoder", "transfer" and "transfer_tile"); AdaIN's keras.Model,
-    loaded from a name or folder, comes with its VGG19 encoder attached. A file runs in its own
-    format. Exported files must match the sha256 in their folder's manifest.json; quantized
+    loaded from a name or folder, comes with its VGG19 encoder attached, and a CNN with the
+    test-time views of its run (`--tta`), as evaluated and exported. A file runs in its own
+    format, a `.keras` file as saved. Exported files must match the sha256 in their folder's manifest.json; quantized
     variants load by their file path.
     """
     if runtime not in (None, *deploy.RUNTIMES):

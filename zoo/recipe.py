@@ -63,8 +63,8 @@ class Recipe:
         return self.task == Task.IMAGE_TO_IMAGE
 
     def ready(self, model):
-        """A model loaded from model.keras, made callable as training called it: as it is, except
-        for what the file does not hold (AdaIN's VGG19 encoder)."""
+        """A model loaded from model.keras, made callable as the run evaluated it: as it is, except
+        for what the file does not hold (AdaIN's VGG19 encoder, the CNN's test-time views)."""
         return model
 
     @classmethod
