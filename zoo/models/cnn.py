@@ -152,8 +152,8 @@ def with_view_averaging(model, tta):
 class CNNRecipe(Recipe):
     name = "cnn"
     task = Task.CLASSIFIER
-    description = ("CNN classifier: pooled conv-BN-ReLU blocks (48/96/192), flip augmentation, label smoothing, "
-                   "bfloat16 where the CPU has it")
+    description = ("CNN classifier: pooled conv-BN-ReLU blocks, label smoothing, bfloat16 where the CPU has it; "
+                   "the long preset adds width, translations, weight decay and test-time augmentation")
     paper = "Ioffe & Szegedy 2015 (batch norm); Szegedy et al. 2016 (label smoothing); Jordan 2024 (airbench)"
     defaults = {"epochs": 13, "batch_size": 128, "learning_rate": 2e-3, "latent_dim": None,
                 "validation_split": 0.1, "mixed_precision": "auto", "widths": "48,96,192", "dropout": 0.1,
@@ -249,6 +249,15 @@ class CNNRecipe(Recipe):
         names = splits.info.class_names
         confusion_matrix_png(run.images / "confusion_matrix.png", labels, logits.argmax(-1), names)
         worst_predictions_png(run.images / "worst_predictions.png", images, labels, logits, names)
+
+    def release(self, run_root, dest):
+        tta = self.config.get("tta", "none")
+        if len(TTA_VIEWS[tta]) == 1:
+            return []
+        return [f"The test accuracy is the exported classifier's, which averages the network's logits over "
+                f"{len(TTA_VIEWS[tta])} views of each image (`--tta {tta}`): `zoo.load`, `zoo.evaluate` and every "
+                "file in `export/` include them, at that many times the network's cost. `model.keras` alone is the "
+                "network, one view; its validation accuracy is the loss curves'.", ""]
 
     def exportables(self, model):
         model = self.classifier(model)
