@@ -61,6 +61,10 @@ class Target(NamedTuple):
 OLD_CNN = ("--epochs", "30", "--batch-size", "128", "--learning-rate", "2e-3", "--blocks", "vgg", "--stem", "0",
            "--widths", "48,96,192", "--dropout", "0.3", "--label-smoothing", "0", "--warmup-epochs", "0",
            "--augment", "crop+flip", "--tta", "none", "--weight-decay", "0", "--no-mixed-precision")
+# The earlier DCGAN release's test Fréchet distance on the features of today's released CNN
+# (`python -m zoo.evaluate RELEASE --classifier saved_models/cnn-fashion_mnist`): distances are
+# comparable only on one CNN's features, so it was measured again when the CNN was re-released.
+OLD_DCGAN_FD = 2.2955
 TARGETS = {
     "cnn": Target("cnn", "test_accuracy", "val_accuracy", 0.94, True, OLD_CNN, "accuracy >= 94.0%"),
     "cnn-long": Target("cnn", "test_accuracy", "val_accuracy", 0.95, True, OLD_CNN, "accuracy >= 95.0%",
@@ -70,10 +74,10 @@ TARGETS = {
                    "--width", "32", "--hidden", "256", "--depth", "1", "--activation", "relu", "--schedule", "constant",
                    "--no-mixed-precision"),
                   "negative ELBO <= 236 nats"),
-    "dcgan": Target("dcgan", "test_frechet_distance_zoo_cnn", "val_frechet_distance", 4.85, False,
+    "dcgan": Target("dcgan", "test_frechet_distance_zoo_cnn", "val_frechet_distance", OLD_DCGAN_FD / 2, False,
                     ("--epochs", "7", "--batch-size", "128", "--learning-rate", "2e-4", "--latent-dim", "100",
                      "--schedule", "constant", "--no-mixed-precision"),
-                    "Fréchet distance <= 4.85 (half the release's 9.70)"),
+                    f"Fréchet distance <= {OLD_DCGAN_FD / 2:.3f} (half the earlier release's {OLD_DCGAN_FD:.3f})"),
 }
 
 

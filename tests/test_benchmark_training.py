@@ -25,9 +25,9 @@ def test_time_to_target_uses_the_validation_history():
     vae = benchmark.TARGETS["vae"]
     assert benchmark.time_to_target(vae, result([{"seconds": 30.0, "val_loss": 235.9}])) == 30.0
     dcgan = benchmark.TARGETS["dcgan"]  # lower is better
-    history = [{"seconds": 70.0, "val_frechet_distance": 6.1}, {"seconds": 71.0, "val_frechet_distance": 4.8}]
-    assert benchmark.time_to_target(dcgan, result(history, test_frechet_distance_zoo_cnn=9.0)) == 141.0
-    assert benchmark.time_to_target(dcgan, result(history[:1], test_frechet_distance_zoo_cnn=4.0)) is None
+    history = [{"seconds": 70.0, "val_frechet_distance": 1.5}, {"seconds": 71.0, "val_frechet_distance": 1.1}]
+    assert benchmark.time_to_target(dcgan, result(history, test_frechet_distance_zoo_cnn=2.0)) == 141.0
+    assert benchmark.time_to_target(dcgan, result(history[:1], test_frechet_distance_zoo_cnn=1.0)) is None
 
 
 def test_old_recipes_are_valid_flags_of_today():
