@@ -112,8 +112,8 @@ def load(name_or_path, runtime: str | None = None):
     and "stylizer_tile", AdaIN's "style_encoder", "transfer" and "transfer_tile"); AdaIN's keras.Model,
     loaded from a name or folder, comes with its VGG19 encoder attached, and a CNN with the
     test-time views of its run (`--tta`), as evaluated and exported. A file runs in its own
-    format, a `.keras` file as saved. Exported files must match the sha256 in their folder's manifest.json; quantized
-    variants load by their file path.
+    format, a `.keras` file as saved. Exported files must match the sha256 in their folder's
+    manifest.json; quantized variants load by their file path.
     """
     if runtime not in (None, *deploy.RUNTIMES):
         raise ZooError(f"runtime must be one of {', '.join(deploy.RUNTIMES)}, got {runtime!r}")
