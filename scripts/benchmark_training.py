@@ -107,6 +107,14 @@ def run(model: str, flags: list, out: Path) -> dict:
     return r
 
 
+def resolved_config(model: str, flags) -> dict:
+    """The configuration that `python -m zoo.train MODEL FLAGS` resolves to with today's defaults."""
+    from zoo import registry
+    from zoo.train import make_config, parse
+
+    return make_config(parse([model, *flags]), registry.get(model))
+
+
 def hyperparameters(model: str, config: dict) -> dict:
     """What makes two runs of `model` the same recipe: its hyper-parameters and data flags, not
     the run's folder or machine (mixed precision "auto" resolves per machine, so it is left out)."""
@@ -119,15 +127,12 @@ def hyperparameters(model: str, config: dict) -> dict:
 def finished(model: str, flags: list, out: Path) -> dict | None:
     """The figures of a run that already finished in `out` with the same command and the same
     hyper-parameters (a recipe's defaults may have changed since under the same command), or None."""
-    from zoo import registry
-    from zoo.train import make_config, parse
-
     try:
         r = json.loads((out / RESULT_FILE).read_text())
         ran = json.loads((out / "config.json").read_text())
     except (OSError, ValueError):
         return None
-    today = make_config(parse([model, *flags]), registry.get(model))
+    today = resolved_config(model, flags)
     same = r.get("command") == command_of(model, flags) and hyperparameters(model, ran) == hyperparameters(model, today)
     return r if same else None
 

@@ -33,10 +33,7 @@ def test_time_to_target_uses_the_validation_history():
 def test_old_recipes_are_valid_flags_of_today():
     """The earlier releases' recipes parse with today's zoo.train flags and pin what today's
     defaults changed (a new default must not leak into the 'old' side of the comparison)."""
-    from zoo import registry
-    from zoo.train import make_config, parse
-
-    configs = {target.model: make_config(parse([target.model, *target.old_flags]), registry.get(target.model))
+    configs = {target.model: benchmark.resolved_config(target.model, target.old_flags)
                for target in benchmark.TARGETS.values()}
     assert configs["vae"]["activation"] == "relu" and configs["vae"]["batch_size"] == 128
     assert configs["vae"]["latent_dim"] == 16 and configs["vae"]["mixed_precision"] is False
@@ -49,11 +46,8 @@ def finished_run(folder, model, flags, figures):
     """A run folder as zoo.train and the benchmark leave it: config.json and the figures."""
     import json
 
-    from zoo import registry
-    from zoo.train import make_config, parse
-
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(make_config(parse([model, *flags]), registry.get(model))))
+    (folder / "config.json").write_text(json.dumps(benchmark.resolved_config(model, flags)))
     (folder / benchmark.RESULT_FILE).write_text(json.dumps(figures))
 
 
