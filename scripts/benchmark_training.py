@@ -14,11 +14,12 @@ after every epoch). The test split is read once, at the end of each run; the tim
 looks at it. Both recipes hold out today's validation split, the old one too: the time to target
 is measured on it.
 
-Runs take long (the old CNN recipe alone took 87 minutes here): run this in the background, with
-`--runs DIR` to keep the run folders. Then a later call with the same `--runs DIR` reuses each run
-that finished there with the same command and hyper-parameters (its figures and the date it was
-measured, which the table shows) and trains only the others: a benchmark that outlasts a session
-goes on in the next, and a recipe whose defaults changed is trained again.
+Runs take long (the old CNN recipe alone took 87 minutes here), so the results file (--out, as
+.md and .json) is rewritten after every run, and a later call reuses each of its rows that today's
+command and hyper-parameters would make again (with the date it was measured, which the table
+shows) and trains only the others: a benchmark that outlasts a session goes on in the next, on a
+new machine too, from the committed results file, and a recipe whose defaults changed is trained
+again. Keep the run folders with `--runs DIR` (a new recipe's run is a release candidate).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from zoo.fileio import write_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+MACHINE = f"{platform.machine()}, {os.cpu_count()} CPU threads"
 
 
 class Target(NamedTuple):
@@ -81,30 +83,13 @@ TARGETS = {
 }
 
 
-RESULT_FILE = "benchmark_run.json"  # in each run folder: the figures of a finished run, for reuse
+def recipe_flags(name: str, recipe: str, extra: list) -> list:
+    """zoo.train's flags of a target's new or old recipe, and the call's extra flags."""
+    return [*(TARGETS[name].old_flags if recipe == "old" else TARGETS[name].new_flags), *extra]
 
 
 def command_of(model: str, flags: list) -> str:
     return " ".join(["python -m zoo.train", model, *flags])
-
-
-def run(model: str, flags: list, out: Path) -> dict:
-    """Train one run in a fresh process; its metrics, history, wall time and date, also written
-    to the run folder as RESULT_FILE once the run has finished."""
-    command = [sys.executable, "-m", "zoo.train", model, *flags, "--out", str(out)]
-    measured = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    start = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    wall = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(f"error: {' '.join(command)} failed:\n{result.stderr[-2000:]}")
-    metrics = json.loads((out / "metrics.json").read_text())
-    history = json.loads((out / "checkpoint" / "state.json").read_text())["history"]
-    r = {"command": command_of(model, flags), "measured": measured, "wall_seconds": round(wall, 1),
-         "metrics": metrics, "history": history}
-    write_text(out / RESULT_FILE, json.dumps(r, indent=2) + "\n")
-    return r
 
 
 def resolved_config(model: str, flags) -> dict:
@@ -116,25 +101,46 @@ def resolved_config(model: str, flags) -> dict:
 
 
 def hyperparameters(model: str, config: dict) -> dict:
-    """What makes two runs of `model` the same recipe: its hyper-parameters and data flags, not
-    the run's folder or machine (mixed precision "auto" resolves per machine, so it is left out)."""
+    """What makes two runs of `model` the same recipe (`Recipe.hyperparameters`), less mixed
+    precision: "auto" resolves per machine, and a run's config.json holds what it resolved to."""
     from zoo import registry
 
-    keys = [*registry.get(model).defaults, "dataset", "limit", "augment", "steps_per_epoch", "seed"]
-    return {key: config.get(key) for key in keys if key != "mixed_precision"}
+    return {k: v for k, v in registry.get(model).hyperparameters(config).items() if k != "mixed_precision"}
 
 
-def finished(model: str, flags: list, out: Path) -> dict | None:
-    """The figures of a run that already finished in `out` with the same command and the same
-    hyper-parameters (a recipe's defaults may have changed since under the same command), or None."""
+def run(model: str, flags: list, out: Path) -> dict:
+    """Train one run in a fresh process; its command, hyper-parameters, metrics, history, wall
+    time, date and machine."""
+    command = [sys.executable, "-m", "zoo.train", model, *flags, "--out", str(out)]
+    measured = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    wall = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"error: {' '.join(command)} failed:\n{result.stderr[-2000:]}")
+    config = json.loads((out / "config.json").read_text())
+    return {"command": command_of(model, flags), "hyperparameters": hyperparameters(model, config),
+            "measured": measured, "machine": MACHINE, "wall_seconds": round(wall, 1),
+            "metrics": json.loads((out / "metrics.json").read_text()),
+            "history": json.loads((out / "checkpoint" / "state.json").read_text())["history"]}
+
+
+def earlier_run(rows, model: str, flags: list) -> dict | None:
+    """A row, of an earlier call's results or of this call's, that today's `python -m zoo.train
+    MODEL FLAGS` would make again: the same command and the same hyper-parameters (a recipe's
+    defaults may have changed since under the same command)."""
+    command, today = command_of(model, flags), hyperparameters(model, resolved_config(model, flags))
+    return next((r for r in rows if r.get("command") == command and r.get("hyperparameters") == today), None)
+
+
+def read_results(path: Path) -> list:
+    """The rows of an earlier call's results file, [] if there is none."""
     try:
-        r = json.loads((out / RESULT_FILE).read_text())
-        ran = json.loads((out / "config.json").read_text())
+        results = json.loads(path.read_text())
     except (OSError, ValueError):
-        return None
-    today = resolved_config(model, flags)
-    same = r.get("command") == command_of(model, flags) and hyperparameters(model, ran) == hyperparameters(model, today)
-    return r if same else None
+        return []
+    return [r for by_recipe in results.values() for r in by_recipe.values()]
 
 
 def time_to_target(target: Target, result: dict) -> float | None:
@@ -149,11 +155,13 @@ def time_to_target(target: Target, result: dict) -> float | None:
 
 def markdown(results: dict, extra: list) -> str:
     minutes = lambda s: "-" if s is None else f"{s / 60:.1f} min"  # noqa: E731
+    machines = sorted({r.get("machine", "-") for by_recipe in results.values() for r in by_recipe.values()})
     lines = ["# Time to quality (Fashion-MNIST)", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} CPU threads; runs one after the other in one "
-             f"process of `scripts/benchmark_training.py`{' with ' + ' '.join(extra) if extra else ''}. Time to "
-             "target: training time until the first epoch whose validation metric met the target (the test split "
-             "is read once, at the end).", "",
+             f"Machine: {'; '.join(machines)}. Each run is `python -m zoo.train` in a fresh process, one after the "
+             f"other, by `scripts/benchmark_training.py`{' with ' + ' '.join(extra) if extra else ''}; the last "
+             "column gives when. Time to target: training "
+             "time until the first epoch whose validation metric met the target (the test split is read once, at "
+             "the end).", "",
              "| benchmark | recipe | command | test metric | target | met | wall time | time to target (validation) "
              "| measured |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -163,8 +171,17 @@ def markdown(results: dict, extra: list) -> str:
             value = r["metrics"].get(target.test_key)
             lines.append(f"| {name} | {recipe} | `{r['command']}` | {target.test_key} = {value:.4g} | {target.label} "
                          f"| {'yes' if target.met(value) else 'no'} | {minutes(r['wall_seconds'])} "
-                         f"| {minutes(r['time_to_target'])} | {r.get('measured', '-')} |")
+                         f"| {minutes(r['time_to_target'])} | {r['measured']} |")
     return "\n".join(lines) + "\n"
+
+
+def write(out: Path, results: dict, extra: list):
+    """The table as markdown, and its rows with each one's time to target as JSON beside it."""
+    table = {name: {recipe: {**results[name][recipe], "time_to_target": time_to_target(target, results[name][recipe])}
+                    for recipe in ("new", "old") if recipe in results[name]}
+             for name, target in TARGETS.items() if results.get(name)}
+    write_text(out, markdown(table, extra))
+    write_text(out.with_suffix(".json"), json.dumps(table, indent=2) + "\n")
 
 
 def main(argv=None):
@@ -173,7 +190,8 @@ def main(argv=None):
                         help="targets, comma-separated, of " + ", ".join(TARGETS) + " (cnn-long: the CNN's long preset)")
     parser.add_argument("--recipes", default="new,old",
                         help="new (today's defaults, or the target's preset), old (the earlier release's)")
-    parser.add_argument("--out", type=Path, default=ROOT / "scripts" / "benchmark_training.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "scripts" / "benchmark_training.md",
+                        help="the table; its figures go beside it as .json, whose rows a later call reuses")
     parser.add_argument("--runs", type=Path,
                         help="keep the run folders here, as DIR/TARGET-RECIPE (a new recipe's run is then a release "
                              "candidate made by its one command); default: a temporary folder")
@@ -183,27 +201,31 @@ def main(argv=None):
     unknown = sorted(set(names) - set(TARGETS)) + sorted(set(recipes) - {"new", "old"})
     if unknown:
         parser.error(f"unknown model or recipe: {', '.join(unknown)}")
-    results = {}
+    # The table starts from every earlier row still current, of every target: a call for some
+    # targets keeps the others' rows, and the CNN's two targets share the old recipe's run.
+    earlier, results = read_results(args.out.with_suffix(".json")), {}
+    for name, target in TARGETS.items():
+        for recipe in ("new", "old"):
+            r = earlier_run(earlier, target.model, recipe_flags(name, recipe, extra))
+            if r is not None:
+                results.setdefault(name, {})[recipe] = r
     with tempfile.TemporaryDirectory(prefix="zoo-benchmark-") as tmp:
         runs = args.runs.resolve() if args.runs else Path(tmp)
         for name in names:
-            target = TARGETS[name]
+            target, by_recipe = TARGETS[name], results.setdefault(name, {})
             for recipe in recipes:
-                flags = [*(target.old_flags if recipe == "old" else target.new_flags), *extra]
-                # The CNN's targets share the old recipe's run: the second one reuses it.
-                out = runs / f"{target.model if recipe == 'old' else name}-{recipe}"
-                r = finished(target.model, flags, out)
+                flags = recipe_flags(name, recipe, extra)
+                r = earlier_run([r for by in results.values() for r in by.values()], target.model, flags)
                 reused = r is not None
                 if not reused:
-                    if out.exists():  # an unfinished or different run: start it again
+                    out = runs / f"{target.model if recipe == 'old' else name}-{recipe}"
+                    if out.exists():  # an unfinished run, or another recipe's: start it again
                         shutil.rmtree(out)
                     r = run(target.model, flags, out)
-                r["time_to_target"] = time_to_target(target, r)
-                results.setdefault(name, {})[recipe] = r
+                by_recipe[recipe] = r
+                write(args.out, results, extra)  # after every run: a crash loses only the one
                 print(f"{name} {recipe}: {r['metrics'].get(target.test_key)} in {r['wall_seconds']} s"
                       f"{' (reused, measured ' + r['measured'] + ')' if reused else ''}", flush=True)
-    write_text(args.out, markdown(results, extra))
-    write_text(args.out.with_suffix(".json"), json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
 

@@ -27,8 +27,7 @@ DATA_LICENCES = {
 def model_card(title, config, metrics, recipe, pictures, extra):
     info = config.get("dataset_info", {})
     backend = f"KERAS_BACKEND={config['backend']} " if config.get("backend", "tensorflow") != "tensorflow" else ""
-    keys = ("preset", *recipe.defaults, "augment", "seed")  # every hyper-parameter of the recipe, as run
-    hp = {k: config.get(k) for k in dict.fromkeys(keys) if config.get(k) is not None}
+    hp = {k: v for k, v in recipe.hyperparameters(config).items() if v is not None}
     lines = [
         f"# {title}", "",
         f"{recipe.description}. After {recipe.paper}.", "",

@@ -42,54 +42,72 @@ def test_old_recipes_are_valid_flags_of_today():
     assert configs["dcgan"]["epochs"] == 7 and configs["dcgan"]["schedule"] == "constant"
 
 
-def finished_run(folder, model, flags, figures):
-    """A run folder as zoo.train and the benchmark leave it: config.json and the figures."""
+def row(model, flags, measured, metrics, history, **changed):
+    """A row of the results file as a call of the benchmark leaves it for the next."""
+    config = {**benchmark.resolved_config(model, flags), **changed}
+    return {"command": benchmark.command_of(model, flags), "hyperparameters": benchmark.hyperparameters(model, config),
+            "measured": measured, "machine": benchmark.MACHINE, "wall_seconds": 42.0, "metrics": metrics,
+            "history": history}
+
+
+def test_an_earlier_row_is_reused_only_if_today_would_make_it_again(tmp_path, capsys):
+    """A row of the results file that today's command and hyper-parameters would make again is not
+    trained again: its figures and the date it was measured go into the table. Another command's
+    row is not reused, nor one of the same command whose recipe's defaults have changed since;
+    rows of targets the call does not run stay in the table."""
     import json
 
-    folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(benchmark.resolved_config(model, flags)))
-    (folder / benchmark.RESULT_FILE).write_text(json.dumps(figures))
-
-
-def test_a_finished_run_is_reused_by_a_later_call(tmp_path, capsys):
-    """With --runs, a run that finished there with the same command is not trained again: its
-    figures and the date it was measured go into the table. Another command's run is not reused,
-    nor one of the same command whose recipe's defaults have changed since."""
-    import json
-
-    figures = {"command": benchmark.command_of("vae", ["--limit", "64"]), "measured": "2026-12-05 03:00 UTC",
-               "wall_seconds": 42.0, "metrics": {"test_negative_elbo_nats": 235.5},
-               "history": [{"seconds": 20.0, "val_loss": 240.0}, {"seconds": 20.0, "val_loss": 235.9}]}
-    finished_run(tmp_path / "vae-new", "vae", ["--limit", "64"], figures)
+    vae = row("vae", ["--limit", "64"], "2026-12-05 03:00 UTC", {"test_negative_elbo_nats": 235.5},
+              [{"seconds": 20.0, "val_loss": 240.0}, {"seconds": 20.0, "val_loss": 235.9}])
+    dcgan = row("dcgan", ["--limit", "64"], "2026-12-04 03:00 UTC", {"test_frechet_distance_zoo_cnn": 0.9}, [])
     out = tmp_path / "table.md"
-    assert benchmark.main(["--models", "vae", "--recipes", "new", "--runs", str(tmp_path), "--out", str(out),
-                           "--", "--limit", "64"]) == 0
+    out.with_suffix(".json").write_text(json.dumps({"vae": {"new": vae}, "dcgan": {"new": dcgan}}))
+    assert benchmark.main(["--models", "vae", "--recipes", "new", "--out", str(out), "--", "--limit", "64"]) == 0
     assert "reused, measured 2026-12-05 03:00 UTC" in capsys.readouterr().out
-    row = next(line for line in out.read_text().splitlines() if line.startswith("| vae | new"))
-    assert "235.5" in row and "| yes |" in row and "0.7 min" in row and "2026-12-05 03:00 UTC" in row
-    assert json.loads(out.with_suffix(".json").read_text())["vae"]["new"]["time_to_target"] == 40.0
-    assert benchmark.finished("vae", ["--limit", "128"], tmp_path / "vae-new") is None
-    assert benchmark.finished("vae", [], tmp_path / "missing") is None
-    config = json.loads((tmp_path / "vae-new" / "config.json").read_text())
-    (tmp_path / "vae-new" / "config.json").write_text(json.dumps({**config, "epochs": config["epochs"] + 1}))
-    assert benchmark.finished("vae", ["--limit", "64"], tmp_path / "vae-new") is None
+    line = next(line for line in out.read_text().splitlines() if line.startswith("| vae | new"))
+    assert "235.5" in line and "| yes |" in line and "0.7 min" in line and "2026-12-05 03:00 UTC" in line
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert results["vae"]["new"]["time_to_target"] == 40.0 and results["dcgan"]["new"]["measured"] == dcgan["measured"]
+    assert benchmark.earlier_run([vae], "vae", ["--limit", "128"]) is None
+    assert benchmark.earlier_run([vae], "vae", ["--limit", "64"]) == vae
+    stale = row("vae", ["--limit", "64"], "2026-12-05 03:00 UTC", {}, [],
+                epochs=benchmark.resolved_config("vae", [])["epochs"] + 1)
+    assert benchmark.earlier_run([stale], "vae", ["--limit", "64"]) is None
 
 
-def test_the_cnn_targets_share_the_old_run(tmp_path, capsys):
+def test_the_cnn_targets_share_the_old_run(tmp_path):
     """cnn and cnn-long compare today's default and long preset with the same earlier recipe: its
     run (cnn-old) is made once and read by both rows, each against its own target."""
     import json
 
     history = [{"seconds": 100.0, "val_accuracy": 0.945}, {"seconds": 100.0, "val_accuracy": 0.952}]
-    runs = {"cnn-old": benchmark.TARGETS["cnn"].old_flags, "cnn-new": (), "cnn-long-new": ("--preset", "long")}
-    for folder, flags in runs.items():
-        finished_run(tmp_path / folder, "cnn", list(flags),
-                     {"command": benchmark.command_of("cnn", list(flags)), "measured": "2026-12-05 04:00 UTC",
-                      "wall_seconds": 900.0, "metrics": {"test_accuracy": 0.951}, "history": history})
+    old = row("cnn", list(benchmark.TARGETS["cnn"].old_flags), "2026-12-05 04:00 UTC", {"test_accuracy": 0.951},
+              history)
+    new = row("cnn", [], "2026-12-05 04:00 UTC", {"test_accuracy": 0.951}, history)
+    long = row("cnn", ["--preset", "long"], "2026-12-05 04:00 UTC", {"test_accuracy": 0.951}, history)
     out = tmp_path / "table.md"
-    assert benchmark.main(["--models", "cnn,cnn-long", "--runs", str(tmp_path), "--out", str(out)]) == 0
+    out.with_suffix(".json").write_text(json.dumps({"cnn": {"new": new, "old": old}, "cnn-long": {"new": long}}))
+    assert benchmark.main(["--models", "cnn,cnn-long", "--out", str(out)]) == 0
     results = json.loads(out.with_suffix(".json").read_text())
     assert results["cnn"]["old"]["command"] == results["cnn-long"]["old"]["command"]
     assert results["cnn-long"]["new"]["command"].endswith("--preset long")
     assert results["cnn"]["old"]["time_to_target"] == 100.0 and results["cnn-long"]["old"]["time_to_target"] == 200.0
-    assert capsys.readouterr().out.count("reused") == 4
+
+
+def test_a_run_is_trained_recorded_at_once_and_reused(tmp_path):
+    """A real (small) run: trained by zoo.train in a fresh process, its row written as soon as it
+    finished, with the hyper-parameters it ran with; the next call reuses it instead of training."""
+    import json
+
+    out = tmp_path / "table.md"
+    argv = ["--models", "vae", "--recipes", "new", "--out", str(out), "--runs", str(tmp_path / "runs"),
+            "--", "--limit", "256", "--epochs", "1"]
+    assert benchmark.main(argv) == 0
+    first = json.loads(out.with_suffix(".json").read_text())["vae"]["new"]
+    assert first["hyperparameters"]["epochs"] == 1 and first["hyperparameters"]["limit"] == 256
+    assert len(first["history"]) == 1 and first["metrics"]["test_negative_elbo_nats"] > 0
+    assert (tmp_path / "runs" / "vae-new" / "model.keras").exists()
+    (tmp_path / "runs" / "vae-new" / "model.keras").unlink()  # a second training would write it again
+    assert benchmark.main(argv) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["vae"]["new"]["measured"] == first["measured"]
+    assert not (tmp_path / "runs" / "vae-new" / "model.keras").exists()

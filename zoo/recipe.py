@@ -53,6 +53,15 @@ class Recipe:
     def __init__(self, config: dict):
         self.config = config
 
+    @classmethod
+    def hyperparameters(cls, config: dict) -> dict:
+        """What makes a run what it is, read from its configuration: the preset, every
+        hyper-parameter of `defaults`, the data (dataset, limit, steps per epoch, augmentation) and
+        the seed, not where it ran or wrote to. The model card lists these; the training benchmark
+        reuses an earlier run only if they all match today's."""
+        keys = ("preset", *cls.defaults, "dataset", "limit", "steps_per_epoch", "augment", "seed")
+        return {key: config.get(key) for key in dict.fromkeys(keys)}
+
     @property
     def seed(self) -> int:
         return self.config.get("seed") or 0
