@@ -119,11 +119,18 @@ def run(model: str, flags: list, out: Path) -> dict:
     wall = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"error: {' '.join(command)} failed:\n{result.stderr[-2000:]}")
-    config = json.loads((out / "config.json").read_text())
+    return row(model, flags, json.loads((out / "config.json").read_text()), measured, round(wall, 1),
+               json.loads((out / "metrics.json").read_text()),
+               json.loads((out / "checkpoint" / "state.json").read_text())["history"])
+
+
+def row(model: str, flags: list, config: dict, measured: str, wall_seconds: float, metrics: dict,
+        history: list) -> dict:
+    """A row of the results file: what a later call compares to reuse it (the command, and the
+    hyper-parameters of the configuration the run had) and the run's figures."""
     return {"command": command_of(model, flags), "hyperparameters": hyperparameters(model, config),
-            "measured": measured, "machine": MACHINE, "wall_seconds": round(wall, 1),
-            "metrics": json.loads((out / "metrics.json").read_text()),
-            "history": json.loads((out / "checkpoint" / "state.json").read_text())["history"]}
+            "measured": measured, "machine": MACHINE, "wall_seconds": wall_seconds, "metrics": metrics,
+            "history": history}
 
 
 def earlier_run(rows, model: str, flags: list) -> dict | None:

@@ -43,11 +43,9 @@ def test_old_recipes_are_valid_flags_of_today():
 
 
 def row(model, flags, measured, metrics, history, **changed):
-    """A row of the results file as a call of the benchmark leaves it for the next."""
+    """A row of the results file as a run of `model` with today's configuration, `changed` aside, leaves it."""
     config = {**benchmark.resolved_config(model, flags), **changed}
-    return {"command": benchmark.command_of(model, flags), "hyperparameters": benchmark.hyperparameters(model, config),
-            "measured": measured, "machine": benchmark.MACHINE, "wall_seconds": 42.0, "metrics": metrics,
-            "history": history}
+    return benchmark.row(model, flags, config, measured, 42.0, metrics, history)
 
 
 def test_an_earlier_row_is_reused_only_if_today_would_make_it_again(tmp_path, capsys):
