@@ -117,7 +117,7 @@ def load(name_or_path, runtime: str | None = None):
     """
     if runtime not in (None, *deploy.RUNTIMES):
         raise ZooError(f"runtime must be one of {', '.join(deploy.RUNTIMES)}, got {runtime!r}")
-    path = _locate(name_or_path)
+    path = locate(name_or_path)
     if path.is_file():
         kind = path.suffix[1:]
         if kind not in deploy.RUNTIMES:
@@ -138,7 +138,7 @@ def load(name_or_path, runtime: str | None = None):
     return next(iter(runners.values())) if len(runners) == 1 else runners
 
 
-def _locate(name_or_path) -> Path:
+def locate(name_or_path) -> Path:
     """The folder of a released model called `name_or_path`, else that path if it exists."""
     if isinstance(name_or_path, str) and name_or_path in (released := released_models()):
         return released[name_or_path]
