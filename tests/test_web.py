@@ -283,6 +283,32 @@ def test_drawing_on_the_pad_is_classified(open_page):
     assert page.canvas().max() > 200  # the strokes reached the network's input
 
 
+def test_photo_by_drag_and_drop(open_page, photo):
+    import base64
+
+    page = open_page("stylizer-paintings/index.html").ready()
+    transfer = page.page.evaluate_handle("""b64 => { const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+        const data = new DataTransfer(); data.items.add(new File([bytes], 'dropped.png', {type: 'image/png'}));
+        return data; }""", base64.b64encode(photo.read_bytes()).decode())
+    page.page.dispatch_event("main", "drop", {"dataTransfer": transfer})
+    assert page.wait("photo ready").startswith("photo ready")
+    assert page.page.inner_text("#photo-name") == "dropped.png, 448x296"
+    assert page.run() and page.canvas().shape == (296, 448, 3)
+
+
+def test_photo_from_the_camera(chromium, server):
+    browser = chromium("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")  # Chromium's test camera
+    try:
+        page = Page(browser, server, "stylizer-paintings/index.html").ready()
+        page.page.click("#camera")
+        assert page.wait("photo ready").startswith("photo ready")
+        assert page.page.inner_text("#photo-name").startswith("camera.png, ")
+        assert page.run() and page.canvas().std() > 1
+        assert not page.unexplained_console()
+    finally:
+        browser.close()
+
+
 # ---- bad input ----------------------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ from zoo.style.arbitrary import ALPHA, MIN_STYLE_SIDE, MULTIPLE as ARBITRARY_MUL
 from zoo.style.arbitrary import STYLE_SIDE, STYLE_STATS, TRANSFER
 from zoo.style.tiling import IMAGE, MULTIPLE as STYLIZER_MULTIPLE, STYLE_WEIGHTS, STYLIZED
 
+WEB = "web"  # its name in python -m exporters --format
 PAGE_DIR = Path(__file__).with_name("page")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ORT_PACKAGE = "onnxruntime-web"
@@ -94,6 +95,17 @@ def smallest_onnx(manifest: dict, exportable: str, folder: Path) -> str:
         raise ZooError(f"{folder} has no validated ONNX file of {exportable!r}; export it first: "
                        f"python -m exporters RUN_DIR --format onnx")
     return min(candidates)[1]
+
+
+def has_validated_onnx(source) -> bool:
+    """Whether the export of `source` holds every ONNX file its page needs."""
+    try:
+        manifest = read_manifest(export_folder(source))
+        for exportable in PAGES[page_kind(manifest)].networks.values():
+            smallest_onnx(manifest, exportable, Path(source))
+    except ZooError:
+        return False
+    return True
 
 
 def onnxruntime_web(dist: Path | None = None) -> tuple[Path, str]:

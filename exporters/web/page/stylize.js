@@ -130,10 +130,16 @@ function choosePhoto(file) {
   });
 }
 
+// The blend slider shows only when there is a second style to blend with.
+function showBlend() {
+  $('mix').parentElement.hidden = page.kind === 'arbitrary' ? !paintings.second : !$('style2').value;
+}
+
 function choosePainting(slot, pick) {
   busy(async () => {
     paintings[slot] = await pick();
     if (paintings[slot].notice) notice(paintings[slot].notice);
+    showBlend();
   }).then(() => {
     if (!$('status').textContent.startsWith('error:')) setStatus(`painting ready: ${paintings[slot].name}`);
   });
@@ -149,6 +155,7 @@ function setUpStyleBank() {
     $('style-preview').hidden = !entry;
   };
   $('style').addEventListener('change', thumbnail);
+  $('style2').addEventListener('change', showBlend);
   thumbnail();
 }
 
@@ -158,6 +165,7 @@ function setUpPaintings() {
   select.addEventListener('change', () => select.value && choosePainting('first', () => paintingFromExample(select.value)));
   $('painting').addEventListener('change', () => {
     const file = $('painting').files[0];
+    select.value = ''; // the file, not an example, is the painting now
     if (file) choosePainting('first', () => paintingFromFile(file));
   });
   $('painting2').addEventListener('change', () => {
@@ -172,6 +180,7 @@ boot(async (manifest, networks) => {
   document.body.classList.add(page.kind);
   if (page.kind === 'arbitrary') setUpPaintings();
   else setUpStyleBank();
+  showBlend();
   acceptPhotos('photo', choosePhoto);
   $('run').addEventListener('click', () => busy(stylize));
   for (const id of ['strength', 'preserve-color', 'mix']) {
@@ -186,5 +195,8 @@ boot(async (manifest, networks) => {
       }
     });
   }
-  if (page.kind === 'arbitrary' && page.examples.length) paintings.first = await paintingFromExample(page.examples[0].name);
+  if (page.kind === 'arbitrary' && page.examples.length) {
+    $('style').value = page.examples[0].name;
+    paintings.first = await paintingFromExample(page.examples[0].name);
+  }
 });

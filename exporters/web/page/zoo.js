@@ -50,20 +50,24 @@ const canVerify = Boolean(globalThis.crypto && crypto.subtle);
 async function download(path, label) {
   const response = await fetch(path);
   if (!response.ok) throw new PageError(`cannot load ${path} (HTTP ${response.status}); the page's folder is incomplete`);
-  const total = Number(response.headers.get('content-length')) || 0;
-  if (!response.body || !total) return response.arrayBuffer();
+  if (!response.body) return response.arrayBuffer();
   const reader = response.body.getReader();
-  const bytes = new Uint8Array(total);
+  const chunks = [];
   let received = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    if (received + value.length > total) throw new PageError(`${path} is larger than its server said`);
-    bytes.set(value, received);
+    chunks.push(value);
     received += value.length;
-    setStatus(`loading ${label}: ${(received / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB`);
+    setStatus(`loading ${label}: ${(received / 1e6).toFixed(1)} MB`);
   }
-  return bytes.buffer.slice(0, received);
+  const bytes = new Uint8Array(received);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes.buffer;
 }
 
 export async function fetchVerified(path, expectedSha256, label = path) {
