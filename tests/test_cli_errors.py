@@ -20,6 +20,7 @@ CASES = {
                      "--runtime", "onnx", "--max-size", 64], f"{OUT}/s.png"),
     "exporters": ([RELEASED / "dcgan-fashion_mnist", "--format", "onnx"], f"{OUT}/export"),
     "exporters.benchmark": ([RELEASED / "dcgan-fashion_mnist", "--format", "onnx"], f"{OUT}/export"),
+    "zoo.serve": (["--build-only", "--models", "dcgan-fashion_mnist"], f"{OUT}/site"),
 }
 
 
