@@ -49,23 +49,25 @@ THUMBNAIL_SIDE = 256  # style pictures shown beside a multi-style stylizer's nam
 
 @dataclasses.dataclass(frozen=True)
 class Page:
-    """A kind of page: its template, what it says, and {role in the page's JavaScript: exportable}."""
+    """A kind of page: its script (page/SCRIPT.js, with its controls and output in
+    page/SCRIPT-controls.html and page/SCRIPT-output.html, set in page/page.html), what it says,
+    and {role in the script: exportable}."""
 
-    template: str
+    script: str
     description: str
     networks: dict
 
 
 PAGES = {
-    "stylizer": Page("stylize.html", "Pick a photo and a style (or a blend of two): the stylizer paints it in your "
-                     "browser.", {"transfer": "stylizer"}),
-    "arbitrary": Page("stylize.html", "Pick a photo and any painting: the model gives the photo the painting's style, "
-                      "in your browser.", {"style": STYLE_ENCODER, "transfer": TRANSFER}),
-    "generator": Page("generate.html", "A grid of samples drawn from a seed, in your browser.", {"generator": GENERATOR}),
-    "vae": Page("generate.html", "A grid of samples drawn from a seed, and a walk between two of them, in your browser.",
+    "stylizer": Page("stylize", "Pick a photo and a style (or a blend of two): the stylizer paints it in your browser.",
+                     {"transfer": "stylizer"}),
+    "arbitrary": Page("stylize", "Pick a photo and any painting: the model gives the photo the painting's style, in "
+                      "your browser.", {"style": STYLE_ENCODER, "transfer": TRANSFER}),
+    "generator": Page("generate", "A grid of samples drawn from a seed, in your browser.", {"generator": GENERATOR}),
+    "vae": Page("generate", "A grid of samples drawn from a seed, and a walk between two of them, in your browser.",
                 {"generator": DECODER}),
-    "classifier": Page("classify.html", "Upload or draw an image: the network's three likeliest classes, in your "
-                       "browser.", {"classifier": CLASSIFIER}),
+    "classifier": Page("classify", "Upload or draw an image: the network's three likeliest classes, in your browser.",
+                       {"classifier": CLASSIFIER}),
 }
 
 
@@ -194,8 +196,17 @@ def page_config(kind: str, manifest: dict, networks: dict, source: Path, dest: P
     return config
 
 
-def _render(template: str, **values) -> str:
-    return string.Template((PAGE_DIR / template).read_text(encoding="utf-8")).substitute(values)
+def _fragment(name: str, **values) -> str:
+    return string.Template((PAGE_DIR / name).read_text(encoding="utf-8")).substitute(values)
+
+
+def index_html(kind: str, **values) -> str:
+    """The page of `kind`: page.html around the script's controls and output (a stylizer's style
+    controls are its kind's: names for a multi-style stylizer, paintings for an arbitrary one)."""
+    script = PAGES[kind].script
+    styles = _fragment(f"{kind}-styles.html") if script == "stylize" else ""
+    return _fragment("page.html", script=script, controls=_fragment(f"{script}-controls.html", styles=styles, **values),
+                     output=_fragment(f"{script}-output.html", **values), **values)
 
 
 def build(source, out=None, home: str | None = None, ort_dist=None) -> Path:
@@ -221,7 +232,7 @@ def build(source, out=None, home: str | None = None, ort_dist=None) -> Path:
             _copy(folder / name, tmp / name)
         for name in (f for files in RUNTIME.values() for f in files):
             _copy(dist / name, tmp / "ort" / name)
-        for name in ("zoo.js", Path(page.template).stem + ".js", "style.css"):
+        for name in ("zoo.js", f"{page.script}.js", "style.css"):
             shutil.copy2(PAGE_DIR / name, tmp / name)
         config = page_config(kind, manifest, networks, model_root, tmp, title)
         web_files = {p.relative_to(tmp).as_posix(): {"sha256": sha256(p), "size_bytes": p.stat().st_size}
@@ -232,14 +243,11 @@ def build(source, out=None, home: str | None = None, ort_dist=None) -> Path:
             exportables={manifest["files"][name]["exportable"]: [name] for name in networks.values()},
             page=config, web_files=web_files, onnxruntime_web=ort_version)
         write_json(tmp / MANIFEST, web_manifest)
-        controls = ""
-        if kind in ("stylizer", "arbitrary"):
-            controls = (PAGE_DIR / ("styles-bank.html" if kind == "stylizer" else "styles-painting.html")).read_text()
-        write_text(tmp / "index.html", _render(
-            page.template, title=title, description=page.description, manifest_sha256=sha256(tmp / MANIFEST),
-            home=home or "", home_label="All models" if home else "", max_side=MAX_SIDE, style_controls=controls,
-            model_ref=title, footer=f"Runs in this browser with onnxruntime-web {ort_version}: nothing leaves the page. "
-                                    f"Exported by keras-zoo from {manifest.get('model')} ({', '.join(networks.values())})."))
+        footer = (f"Runs in this browser with onnxruntime-web {ort_version}: nothing leaves the page. Exported by "
+                  f"keras-zoo from {manifest.get('model')} ({', '.join(networks.values())}).")
+        write_text(tmp / "index.html", index_html(
+            kind, title=title, description=page.description, manifest_sha256=sha256(tmp / MANIFEST), home=home or "",
+            home_label="All models" if home else "", max_side=MAX_SIDE, model_ref=title, footer=footer))
     return out
 
 
