@@ -218,6 +218,17 @@ def test_arbitrary_page_matches_python(open_page, site, photo, tmp_path, screens
     assert not page.unexplained_console()
 
 
+def test_page_and_python_draw_the_same_latents(open_page):
+    from zoo.portable_random import standard_normal
+
+    page = open_page("dcgan-fashion_mnist/index.html").ready()
+    for seed in (0, 1234, 2**32 - 1):
+        drawn = page.page.evaluate("async seed => Array.from((await import('./zoo.js')).standardNormal(seed, 10001))", seed)
+        expected = standard_normal(seed, 10001)
+        assert np.abs(np.asarray(drawn, np.float32) - expected).max() <= 1e-6 * np.abs(expected).max()
+        assert abs(expected.mean()) < 0.03 and abs(expected.std() - 1) < 0.03
+
+
 @pytest.mark.parametrize("model", ["dcgan-fashion_mnist", "vae-fashion_mnist"])
 def test_generator_page_draws_pythons_samples(open_page, site, tmp_path, screenshots, model):
     from zoo.deploy import runtime
