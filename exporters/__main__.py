@@ -13,6 +13,7 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 
 from exporters import FORMAT_NAMES, QUANTIZATIONS  # noqa: E402
 from exporters.onnx import DEFAULT_OPSET  # noqa: E402
+from exporters.web import WEB  # noqa: E402
 from zoo.errors import ArgumentParser, cli  # noqa: E402
 from zoo.log import setup  # noqa: E402
 from zoo.deploy.runtime import MANIFEST  # noqa: E402
@@ -25,13 +26,15 @@ def comma_list(text):
 def add_selection_arguments(parser):
     """What to export and how to check it: shared with exporters.benchmark."""
     parser.add_argument("--format", type=comma_list, default=",".join(FORMAT_NAMES),
-                        help="comma-separated formats (default: %(default)s)")
+                        help=f"comma-separated formats, and {WEB} for a browser page of the ONNX files "
+                             "(default: %(default)s)")
     parser.add_argument("--quantize", type=comma_list, default=",".join(QUANTIZATIONS),
                         help="extra TFLite variants, or 'none' (default: %(default)s)")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset, 13 to 18 (default: %(default)s)")
     parser.add_argument("--eval-images", type=int, default=1000,
                         help="test images for the classifier accuracy check (default: %(default)s)")
-    parser.add_argument("--out", help="export folder (default: RUN_DIR/export)")
+    parser.add_argument("--out", help="export folder (default: RUN_DIR/export); with --format web alone, the web "
+                                      "folder (default: RUN_DIR/web)")
 
 
 def build_parser():
@@ -50,10 +53,27 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     setup()
+    formats = [f for f in args.format if f != WEB]
+    if formats:
+        export_files(args, formats, args.out)
+    if WEB in args.format:
+        from exporters import web
+
+        if not formats and not web.has_validated_onnx(args.run_dir):
+            print("no validated ONNX files yet: exporting them first")
+            export_files(args, ["onnx"], None)
+        folder = web.build(args.run_dir, out=None if formats else args.out)
+        print(f"web page: {folder / 'index.html'} ({web.download_size(folder) / 1e6:.1f} MB to download on "
+              f"WebAssembly); serve it with COOP/COEP headers for threads: python -m zoo.serve")
+    return 0
+
+
+def export_files(args, formats, out):
+    """Export, validate and list the files of `formats` (plus --quantize's variants)."""
     from exporters.export import export_run
 
     start = time.perf_counter()
-    folder, manifest = export_run(args.run_dir, formats=args.format, quantize=args.quantize, out=args.out,
+    folder, manifest = export_run(args.run_dir, formats=formats, quantize=args.quantize, out=out,
                                   opset=args.opset, check=args.validate, eval_images=args.eval_images)
     for name, entry in manifest["files"].items():
         checks = entry.get("validation", {})
@@ -67,7 +87,6 @@ def main(argv=None):
         print(f"{name:32s} {entry['size_bytes'] / 1e6:8.2f} MB  {status:18s} {metric}")
     print(f"exported {len(manifest['files'])} file(s) in {time.perf_counter() - start:.1f} s; "
           f"manifest: {folder / MANIFEST}")
-    return 0
 
 
 if __name__ == "__main__":

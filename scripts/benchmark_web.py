@@ -87,11 +87,11 @@ def main(argv=None):
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
                                                                        "--disable-background-networking"])
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            responses = []
-            page.on("requestfinished", lambda request: responses.append(request))
             page.goto(url)
             page.wait_for_function("() => window.zoo.ready", timeout=120_000)
-            fetched = sum(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"] for r in responses)
+            # The browser's own count of bytes over the wire (headers and encoded bodies), page included.
+            fetched = page.evaluate("""() => performance.getEntriesByType('navigation').concat(
+                performance.getEntriesByType('resource')).reduce((sum, e) => sum + e.transferSize, 0)""")
             backend = page.inner_text("#backend")
             page.set_input_files("#photo", image)
             page.wait_for_function("() => document.getElementById('status').textContent.startsWith('photo ready')")
