@@ -14,7 +14,7 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 from exporters import FORMAT_NAMES, QUANTIZATIONS  # noqa: E402
 from exporters.onnx import DEFAULT_OPSET  # noqa: E402
 from exporters.web import WEB  # noqa: E402
-from zoo.errors import ArgumentParser, cli  # noqa: E402
+from zoo.errors import ArgumentParser, ZooError, cli  # noqa: E402
 from zoo.log import setup  # noqa: E402
 from zoo.deploy.runtime import MANIFEST  # noqa: E402
 
@@ -53,6 +53,9 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     setup()
+    for name in args.format:
+        if name not in (*FORMAT_NAMES, WEB):
+            raise ZooError(f"unknown format {name!r}; choose from {', '.join((*FORMAT_NAMES, WEB))}")
     formats = [f for f in args.format if f != WEB]
     if formats:
         export_files(args, formats, args.out)
@@ -63,8 +66,8 @@ def main(argv=None):
             print("no validated ONNX files yet: exporting them first")
             export_files(args, ["onnx"], None)
         folder = web.build(args.run_dir, out=None if formats else args.out)
-        print(f"web page: {folder / 'index.html'} ({web.download_size(folder) / 1e6:.1f} MB to download on "
-              f"WebAssembly); serve it with COOP/COEP headers for threads: python -m zoo.serve")
+        print(f"web page: {folder / 'index.html'} ({web.download_size(folder) / 1e6:.1f} MB of files on the "
+              f"WebAssembly path, less gzip-encoded); serve it with COOP/COEP headers for threads: python -m zoo.serve")
     return 0
 
 
