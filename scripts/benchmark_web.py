@@ -55,10 +55,9 @@ def gzip_size(folder: Path, names) -> int:
 
 def sizes(folder: Path) -> dict:
     manifest = json.loads((folder / "manifest.json").read_text())
-    other = {f"ort/{f}" for f in web.RUNTIME["webgpu"]} - {f"ort/{f}" for f in web.RUNTIME["wasm"]}
-    names = [n for n in manifest["web_files"] if n not in other] + list(manifest["files"]) + ["manifest.json", "index.html"]
     return {"wasm_bytes": web.download_size(folder, "wasm"), "webgpu_bytes": web.download_size(folder, "webgpu"),
-            "wasm_gzip_bytes": gzip_size(folder, names), "model_files": {n: e["size_bytes"] for n, e in manifest["files"].items()},
+            "wasm_gzip_bytes": gzip_size(folder, web.page_files(folder, "wasm")),
+            "model_files": {n: e["size_bytes"] for n, e in manifest["files"].items()},
             "folder_bytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())}
 
 

@@ -23,10 +23,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from zoo.errors import ArgumentParser, ZooError, cli
-from zoo.fileio import atomic_dir, write_text
+from zoo.deploy.runtime import MANIFEST
+from zoo.fileio import atomic_dir, read_json, write_text
 
 DEFAULT_PORT = 8000
-PREVIEWS = ("quality.jpg", "images/samples.png", "images/stylized-epoch-0059.png", "images/confusion_matrix.png")
+PREVIEWS = ("quality.jpg", "images/samples.png", "images/confusion_matrix.png")
 ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp",
                      "Cross-Origin-Resource-Policy": "same-origin"}
 
@@ -119,7 +120,7 @@ def build_site(out, names=None) -> tuple[Path, list]:
                 failures.append((name, str(e)))
                 continue
             preview = _preview(root, folder)
-            page = web.read_json(folder / "manifest.json")["page"]
+            page = read_json(folder / MANIFEST)["page"]
             cards.append(f'<a href="{html.escape(name)}/index.html"><h2>{html.escape(name)}</h2>'
                          + (f'<img src="{html.escape(preview)}" alt="">' if preview else "")
                          + f'<p>{html.escape(web.PAGES[page["kind"]].description)}</p></a>')

@@ -251,14 +251,17 @@ def build(source, out=None, home: str | None = None, ort_dist=None) -> Path:
     return out
 
 
-def download_size(folder, backend: str = "wasm") -> int:
-    """Bytes a browser fetches to open the page at `folder` on `backend` ("wasm" or "webgpu"):
-    every file but the other backend's runtime (style pictures included, though a page fetches
-    only those it shows)."""
+def page_files(folder, backend: str = "wasm") -> list[str]:
+    """The files (relative to `folder`) a browser fetches to open the page on `backend` ("wasm"
+    or "webgpu"): every file but the other backend's runtime (style pictures included, though a
+    page fetches only those it shows)."""
     folder = Path(folder)
     manifest = read_json(folder / MANIFEST)
     other = {f"ort/{f}" for b, files in RUNTIME.items() if b != backend for f in files} - \
         {f"ort/{f}" for f in RUNTIME[backend]}
-    sizes = [e["size_bytes"] for name, e in manifest["web_files"].items() if name not in other]
-    return sum(sizes) + sum(e["size_bytes"] for e in manifest["files"].values()) + \
-        (folder / MANIFEST).stat().st_size + (folder / "index.html").stat().st_size
+    return [n for n in manifest["web_files"] if n not in other] + list(manifest["files"]) + [MANIFEST, "index.html"]
+
+
+def download_size(folder, backend: str = "wasm") -> int:
+    """Bytes of `page_files` before any transfer encoding."""
+    return sum((Path(folder) / name).stat().st_size for name in page_files(folder, backend))
