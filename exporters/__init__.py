@@ -55,7 +55,8 @@ class Format:
 # range at 25 dB PSNR; on trained multi-style stylizers fp16 by 1.3e-2 and dynamic int8 by up to
 # a quarter of the range, at a few pixels. Int8 images have outlier pixels, so the int8 value
 # bounds (half the range) only catch a wrong scale, zero point or sign, and the PSNR (images) and
-# accuracy (classifiers) checks decide.
+# accuracy (classifiers) checks decide. ONNX's fp16 and dynamic int8 files are held to their
+# TFLite namesakes' bounds.
 FORMATS = (
     Format("savedmodel", "savedmodel", None, "{prefix}saved_model", savedmodel.export, 3e-4, 60.0),
     Format("tflite", "tflite", None, "{stem}", tflite.export, 3e-4, 60.0),
@@ -63,13 +64,16 @@ FORMATS = (
     Format("tflite_dynamic", "tflite", "dynamic", "{stem}_dynamic_int8", tflite.export, 0.5, 30.0),
     Format("tflite_int8", "tflite", "int8", "{stem}_int8", tflite.export, 0.5, 20.0),
     Format("onnx", "onnx", None, "{stem}", onnx.export, 3e-4, 60.0),
+    Format("onnx_fp16", "onnx", "fp16", "{stem}_fp16", onnx.export, 3e-2, 40.0),
+    Format("onnx_dynamic", "onnx", "dynamic", "{stem}_dynamic_int8", onnx.export, 0.5, 30.0),
 )
 FORMAT_NAMES = tuple(dict.fromkeys(f.format for f in FORMATS))
-QUANTIZATIONS = tuple(f.quantize for f in FORMATS if f.quantize)
+QUANTIZATIONS = tuple(dict.fromkeys(f.quantize for f in FORMATS if f.quantize))
 
 
 def select(formats, quantize) -> list[Format]:
-    """The rows of FORMATS for --format and --quantize (quantizations apply to TFLite)."""
+    """The rows of FORMATS for --format and --quantize: each chosen format's float32 file, and
+    its variants in the chosen quantizations that it has (int8 is TFLite's alone)."""
     from zoo.errors import ZooError
 
     for name in formats:

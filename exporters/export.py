@@ -46,6 +46,7 @@ class Exportable:
     eval_labels: np.ndarray | None = None
     keras_accuracy: float | None = None
     _saved_model: object = dataclasses.field(default=None, repr=False)
+    _onnx_graphs: dict = dataclasses.field(default_factory=dict, repr=False)
 
     def saved_model(self) -> str:
         """A SavedModel of `serve` in a temporary folder (removed with this object), written once
@@ -54,6 +55,17 @@ class Exportable:
             self._saved_model = tempfile.TemporaryDirectory(prefix=f"zoo-{self.name}-")
             savedmodel.export(self, self._saved_model.name, None, None)
         return self._saved_model.name
+
+    def onnx_graph(self, opset: int):
+        """A copy of the float32 ONNX graph of `serve`, converted once per opset for all the ONNX
+        variants (tf2onnx takes minutes on a VGG19-sized network)."""
+        import onnx as onnx_lib
+
+        if opset not in self._onnx_graphs:
+            self._onnx_graphs[opset] = onnx.float32_graph(self, opset)
+        copy = onnx_lib.ModelProto()
+        copy.CopyFrom(self._onnx_graphs[opset])
+        return copy
 
 
 @dataclasses.dataclass
@@ -124,8 +136,9 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
                        recipe.sample_input(s.name, tuple(s.shape[1:]), calib_x, rng) for s in specs}
 
         def representative(calibration=calibration, specs=specs):
+            # By name: a converted signature need not keep the network's input order.
             for i in range(CALIBRATION_SAMPLES):
-                yield [calibration[s.name][i:i + 1] for s in specs]
+                yield {s.name: calibration[s.name][i:i + 1] for s in specs}
 
         keras_runner = KerasRunner(serve)
         variants = [inputs]
@@ -159,7 +172,7 @@ def export_file(ex: Exportable, fmt, target: Path, *, opset: int, check: bool) -
             "export_seconds": round(seconds, 2),
         }
         if fmt.format == "onnx":
-            entry["opset"] = opset
+            entry.update(opset=opset, **onnx.describe(tmp))
         if fmt.format == "tflite":
             entry["gpu_delegate"] = tflite.gpu_compatibility(tmp)
         if check:

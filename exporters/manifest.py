@@ -1,6 +1,8 @@
 """manifest.json: what a deployment needs to know about every exported file without opening
 TensorFlow: checksum and size, inputs and outputs (names, shapes, dtypes, int8 scale and zero
-point), preprocessing, class names, GPU-delegate compatibility, validation figures, versions.
+point), preprocessing, class names, GPU-delegate compatibility, the operators of ONNX files and
+those that onnxruntime-web's WebGPU provider lacks (`webgpu_operator_list` names the list's
+source), validation figures, versions.
 
 It is written last and atomically, and removed before an export starts replacing files, so a
 manifest on disk always describes the files next to it (zoo.deploy.runtime checks the sha256)."""
@@ -10,12 +12,14 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from exporters.onnx import webgpu_source
 from zoo.fileio import read_json, write_json
 from zoo.training.runs import versions
 from zoo.deploy.runtime import MANIFEST, sha256
 
-NAMING = ("one exportable: saved_model/, model.tflite, model_<quantization>.tflite, model.onnx; several: the "
-          "same names prefixed with the exportable's name (encoder_saved_model/, encoder.tflite, decoder_int8.tflite)")
+NAMING = ("one exportable: saved_model/, model.tflite, model_<quantization>.tflite, model.onnx, "
+          "model_<quantization>.onnx; several: the same names prefixed with the exportable's name "
+          "(encoder_saved_model/, encoder.tflite, decoder_int8.tflite, decoder_fp16.onnx)")
 
 
 def file_digest(path: Path):
@@ -88,5 +92,7 @@ def write(folder: Path, loaded, files: dict):
     }
     if not loaded.class_names:
         del manifest["class_names"]
+    if any("webgpu_unsupported" in e for e in files.values()):
+        manifest["webgpu_operator_list"] = webgpu_source()
     write_json(folder / MANIFEST, manifest)
     return manifest

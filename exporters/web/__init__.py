@@ -51,11 +51,18 @@ THUMBNAIL_SIDE = 256  # style pictures shown beside a multi-style stylizer's nam
 class Page:
     """A kind of page: its script (page/SCRIPT.js, with its controls and output in
     page/SCRIPT-controls.html and page/SCRIPT-output.html, set in page/page.html), what it says,
-    and {role in the script: exportable}."""
+    {role in the script: exportable}, and the ONNX variants it may run (manifest quantizations,
+    None for float32): the smallest validated one goes into the folder."""
 
     script: str
     description: str
     networks: dict
+    quantizations: tuple = (None, "fp16", "dynamic")
+
+
+# A seed's samples must be Python's to 1e-3. Dynamic int8 quantizes activations as it runs, and
+# onnxruntime-web rounds some of them the other way: DCGAN's pixels moved by 5.6e-3.
+EXACT = (None, "fp16")
 
 
 PAGES = {
@@ -63,9 +70,10 @@ PAGES = {
                      {"transfer": "stylizer"}),
     "arbitrary": Page("stylize", "Pick a photo and any painting: the model gives the photo the painting's style, in "
                       "your browser.", {"style": STYLE_ENCODER, "transfer": TRANSFER}),
-    "generator": Page("generate", "A grid of samples drawn from a seed, in your browser.", {"generator": GENERATOR}),
+    "generator": Page("generate", "A grid of samples drawn from a seed, in your browser.", {"generator": GENERATOR},
+                      EXACT),
     "vae": Page("generate", "A grid of samples drawn from a seed, and a walk between two of them, in your browser.",
-                {"generator": DECODER}),
+                {"generator": DECODER}, EXACT),
     "classifier": Page("classify", "Upload or draw an image: the network's three likeliest classes, in your browser.",
                        {"classifier": CLASSIFIER}),
 }
@@ -88,23 +96,30 @@ def page_kind(manifest: dict) -> str:
                    f"{', '.join(PAGES)}")
 
 
-def smallest_onnx(manifest: dict, exportable: str, folder: Path) -> str:
-    """The smallest ONNX file of `exportable` that passed its parity check against Keras."""
-    candidates = [(entry["size_bytes"], name) for name, entry in manifest.get("files", {}).items()
+def smallest_onnx(manifest: dict, exportable: str, folder: Path, quantizations=Page.quantizations) -> str:
+    """The smallest ONNX file of `exportable` in one of `quantizations` that passed its parity
+    check against Keras, a dynamic int8 file only where it is at most half the size of the
+    smallest float one: its integer convolutions run several times slower than float32 on
+    WebAssembly (as on CPUs), a price worth paying for VGG19's 28 MB, not for a small network."""
+    candidates = [(entry["size_bytes"], entry.get("quantization") == "dynamic", name)
+                  for name, entry in manifest.get("files", {}).items()
                   if entry.get("exportable") == exportable and entry.get("format") == "onnx"
-                  and entry.get("validation", {}).get("outputs")]
+                  and entry.get("quantization") in quantizations and entry.get("validation", {}).get("outputs")]
     if not candidates:
         raise ZooError(f"{folder} has no validated ONNX file of {exportable!r}; export it first: "
                        f"python -m exporters RUN_DIR --format onnx")
-    return min(candidates)[1]
+    floats = [size for size, int8, _ in candidates if not int8]
+    worth_it = [c for c in candidates if not c[1] or not floats or 2 * c[0] <= min(floats)]
+    return min(worth_it)[2]
 
 
 def has_validated_onnx(source) -> bool:
     """Whether the export of `source` holds every ONNX file its page needs."""
     try:
         manifest = read_manifest(export_folder(source))
-        for exportable in PAGES[page_kind(manifest)].networks.values():
-            smallest_onnx(manifest, exportable, Path(source))
+        page = PAGES[page_kind(manifest)]
+        for exportable in page.networks.values():
+            smallest_onnx(manifest, exportable, Path(source), page.quantizations)
     except ZooError:
         return False
     return True
@@ -219,7 +234,8 @@ def build(source, out=None, home: str | None = None, ort_dist=None) -> Path:
     kind = page_kind(manifest)
     page = PAGES[kind]
     dist, ort_version = onnxruntime_web(ort_dist)
-    networks = {role: smallest_onnx(manifest, exportable, folder) for role, exportable in page.networks.items()}
+    networks = {role: smallest_onnx(manifest, exportable, folder, page.quantizations)
+                for role, exportable in page.networks.items()}
     model_root = folder.parent if folder.name == "export" else folder
     title = model_root.name if (model_root / "config.json").is_file() else manifest.get("model", "model")
     out = Path(out) if out else model_root / "web"

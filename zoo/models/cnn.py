@@ -29,7 +29,7 @@ import keras
 from keras import layers, ops
 
 from zoo.errors import ZooError
-from zoo.models.common import image_input, learning_rate
+from zoo.models.common import image_input, learning_rate, reverse
 from zoo.recipe import CLASSIFIER, LOGITS, PROBABILITIES, Recipe, Task
 from zoo.registry import register
 
@@ -94,10 +94,11 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class MirrorImage(layers.Layer):
-    """[B, H, W, C] -> the same images mirrored left to right."""
+    """[B, H, W, C] -> the same images mirrored left to right (W must be static: classifier inputs
+    have a fixed size)."""
 
     def call(self, images):
-        return ops.flip(images, axis=2)
+        return reverse(images, axis=2)
 
 
 @keras.saving.register_keras_serializable(package="zoo")

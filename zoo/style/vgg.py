@@ -217,5 +217,7 @@ class VGGFeatures:
     def __call__(self, images):
         from keras import ops
 
-        x = ops.flip(images, axis=-1) * 255.0 - ops.convert_to_tensor(BGR_MEAN, dtype=images.dtype)
+        from zoo.models.common import reverse
+
+        x = reverse(images, axis=-1) * 255.0 - ops.convert_to_tensor(BGR_MEAN, dtype=images.dtype)
         return dict(self.model(x, training=False))
