@@ -1,12 +1,23 @@
 """Build a photo folder and a painting folder for style-transfer training from Debian packages.
 
-    python scripts/build_style_data.py [--out DIR] [--max-side 1024] [--force]
+    python scripts/build_style_data.py [--out DIR] [--max-side 1024] [--force] [--styles]
 
 Writes DIR/photos/ (about 200 real photos: animals, monuments, landscapes, nature, people and
 objects) and DIR/paintings/ (30 public-domain paintings named by short style slugs such as
 starry_night, great_wave, composition_viii), each with a PROVENANCE.csv (file, package,
 path_in_package, title, artist, licence, source). DIR defaults to $ZOO_STYLE_DATA, else
 $XDG_CACHE_HOME/keras-zoo/style-data (~/.cache/keras-zoo/style-data).
+
+With --styles it also writes DIR/styles/, a style corpus of about 330 images for arbitrary-style
+models, which must generalise to paintings they never saw: the 30 paintings, Wesnoth's painted
+story landscapes and portraits, Tux Paint's colouring drawings, desktop wallpapers that are
+artwork rather than photos (KDE Plasma, Lomiri, GNOME, Debian's themes), GIMP's splash, and the
+paper, canvas, stone, wood and drawn-stroke textures of GIMP, Krita and MyPaint (seamless tiles,
+tiled up to TILE_SIDE pixels). Geometric patterns (stripes, grids, dithers, checks) stay out: a
+network trained on them learns to print a periodic grid. Its PROVENANCE.csv has a `split`
+column: `test` for adain-paintings' six held-out paintings (every 5th painting by name, the rule
+of zoo.models.adain) and every 10th other image by name, `train` for the rest. It costs another
+~270 MB of downloads (wesnoth-1.16-data, krita-data, gnome-backgrounds, gimp-data...).
 
 Why: style transfer is normally trained on COCO photos and WikiArt paintings, and neither can be
 had on machines that reach only the pip and Debian registries. Debian packages hold enough of both
@@ -69,6 +80,31 @@ OPENCV_PHOTOS = ("aero1", "aero3", "aloeL", "apple", "baboon", "board", "buildin
 LOMIRI_NOT_PHOTOS = ("analogpattern", "umang", "Fossa", "Infinite-Sea", "Painting-Colors")  # renders
 PLASMA_PHOTOS = ("BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf",
                  "Grey", "Kite", "OneStandsOut", "Path", "summer_1am")  # the other 19 are renders/drawings
+# --styles: the style corpus. Debian packages, their licences (per file where the package's
+# debian/copyright says so, else package-wide) and what stays out of each.
+STYLE_PACKAGES = ("gimp-data", "mypaint-data", "mypaint-data-extras", "krita-data", "tuxpaint-data",
+                  "wesnoth-1.16-data", "desktop-base", "gnome-backgrounds")
+STYLES_VERSION = 1
+STYLE_COLUMNS = COLUMNS + ("split",)
+MIN_STYLE_SHORT_SIDE = 256
+TILE_SIDE = 512  # seamless tiles are repeated up to this square, so training crops see texture, not one tile
+PAINTINGS_HOLD_OUT_EVERY = 5  # zoo.models.adain.HOLD_OUT_PAINTINGS_EVERY: adain-paintings' six held-out paintings
+STYLES_HOLD_OUT_EVERY = 10
+GIMP_PATTERNS = "usr/share/gimp/2.0/patterns"
+GIMP_GEOMETRIC = ("3dgreen", "Stripes1px", "Stripes2px", "bluegrid", "bluesquares", "nops", "qube1", "recessed",
+                  "redcube", "sm_squares", "warning")  # Legacy/: flat repeats of a few pixels, not texture
+KRITA_PATTERNS = "usr/share/krita/patterns"
+KRITA_GEOMETRIC = ("Cross", "DITH_", "Grid", "Pattern0", "Squares", "Stripes", "Zigzag", "hexacol", "Maze_lines",
+                   "23-dynamic", "24-dynamic", "25-dynamic")  # dithers, screentones, line grids
+MYPAINT_TEXTURES = ("paper", "canvas")  # backgrounds/: the others are flat colours, checks and page layouts
+MYPAINT_NOT_TEXTURES = ("paper5a_score",)  # music staves
+TUXPAINT_DRAWINGS = ("carcassone", "chicken", "frog", "hat", "jetplane", "nagasaki", "pansy", "reef", "reef-back",
+                     "rocket", "shipwreck", "skyline-sf-dusk", "skyline-sf-dusk-back", "street", "tux_farmer")
+WESNOTH = "usr/share/games/wesnoth/1.16/data/core/images"
+WESNOTH_PORTRAITS_EVERY = 2  # every 2nd of 241 portraits: painted figures, but they should not outnumber the rest
+WESNOTH_LICENCE = "GPL-2+ (debian/copyright: Wesnoth's code and art)"
+GNOME_GEOMETRIC = ("grid", "pixels", "truchet")  # pixel grids and tilings
+GNOME_LICENCE = "CC-BY-SA-3.0 (debian/copyright: Jakub Steiner and GNOME artists)"
 NOT_PAINTINGS = ("Pieta",)  # paintings.rcc also holds a photo of Michelangelo's sculpture
 ARTIST_FIXES = {"Katsushika Hokusa": "Katsushika Hokusai", "Pieter Brugel": "Pieter Bruegel the Elder",
                 "Bazille": "Frédéric Bazille", "Vincent Van Gogh": "Vincent van Gogh"}  # as GCompris' qml has them
@@ -89,7 +125,7 @@ class BuildError(Exception):
 @dataclass
 class Candidate:
     """One image to consider, with what PROVENANCE.csv records about it."""
-    kind: str  # "photos" or "paintings"
+    kind: str  # "photos", "paintings" or "styles"
     name: str
     load: Callable[[], Image.Image]
     package: str
@@ -386,38 +422,183 @@ def opencv_candidates(root: Path):
                             path.stem, "unknown", licence)
 
 
-def wallpaper_candidates(package: str, root: Path):
-    """Photos among the desktop-background packages, licence per file from debian/copyright
-    (installed paths mapped to the upstream paths it names) or plasma's metadata.json."""
+def wallpaper_candidates(package: str, root: Path, kind: str = "photos"):
+    """Photos among the desktop-background packages, or with kind "styles" the drawn and
+    rendered ones of Plasma and Lomiri; licence per file from debian/copyright (installed paths
+    mapped to the upstream paths it names) or plasma's metadata.json."""
     paragraphs = parse_dep5((root / "usr/share/doc" / package / "copyright").read_text())
     if package == "plasma-workspace-wallpapers":
-        for name in PLASMA_PHOTOS:
+        names = sorted(p.name for p in (root / "usr/share/wallpapers").iterdir())
+        for name in PLASMA_PHOTOS if kind == "photos" else [n for n in names if n not in PLASMA_PHOTOS]:
             folder = root / "usr/share/wallpapers" / name
-            meta = json.loads((folder / "metadata.json").read_text())["KPlugin"]
+            meta = plasma_metadata(folder)
             sizes = {p.parent / p.readlink() if p.is_symlink() else p  # most sizes link to one file
                      for p in (folder / "contents/images").iterdir()}
             image = max(sorted(sizes), key=lambda p: _pixels(Image.open(p)))
             _, deb_licence = dep5_lookup(paragraphs, f"{name}/contents/images/{image.name}")
             authors = ", ".join(a["Name"] for a in meta.get("Authors", [])) or "unknown"
-            yield Candidate("photos", f"plasma_{slug(name)}", _open_path(image), package,
+            yield Candidate(kind, f"plasma_{slug(name)}", _open_path(image), package,
                             f"/{image.relative_to(root)}", meta.get("Name", name), authors,
-                            f"{meta.get('License', 'unknown')} (metadata.json; debian/copyright: {deb_licence})")
+                            f"{meta.get('License', 'unknown')} ({meta['file']}; debian/copyright: {deb_licence})")
         return
     if package == "mate-backgrounds":
         images, upstream = sorted((root / "usr/share/backgrounds/mate/nature").glob("*.jpg")), "nature/"
+        images = images if kind == "photos" else []
     else:  # lomiri-wallpapers-16.04 / -20.04: debian/copyright names them 16.04/..., 20.04/...
         images = [p for p in sorted((root / "usr/share/backgrounds").glob("*.jpg"))
-                  if not p.name.startswith(LOMIRI_NOT_PHOTOS)]
+                  if p.name.startswith(LOMIRI_NOT_PHOTOS) == (kind == "styles")]
         upstream = package.rsplit("-", 1)[1] + "/"
     for image in images:
         holders, licence = dep5_lookup(paragraphs, upstream + image.name)
         title = image.stem.split("_by_")[0]
-        yield Candidate("photos", f"{package.split('-')[0]}_{slug(title)}", _open_path(image), package,
+        yield Candidate(kind, f"{package.split('-')[0]}_{slug(title)}", _open_path(image), package,
                         f"/{image.relative_to(root)}", title.replace("_", " "), holders, licence)
+
+
+def plasma_metadata(folder: Path) -> dict:
+    """A Plasma wallpaper's name, authors and licence, from its metadata.json (KPlugin) or, in
+    older wallpapers such as SafeLanding, its metadata.desktop, as {"Name", "Authors": [{"Name"}],
+    "License", "file"}."""
+    if (folder / "metadata.json").is_file():
+        return {**json.loads((folder / "metadata.json").read_text())["KPlugin"], "file": "metadata.json"}
+    entries = dict(re.findall(r"^([\w-]+)=(.*)$", (folder / "metadata.desktop").read_text(), flags=re.M))
+    author = entries.get("X-KDE-PluginInfo-Author")
+    return {"Name": entries.get("Name", folder.name), "Authors": [{"Name": author}] if author else [],
+            "License": entries.get("X-KDE-PluginInfo-License", "unknown"), "file": "metadata.desktop"}
 
 
 def _pixels(image):
     return image.width * image.height
+
+
+# ----------------------------------------------------------------------------- style corpus
+
+def read_gimp_pattern(data: bytes) -> Image.Image:
+    """A GIMP .pat pattern (GIMP's and Krita's tiles): big-endian u32 header size, version,
+    width, height and bytes per pixel (1 grey, 2 grey + alpha, 3 RGB, 4 RGBA), b"GPAT", the
+    name up to the header size, then the raw pixels. Pillow reads only some of them."""
+    header, _, width, height, depth = struct.unpack(">5I", data[:20])
+    if data[20:24] != b"GPAT" or depth not in (1, 2, 3, 4):
+        raise ValueError("not a GIMP pattern (no 'GPAT' magic)")
+    return Image.frombytes(("L", "LA", "RGB", "RGBA")[depth - 1], (width, height),
+                           data[header:header + width * height * depth])
+
+
+def tiled(image: Image.Image, side: int = TILE_SIDE) -> Image.Image:
+    """A seamless tile repeated to fill a side x side square (transparency flattened first, so
+    that every repeat is the same RGB)."""
+    tile = to_rgb(image)
+    canvas = Image.new("RGB", (side, side))
+    for top in range(0, side, tile.height):
+        for left in range(0, side, tile.width):
+            canvas.paste(tile, (left, top))
+    return canvas
+
+
+def cut_out(image: Image.Image) -> Image.Image:
+    """A figure on a transparent background, cropped to its opaque pixels (then put on white)."""
+    image = image.convert("RGBA")
+    return image.crop(image.getchannel("A").getbbox())
+
+
+def _tiled_pattern(path):
+    return lambda: tiled(read_gimp_pattern(path.read_bytes()))
+
+
+def _tiled_path(path):
+    return lambda: tiled(Image.open(path))
+
+
+def _cut_out_path(path):
+    return lambda: cut_out(Image.open(path))
+
+
+def texture_candidates(package: str, root: Path):
+    """Seamless textures of the drawing programs, tiled: GIMP's patterns (wood, stone, paper,
+    fabric, sky, water...), Krita's paper, canvas, drawn-stroke and material textures and
+    MyPaint's papers and canvases; geometric repeats stay out (GIMP_GEOMETRIC, KRITA_GEOMETRIC)."""
+    paragraphs = parse_dep5((root / "usr/share/doc" / package / "copyright").read_text())
+    if package == "gimp-data":
+        for path in sorted((root / GIMP_PATTERNS).glob("*/*.pat")):
+            if path.stem in GIMP_GEOMETRIC:
+                continue
+            _, licence = dep5_lookup(paragraphs, f"data/patterns/{path.parent.name}/{path.name}")
+            yield Candidate("styles", f"gimp_{slug(path.parent.name)}_{slug(path.stem)}", _tiled_pattern(path), package,
+                            f"/{path.relative_to(root)}", f"{path.parent.name}: {path.stem}", "GIMP artists", licence)
+        for path in sorted((root / "usr/share/gimp/2.0/scripts/images").glob("texture*.jpg")):
+            _, licence = dep5_lookup(paragraphs, f"plug-ins/script-fu/scripts/images/{path.name}")
+            yield Candidate("styles", f"gimp_{slug(path.stem)}", _open_path(path), package,
+                            f"/{path.relative_to(root)}", path.stem, "GIMP artists", licence)
+        splash = root / "usr/share/gimp/2.0/images/gimp-splash.png"
+        _, licence = dep5_lookup(paragraphs, "data/images/gimp-splash.png")
+        yield Candidate("styles", "gimp_splash", _open_path(splash), package, f"/{splash.relative_to(root)}",
+                        "GIMP 2.10 splash screen", "GIMP artists", licence)
+    elif package == "krita-data":
+        for path in sorted((root / KRITA_PATTERNS).iterdir()):
+            if path.name.startswith(KRITA_GEOMETRIC):
+                continue
+            load = _tiled_pattern(path) if path.suffix == ".pat" else _tiled_path(path)
+            _, licence = dep5_lookup(paragraphs, f"krita/data/patterns/{path.name}")
+            yield Candidate("styles", f"krita_{slug(path.stem)}", load, package, f"/{path.relative_to(root)}",
+                            path.stem.replace("_", " "), "Krita artists", licence)
+    else:  # mypaint-data, mypaint-data-extras
+        folder = root / "usr/share/mypaint/backgrounds"
+        for path in sorted(folder.rglob("*.png")):
+            top_level = path.parent == folder
+            if top_level and (not path.stem.startswith(MYPAINT_TEXTURES) or path.stem in MYPAINT_NOT_TEXTURES):
+                continue
+            upstream = f"backgrounds/{path.relative_to(folder)}"
+            holders, licence = dep5_lookup(paragraphs, upstream)
+            load = _tiled_path(path) if min(Image.open(path).size) < MIN_STYLE_SHORT_SIDE else _open_path(path)
+            yield Candidate("styles", f"mypaint_{slug(path.stem)}", load, package, f"/{path.relative_to(root)}",
+                            path.stem.replace("_", " "), holders, licence)
+
+
+def artwork_candidates(package: str, root: Path):
+    """Drawn and painted artwork: Wesnoth's story landscapes, campaign map and (every
+    WESNOTH_PORTRAITS_EVERY-th) unit portraits, Tux Paint's colour starter drawings, Debian's
+    desktop themes (their boot-screen renders) and GNOME's drawn wallpapers."""
+    if package == "wesnoth-1.16-data":
+        for path in [*sorted((root / WESNOTH / "story").glob("*.jpg")), root / WESNOTH / "maps/background.jpg"]:
+            yield Candidate("styles", f"wesnoth_{slug(path.stem)}", _open_path(path), package,
+                            f"/{path.relative_to(root)}", path.stem.replace("-", " "), "Wesnoth artists",
+                            WESNOTH_LICENCE)
+        portraits = sorted((root / WESNOTH / "portraits").rglob("*.png"))
+        for path in portraits[::WESNOTH_PORTRAITS_EVERY]:
+            name = slug("_".join(path.relative_to(root / WESNOTH / "portraits").with_suffix("").parts))
+            yield Candidate("styles", f"wesnoth_portrait_{name}", _cut_out_path(path), package,
+                            f"/{path.relative_to(root)}", f"portrait: {path.stem.replace('-', ' ')}", "Wesnoth artists",
+                            WESNOTH_LICENCE)
+        return
+    if package == "gnome-backgrounds":
+        for path in sorted((root / "usr/share/backgrounds/gnome").glob("*.webp")):
+            if not path.stem.startswith(GNOME_GEOMETRIC):
+                yield Candidate("styles", f"gnome_{slug(path.stem)}", _open_path(path), package,
+                                f"/{path.relative_to(root)}", path.stem, "GNOME artists", GNOME_LICENCE)
+        return
+    paragraphs = parse_dep5((root / "usr/share/doc" / package / "copyright").read_text())
+    if package == "tuxpaint-data":
+        folder = root / "usr/share/tuxpaint/starters"
+        for path in sorted(p for p in folder.iterdir() if p.suffix in (".png", ".jpeg")
+                           and p.stem in TUXPAINT_DRAWINGS):
+            holders, licence = dep5_lookup(paragraphs, f"starters/{path.name}")
+            yield Candidate("styles", f"tuxpaint_{slug(path.stem)}", _open_path(path), package,
+                            f"/{path.relative_to(root)}", path.stem.replace("_", " "), holders, licence)
+    else:  # desktop-base
+        for path in sorted((root / "usr/share/desktop-base").glob("*-theme/grub/grub-16x9.png")):
+            theme = path.parent.parent.name
+            holders, licence = dep5_lookup(paragraphs, f"{theme}/grub/{path.name}")
+            yield Candidate("styles", f"debian_{slug(theme)}", _open_path(path), package, f"/{path.relative_to(root)}",
+                            f"Debian {theme.replace('-theme', '')} theme", holders, licence)
+
+
+def held_out_styles(names, paintings) -> set:
+    """The style files held out of training: the paintings that zoo.models.adain holds out of its
+    paintings folder (every PAINTINGS_HOLD_OUT_EVERY-th by name), so that adain-paintings and
+    arbitrary-style models are judged on the same unseen six, and every STYLES_HOLD_OUT_EVERY-th
+    of the other style images by name."""
+    held = set(sorted(paintings)[::PAINTINGS_HOLD_OUT_EVERY])
+    return held | set(sorted(n for n in names if n not in paintings)[::STYLES_HOLD_OUT_EVERY])
 
 
 # ----------------------------------------------------------------------------- building
@@ -475,11 +656,22 @@ class Collector:
         self.rows[name] = dict(zip(COLUMNS, (f"{name}.jpg", c.package, c.path, c.title, c.artist, c.licence,
                                              c.source)))
 
-    def write_provenance(self):
+    def adopt(self, other: "Collector") -> None:
+        """Take another folder's images as they are, names and provenance too (the paintings
+        into the style corpus, so both folders hold the same files)."""
+        for name, row in other.rows.items():
+            shutil.copy2(other.folder / row["file"], self.folder / row["file"])
+            self.rows[name], self.seen[name] = dict(row), other.seen[name]
+
+    def write_provenance(self, held_out: set | None = None):
+        """PROVENANCE.csv; with `held_out` (names) also the `split` column, test or train."""
+        rows = sorted(self.rows.values(), key=lambda r: r["file"])
+        if held_out is not None:
+            rows = [{**r, "split": "test" if r["file"][:-4] in held_out else "train"} for r in rows]
         with open(self.folder / "PROVENANCE.csv", "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, COLUMNS)
+            writer = csv.DictWriter(f, COLUMNS if held_out is None else STYLE_COLUMNS)
             writer.writeheader()
-            writer.writerows(sorted(self.rows.values(), key=lambda r: r["file"]))
+            writer.writerows(rows)
 
 
 def fetch(package: str, debs: Path) -> Path:
@@ -515,12 +707,20 @@ def unpack(deb: Path, dest: Path) -> Path:
     return dest
 
 
-def is_complete(out: Path, max_side: int) -> bool:
-    """Both folders exist, list only files that exist, and were built with these settings."""
+def build_record(max_side: int, styles: bool) -> dict:
+    """What .build.json records: the settings a build used (and the style corpus's version)."""
+    return {"version": BUILD_VERSION, "max_side": max_side, **({"styles": STYLES_VERSION} if styles else {})}
+
+
+def is_complete(out: Path, max_side: int, styles: bool = False) -> bool:
+    """The folders exist, list only files that exist, and were built with these settings (a
+    build with the style corpus also serves a request without it)."""
     try:
-        if json.loads((out / ".build.json").read_text()) != {"version": BUILD_VERSION, "max_side": max_side}:
+        record = json.loads((out / ".build.json").read_text())
+        if (record.get("version"), record.get("max_side")) != (BUILD_VERSION, max_side) or \
+                (styles and record.get("styles") != STYLES_VERSION):
             return False
-        for kind in ("photos", "paintings"):
+        for kind in ("photos", "paintings") + (("styles",) if styles else ()):
             with open(out / kind / "PROVENANCE.csv", encoding="utf-8") as f:
                 rows = list(csv.DictReader(f))
             if not rows or not all((out / kind / r["file"]).is_file() for r in rows):
@@ -530,7 +730,7 @@ def is_complete(out: Path, max_side: int) -> bool:
     return True
 
 
-def build(out: Path, max_side: int) -> dict:
+def build(out: Path, max_side: int, styles: bool = False) -> dict:
     """Download, unpack, collect and swap the new folders into place; returns per-package counts."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".tmp-*"):  # left by a killed run
@@ -539,7 +739,8 @@ def build(out: Path, max_side: int) -> dict:
     debs.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".tmp-") as work:
         work = Path(work)
-        roots = {p: unpack(fetch(p, debs), work / "unpacked" / p) for p in PACKAGES}
+        roots = {p: unpack(fetch(p, debs), work / "unpacked" / p)
+                 for p in (PACKAGES + STYLE_PACKAGES if styles else PACKAGES)}
         collectors = {"photos": Collector(work / "new" / "photos", max_side, MIN_SHORT_SIDE),
                       "paintings": Collector(work / "new" / "paintings", max_side, same_name_is_same=True)}
         sources = [gcompris_candidates(roots["gcompris-qt-data"]), opencv_candidates(roots["opencv-doc"])]
@@ -547,9 +748,21 @@ def build(out: Path, max_side: int) -> dict:
         for source in sources:
             for candidate in source:
                 collectors[candidate.kind].add(candidate)
+        if styles:
+            collectors["styles"] = Collector(work / "new" / "styles", max_side, MIN_STYLE_SHORT_SIDE)
+            collectors["styles"].adopt(collectors["paintings"])
+            sources = [wallpaper_candidates(p, roots[p], "styles") for p in PACKAGES[3:]]
+            sources += [texture_candidates(p, roots[p]) for p in ("gimp-data", "krita-data", "mypaint-data",
+                                                                  "mypaint-data-extras")]
+            sources += [artwork_candidates(p, roots[p]) for p in ("wesnoth-1.16-data", "tuxpaint-data",
+                                                                   "desktop-base", "gnome-backgrounds")]
+            for source in sources:
+                for candidate in source:
+                    collectors["styles"].add(candidate)
         counts = {}
         for kind, collector in collectors.items():
-            collector.write_provenance()
+            collector.write_provenance(held_out_styles(collector.rows, collectors["paintings"].rows)
+                                       if kind == "styles" else None)
             for row in collector.rows.values():
                 counts.setdefault(kind, {}).setdefault(row["package"], 0)
                 counts[kind][row["package"]] += 1
@@ -558,7 +771,7 @@ def build(out: Path, max_side: int) -> dict:
             if (out / kind).exists():
                 (out / kind).rename(work / f"old-{kind}")
             (work / "new" / kind).rename(out / kind)
-        (out / ".build.json").write_text(json.dumps({"version": BUILD_VERSION, "max_side": max_side}))
+        (out / ".build.json").write_text(json.dumps(build_record(max_side, styles)))
     return counts
 
 
@@ -573,15 +786,17 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None, help=f"output folder (default: {default_out()})")
     parser.add_argument("--max-side", type=int, default=1024, help="longest side of written images in px")
     parser.add_argument("--force", action="store_true", help="rebuild even when the folders are complete")
+    parser.add_argument("--styles", action="store_true",
+                        help="also build styles/, a corpus of ~330 paintings, drawings and textures (~270 MB more)")
     args = parser.parse_args(argv)
     if args.max_side < 64:
         parser.error("--max-side must be at least 64")
     out = (args.out or default_out()).expanduser()
-    if not args.force and is_complete(out, args.max_side):
+    if not args.force and is_complete(out, args.max_side, args.styles):
         print(f"up to date: {out} (--force rebuilds)")
         return 0
     try:
-        counts = build(out, args.max_side)
+        counts = build(out, args.max_side, args.styles)
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

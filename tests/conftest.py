@@ -38,6 +38,20 @@ STYLIZER_STYLES = ["hubble_deep_field", "ihc", "gravel"]
 STYLE_FILES = [SKIMAGE_DATA / n for n in ("hubble_deep_field.jpg", "ihc.png", "gravel.png")]
 
 
+# Photos and paintings from scikit-image's package folder for the arbitrary-style models' tests;
+# camera, brick, grass and gravel are grey PNGs, so grey images go through every path.
+SKIMAGE_PHOTOS = ("astronaut.png", "camera.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png")
+SKIMAGE_PAINTINGS = ("brick.png", "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png", "retina.jpg")
+
+
+def skimage_folder(root, names):
+    """`root` holding copies of scikit-image's sample images `names`."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(SKIMAGE_DATA / name, root / name)
+    return root
+
+
 def tiny_photos(folder):
     """Three small photos (one is held out), so that style transfer's evaluation and pictures
     take seconds."""
@@ -71,6 +85,8 @@ TINY_RUNS = {
     "stylizer": (stylizer_data, ["--crop-size", 32, "--style-size", 128, "--batch-size", 2, "--residual-blocks", 1,
                                  "--widths", "8,16,32", "--steps-per-epoch", 2]),
     "adain": (adain_data, ["--crop-size", 32, "--widths", "8,16,32", "--batch-size", 2, "--steps-per-epoch", 2]),
+    "arbitrary": (adain_data, ["--crop-size", 32, "--widths", "8,16,32", "--residual-blocks", 1, "--batch-size", 2,
+                               "--steps-per-epoch", 2]),
 }
 FASHION_MNIST_RUN = ["--limit", 512, "--batch-size", 64]
 

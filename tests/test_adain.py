@@ -7,41 +7,29 @@ manifest says, and one error line for each bad style input."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import SKIMAGE_DATA, error_line, run_cli
+from conftest import SKIMAGE_DATA, SKIMAGE_PAINTINGS, SKIMAGE_PHOTOS, error_line, run_cli, skimage_folder
 from zoo import registry
 from zoo.errors import ZooError
 from zoo.models.adain import AdaptiveInstanceNormalization, StyleStatistics, StyleTransferNetwork, build_decoder, decode_rgb
 from zoo.style.arbitrary import ALPHA, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER, TRANSFER_TILE
 
-# Photos and paintings from scikit-image's package folder; camera, brick, grass and gravel are
-# grey PNGs, so grey images go through every path.
-PHOTOS = ("astronaut.png", "camera.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png")
-PAINTINGS = ("brick.png", "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png", "retina.jpg")
 SMALL = {"crop_size": 32, "widths": "8,16,32"}  # 64-pixel held-out squares, a 0.18M-parameter decoder
-
-
-def folder(root, names):
-    root.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        shutil.copy(SKIMAGE_DATA / name, root / name)
-    return root
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """(photos folder, paintings folder); one painting is RGBA with a transparent half."""
     root = tmp_path_factory.mktemp("adain-data")
-    paintings = folder(root / "paintings", PAINTINGS)
+    paintings = skimage_folder(root / "paintings", SKIMAGE_PAINTINGS)
     rgba = np.asarray(Image.open(SKIMAGE_DATA / "ihc.png").convert("RGBA")).copy()
     rgba[:, : rgba.shape[1] // 2, 3] = 0
     Image.fromarray(rgba).save(paintings / "ihc_cut_out.png")
-    return folder(root / "photos", PHOTOS), paintings
+    return skimage_folder(root / "photos", SKIMAGE_PHOTOS), paintings
 
 
 def recipe(data, **overrides):
@@ -161,7 +149,7 @@ def test_grey_and_transparent_paintings_become_rgb(data):
 
 def test_a_truncated_training_painting_is_skipped(data, tmp_path):
     photos, _ = data
-    styles = folder(tmp_path / "paintings", PAINTINGS)
+    styles = skimage_folder(tmp_path / "paintings", SKIMAGE_PAINTINGS)
     jpeg = (SKIMAGE_DATA / "retina.jpg").read_bytes()
     (styles / "c_truncated.jpg").write_bytes(jpeg[:len(jpeg) // 3])  # second by name: a training painting
     (styles / "notes.txt").write_text("not an image")  # skipped by the folder scan, with a warning
@@ -182,14 +170,14 @@ def test_bad_paintings_are_one_zoo_error(data, tmp_path, bad, message):
     photos, _ = data
     styles = tmp_path / "paintings"
     if bad == "small":
-        folder(styles, PAINTINGS)
+        skimage_folder(styles, SKIMAGE_PAINTINGS)
         Image.fromarray(np.zeros((40, 300, 3), np.uint8)).save(styles / "strip.png")
     elif bad == "corrupt_held_out":
-        folder(styles, PAINTINGS)
+        skimage_folder(styles, SKIMAGE_PAINTINGS)
         jpeg = (SKIMAGE_DATA / "retina.jpg").read_bytes()
         (styles / "a_truncated.jpg").write_bytes(jpeg[:len(jpeg) // 3])  # first by name: held out
     elif bad == "one":
-        folder(styles, PAINTINGS[:1])
+        skimage_folder(styles, SKIMAGE_PAINTINGS[:1])
     else:
         styles.mkdir()
         (styles / "readme.txt").write_text("no paintings here")
@@ -210,7 +198,7 @@ def test_bad_options_are_one_zoo_error(data, flags, message):
 
 def test_cli_bad_painting_is_one_error_line(data, tmp_path):
     photos, _ = data
-    styles = folder(tmp_path / "paintings", PAINTINGS)
+    styles = skimage_folder(tmp_path / "paintings", SKIMAGE_PAINTINGS)
     Image.fromarray(np.zeros((300, 40, 3), np.uint8)).save(styles / "strip.png")
     result = run_cli("zoo.train", "adain", "--content", photos, "--styles", styles, "--out", tmp_path / "run")
     assert "a painting needs at least 64 pixels" in error_line(result)

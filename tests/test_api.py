@@ -52,7 +52,7 @@ def keras_batch(name, model, n=2):
     if name == "stylizer":
         styles = model.transformer.inputs[1].shape[-1]
         return [rng.random((n, 32, 32, 3), dtype=np.float32), np.eye(styles, dtype=np.float32)[:n]]
-    if name == "adain":  # (photos, paintings)
+    if name in ("adain", "arbitrary"):  # (photos, paintings)
         return [rng.random((n, 32, 32, 3), dtype=np.float32), rng.random((n, 64, 64, 3), dtype=np.float32)]
     return fashion_images(n)[0]
 
@@ -81,9 +81,9 @@ def test_create_model_builds_every_registered_model_uncompiled(name):
     model = zoo.create_model(name, **NEEDS.get(name, {}))
     assert isinstance(model, keras.Model) and model.built and not model.compiled
     out = model(keras_batch(name, model))
-    out = out["stylized"] if name == "adain" else out
+    out = out["stylized"] if name in ("adain", "arbitrary") else out
     expected = {"cnn": (2, 10), "vae": (2, 28, 28, 1), "dcgan": (2, 28, 28, 1), "stylizer": (2, 32, 32, 3),
-                "adain": (2, 32, 32, 3)}
+                "adain": (2, 32, 32, 3), "arbitrary": (2, 32, 32, 3)}
     assert tuple(out.shape) == expected[name]
     assert np.all(np.isfinite(np.asarray(out)))
 
@@ -118,7 +118,7 @@ def test_create_model_stylizer_takes_its_paintings_and_widths():
 
 
 @pytest.mark.parametrize("name,hparams,message", [
-    ("nope", {}, "unknown model 'nope'; known models: adain, cnn, dcgan, stylizer, vae"),
+    ("nope", {}, "unknown model 'nope'; known models: adain, arbitrary, cnn, dcgan, stylizer, vae"),
     ("vae", {"latnet_dim": 2}, "vae has no hyper-parameter 'latnet_dim'; it takes "),
     ("vae", {"latent_dim": 0}, "--latent-dim must be at least 1, got 0"),
     ("vae", {"learning_rate": -1.0}, "--learning-rate must be positive"),

@@ -228,3 +228,79 @@ def test_complete_folders_are_up_to_date_without_downloading(tmp_path):
     result = run_script("--out", out, "--max-side", 512, env=no_apt)  # other settings: rebuild (fails here)
     assert result.returncode == 2 and result.stderr.startswith("error: apt-get not found")
     assert (out / "photos" / "x.jpg").is_file()  # the failed rebuild left the old folders alone
+
+
+# --- the style corpus (--styles) -------------------------------------------------------------
+
+def test_gimp_pattern_reader_and_tiling(bsd):
+    pixels = bytes(range(2 * 3 * 3))  # 3 x 2 RGB
+    header = struct.pack(">5I", 24 + 5, 1, 3, 2, 3) + b"GPAT" + b"wood\0"
+    pattern = bsd.read_gimp_pattern(header + pixels)
+    assert pattern.mode == "RGB" and pattern.size == (3, 2) and pattern.tobytes() == pixels
+    grey = bsd.read_gimp_pattern(struct.pack(">5I", 25, 1, 2, 2, 1) + b"GPAT" + b"\0" + bytes([0, 50, 100, 150]))
+    assert grey.mode == "L" and grey.getpixel((1, 1)) == 150
+    with pytest.raises(ValueError, match="not a GIMP pattern"):
+        bsd.read_gimp_pattern(struct.pack(">5I", 24, 1, 1, 1, 3) + b"PNG!" + b"\0" * 3)
+    square = bsd.tiled(pattern, side=8)
+    assert square.size == (8, 8)
+    assert square.getpixel((0, 0)) == square.getpixel((3, 2)) == square.getpixel((6, 4)) == pattern.getpixel((0, 0))
+
+
+def test_figures_are_cut_out_to_their_opaque_pixels(bsd):
+    figure = Image.new("RGBA", (20, 10), (0, 0, 0, 0))
+    figure.paste(RED, (5, 2, 9, 8))
+    cut = bsd.cut_out(figure)
+    assert cut.size == (4, 6) and bsd.to_rgb(cut).getpixel((0, 0)) == RED[:3]
+
+
+def test_plasma_metadata_from_json_or_desktop_file(bsd, tmp_path):
+    (tmp_path / "New").mkdir()
+    (tmp_path / "New" / "metadata.json").write_text(json.dumps(
+        {"KPlugin": {"Name": "Flow", "Authors": [{"Name": "A"}], "License": "GPL-2.0+"}}))
+    (tmp_path / "Old").mkdir()
+    (tmp_path / "Old" / "metadata.desktop").write_text(
+        "[Desktop Entry]\nName=Safe Landing\nName[de]=Sichere Landung\nX-KDE-PluginInfo-Author=Louis Durrant\n"
+        "X-KDE-PluginInfo-License=CC-BY-SA-4.0\n")
+    new, old = bsd.plasma_metadata(tmp_path / "New"), bsd.plasma_metadata(tmp_path / "Old")
+    assert (new["Name"], new["Authors"], new["License"], new["file"]) == ("Flow", [{"Name": "A"}], "GPL-2.0+",
+                                                                          "metadata.json")
+    assert (old["Name"], old["Authors"], old["License"], old["file"]) == (
+        "Safe Landing", [{"Name": "Louis Durrant"}], "CC-BY-SA-4.0", "metadata.desktop")
+
+
+def test_held_out_styles_keep_adain_paintings_held_out_paintings(bsd, tmp_path):
+    """The style corpus holds out the paintings that zoo.models.adain.split_paintings holds out of
+    the paintings folder (adain-paintings' six), and every 10th other image."""
+    from zoo.models.adain import split_paintings
+
+    paintings = [f"painting_{i:02d}" for i in range(30)]
+    folder = tmp_path / "paintings"
+    folder.mkdir()
+    for name in paintings:
+        Image.new("RGB", (64, 64)).save(folder / f"{name}.jpg")
+    _, adain_held = split_paintings(folder)
+    others = [f"texture_{i:02d}" for i in range(50)]
+    held = bsd.held_out_styles(paintings + others, set(paintings))
+    assert {n for n in held if n.startswith("painting")} == {p.stem for p in adain_held}
+    assert len(adain_held) == 6 and len(held) == 6 + 5
+
+
+def test_provenance_split_column_and_completeness_with_styles(bsd, tmp_path):
+    out = tmp_path / "out"
+    collectors = {}
+    for kind in ("photos", "paintings", "styles"):
+        collectors[kind] = bsd.Collector(out / kind, 64)
+        collectors[kind].add(bsd.Candidate(kind, "x", lambda: Image.new("RGB", (8, 8)), "p", "/x", "X"))
+    collectors["styles"].add(bsd.Candidate("styles", "y", lambda: Image.effect_noise((8, 8), 60), "p", "/y", "Y"))
+    for kind, collector in collectors.items():
+        collector.write_provenance({"x"} if kind == "styles" else None)
+    with open(out / "styles" / "PROVENANCE.csv", encoding="utf-8") as f:
+        assert [(r["file"], r["split"]) for r in csv.DictReader(f)] == [("x.jpg", "test"), ("y.jpg", "train")]
+    with open(out / "photos" / "PROVENANCE.csv", encoding="utf-8") as f:
+        assert "split" not in next(csv.reader(f))
+    (out / ".build.json").write_text(json.dumps(bsd.build_record(64, styles=False)))
+    assert bsd.is_complete(out, 64) and not bsd.is_complete(out, 64, styles=True)
+    (out / ".build.json").write_text(json.dumps(bsd.build_record(64, styles=True)))
+    assert bsd.is_complete(out, 64) and bsd.is_complete(out, 64, styles=True)
+    (out / "styles" / "y.jpg").unlink()
+    assert bsd.is_complete(out, 64) and not bsd.is_complete(out, 64, styles=True)

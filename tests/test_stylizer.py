@@ -188,3 +188,20 @@ def test_widths_need_three_channel_counts():
     r = recipe(widths="8,16,32,64")
     with pytest.raises(ZooError, match="three positive"):
         r.build(r.load_data().info)
+
+
+def test_new_runs_upsample_bilinear_and_every_variant_keeps_the_upsampling():
+    """Bilinear for new runs (nearest printed a grid); a network built with nearest (the first
+    releases) keeps it in its stats and tile variants, so its exports match it."""
+    import argparse
+
+    from zoo.models.stylizer import UPSAMPLING, build_transformer, transformer_variant
+
+    parser = argparse.ArgumentParser()
+    registry.get("stylizer").add_arguments(parser)
+    assert parser.parse_args([]).upsampling == "bilinear"
+    for name, layer in UPSAMPLING.items():
+        network = build_transformer(2, (8, 16, 32), 1, upsampling=name)
+        for variant in ("plain", "stats", "tile"):
+            built = network if variant == "plain" else transformer_variant(network, variant)
+            assert isinstance(built.get_layer("up1"), layer) and isinstance(built.get_layer("up2"), layer)

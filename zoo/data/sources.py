@@ -27,6 +27,9 @@ SAMPLE_DIR = Path(__file__).parent / "fashion_mnist_sample"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 # Formats that tf.io.decode_image decodes in parallel inside the tf.data graph.
 DECODABLE = {"JPEG", "PNG", "GIF", "BMP"}
+# The table of where a folder's images come from and under which licence (scripts/build_style_data.py):
+# part of an image folder, not a file to warn about.
+PROVENANCE = "PROVENANCE.csv"
 
 
 @dataclasses.dataclass
@@ -227,7 +230,8 @@ def scan_image_folder(folder: Path):
     from PIL import Image, UnidentifiedImageError
 
     images, skipped = [], []
-    for p in sorted(q for q in folder.rglob("*") if q.is_file() and not q.name.startswith(".")):
+    for p in sorted(q for q in folder.rglob("*") if q.is_file() and not q.name.startswith(".")
+                    and q.name != PROVENANCE):
         try:
             with Image.open(p) as im:
                 fmt = im.format

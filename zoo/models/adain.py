@@ -46,7 +46,7 @@ from zoo.models.stylizer import (CoreStatistics, NearestUpsampling2D, NormStatis
                                  offline_photos, split_photos)
 from zoo.recipe import Recipe
 from zoo.registry import register
-from zoo.style.arbitrary import (ALPHA, MIN_STYLE_SIDE, MULTIPLE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER,
+from zoo.style.arbitrary import (ADAIN, ALPHA, MIN_STYLE_SIDE, MULTIPLE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER,
                                  TRANSFER_TILE)
 from zoo.style.tiling import CORE_BOX, CORE_STATS, IMAGE, NORM_CHANNELS, NORM_STATS, STYLIZED, random_core_boxes
 from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
@@ -161,56 +161,34 @@ def encode(encoder, images) -> dict:
     return {n: ops.cast(v, "float32") / LAYER_SCALES[n] for n, v in encoder(images).items()}
 
 
-@keras.saving.register_keras_serializable(package="zoo")
-class StyleTransferNetwork(keras.Model):
-    """The paper's T(c, s) = g(AdaIN(f(c), f(s))), trained by fit() with Keras's own train step:
-    `compute_loss` holds the paper's loss, so one step serves every backend.
+class PhotoPaintingModel(keras.Model):
+    """A model trained by fit() on (photos, paintings) batches with Keras's own train step:
+    `compute_loss` holds L = Lc + style_weight * Ls, from the subclass's `losses_of(x, y_pred)`,
+    and logs loss, content_loss and style_loss, so one step serves every backend. `encoder` (a
+    `zoo.style.vgg.VGGFeatures`, relu1_1 ... relu4_1) is a plain attribute, so Keras neither saves
+    nor trains it: `AdaINRecipe.attach_encoder` gives it to a new or loaded model."""
 
-    Called on (photos, paintings) [B, H, W, 3] in [0, 1], it returns the stylized photos and
-    what the loss needs (the AdaIN target, the paintings' statistics per layer). `encoder` (a
-    `zoo.style.vgg.VGGFeatures` at relu1_1 ... relu4_1, the encoder and the loss network at once) is
-    a plain attribute, so Keras neither saves nor trains it: `AdaINRecipe.attach_encoder` gives
-    it to a new or loaded model. The decoder is the model's only state.
-    """
-
-    def __init__(self, decoder, style_weight=10.0, **kwargs):
+    def __init__(self, style_weight, **kwargs):
         super().__init__(**kwargs)
-        self.decoder, self.style_weight = decoder, style_weight
+        self.style_weight = style_weight
         self.encoder = None
-        self.adain = AdaptiveInstanceNormalization(name="adain", dtype="float32")
         self.statistics = StyleStatistics(name="statistics", dtype="float32")
         self.content_loss_tracker = keras.metrics.Mean(name="content_loss")
         self.style_loss_tracker = keras.metrics.Mean(name="style_loss")
 
     def build(self, input_shape=None):
-        """Nothing to create: the decoder is built and the encoder is not the model's."""
+        """Nothing to create: the networks are built before the model, and the encoder is not the
+        model's."""
         self.built = True
 
-    def call(self, inputs, training=False):
-        if self.encoder is None:
-            raise RuntimeError("give the StyleTransferNetwork its VGG19 encoder (AdaINRecipe.attach_encoder) "
-                               "before calling it")
-        photos, paintings = inputs
-        style = encode(self.encoder, paintings)
-        target = self.adain([encode(self.encoder, photos)[ENCODER_LAYER],
-                             self.statistics(style[ENCODER_LAYER])])
-        return {STYLIZED: self.decoder(target, training=training), "target": target,
-                "style_statistics": {n: self.statistics(style[n]) for n in STYLE_LAYERS}}
-
-    def losses_of(self, outputs):
-        """(content loss, style loss) of a call's outputs, batch means."""
-        features = encode(self.encoder, outputs[STYLIZED])
-        content = ops.mean(ops.square(features[ENCODER_LAYER] - outputs["target"]))
-        style = 0.0
-        for n in STYLE_LAYERS:
-            for got, wanted in zip(split_statistics(self.statistics(features[n])),
-                                   split_statistics(outputs["style_statistics"][n])):
-                style = style + ops.mean(ops.square(got - wanted))
-        return content, style
+    def losses_of(self, x, y_pred):
+        """(content loss, style loss), batch means, of the batch x = (photos, paintings) and the
+        model's outputs on it."""
+        raise NotImplementedError
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """L = Lc + style_weight * Ls, logged as loss, content_loss and style_loss."""
-        content, style = self.losses_of(y_pred)
+        content, style = self.losses_of(x, y_pred)
         self.content_loss_tracker.update_state(content)
         self.style_loss_tracker.update_state(style)
         return scale_for_replicas(content + self.style_weight * style)
@@ -226,8 +204,47 @@ class StyleTransferNetwork(keras.Model):
         return super().test_step(*state, (tuple(batch),))
 
     def get_config(self):
-        return {**super().get_config(), "decoder": keras.saving.serialize_keras_object(self.decoder),
-                "style_weight": self.style_weight}
+        return {**super().get_config(), "style_weight": self.style_weight}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class StyleTransferNetwork(PhotoPaintingModel):
+    """The paper's T(c, s) = g(AdaIN(f(c), f(s))), trained by `PhotoPaintingModel`'s step.
+
+    Called on (photos, paintings) [B, H, W, 3] in [0, 1], it returns the stylized photos and
+    what the loss needs (the AdaIN target, the paintings' statistics per layer). The VGG19
+    `encoder` (relu1_1 ... relu4_1) is the encoder and the loss network at once; the decoder is
+    the model's only state.
+    """
+
+    def __init__(self, decoder, style_weight=10.0, **kwargs):
+        super().__init__(style_weight, **kwargs)
+        self.decoder = decoder
+        self.adain = AdaptiveInstanceNormalization(name="adain", dtype="float32")
+
+    def call(self, inputs, training=False):
+        if self.encoder is None:
+            raise RuntimeError("give the StyleTransferNetwork its VGG19 encoder (AdaINRecipe.attach_encoder) "
+                               "before calling it")
+        photos, paintings = inputs
+        style = encode(self.encoder, paintings)
+        target = self.adain([encode(self.encoder, photos)[ENCODER_LAYER],
+                             self.statistics(style[ENCODER_LAYER])])
+        return {STYLIZED: self.decoder(target, training=training), "target": target,
+                "style_statistics": {n: self.statistics(style[n]) for n in STYLE_LAYERS}}
+
+    def losses_of(self, x, y_pred):
+        features = encode(self.encoder, y_pred[STYLIZED])
+        content = ops.mean(ops.square(features[ENCODER_LAYER] - y_pred["target"]))
+        style = 0.0
+        for n in STYLE_LAYERS:
+            for got, wanted in zip(split_statistics(self.statistics(features[n])),
+                                   split_statistics(y_pred["style_statistics"][n])):
+                style = style + ops.mean(ops.square(got - wanted))
+        return content, style
+
+    def get_config(self):
+        return {**super().get_config(), "decoder": keras.saving.serialize_keras_object(self.decoder)}
 
     @classmethod
     def from_config(cls, config):
@@ -339,7 +356,7 @@ def _files(paths):
 
 @register
 class AdaINRecipe(Recipe):
-    name = "adain"
+    name = ADAIN
     task = "image-to-image"
     description = ("Arbitrary style transfer: any painting, unseen ones too, by adaptive instance normalisation of "
                    "VGG19 features and a trained decoder (exports a style encoder and a transfer network)")
@@ -347,6 +364,9 @@ class AdaINRecipe(Recipe):
     defaults = {"epochs": 20, "batch_size": 4, "learning_rate": 1e-4, "latent_dim": None, "steps_per_epoch": 200}
     default_image_shape = (None, None, 3)  # photos of any size (sides multiples of 8)
     sample_photos, sample_paintings = 3, 4  # held-out photos (rows) x held-out paintings (columns) per epoch
+    # Training crops at one scale (None: images resized to twice the crop first), or at random
+    # scales up to max_scale x the crop (`pipelines`).
+    max_scale = None
 
     def __init__(self, config):
         super().__init__(config)
@@ -449,24 +469,30 @@ class AdaINRecipe(Recipe):
         return Splits((photos[0], paintings[0]), held_out, info, validation=held_out)
 
     def pipelines(self, splits, global_batch_size):
-        """Train: endless pairs of a random photo and a random painting, each resized to twice the
-        crop on its shorter side, randomly cropped and flipped. Test: centre squares (of twice the
-        crop) of the held-out photos, each with the next held-out painting in turn. A training
-        file that passes the folder scan but fails to decode (a truncated JPEG) is skipped: one
-        bad file among thousands must not stop a run of hours."""
+        """Train: endless pairs of a random photo and a random painting, each resized on its
+        shorter side (to twice the crop, or with `max_scale` to a random side between the crop and
+        max_scale x crop), randomly cropped and flipped. Test: centre squares (of twice the crop)
+        of the held-out photos, each with the next held-out painting in turn. A training file that
+        passes the folder scan but fails to decode (a truncated JPEG) is skipped: one bad file
+        among thousands must not stop a run of hours."""
         if not has_tensorflow():
             return self._numpy_pipelines(splits, global_batch_size)
         import tensorflow as tf
 
         crop, side = self.config["crop_size"], 2 * self.config["crop_size"]
+        largest = side if self.max_scale is None else int(np.ceil(self.max_scale * crop))
 
         def crops(images, seed):
             small = 0 <= int(images.cardinality()) <= CACHE_UP_TO
-            images = images.ignore_errors().map(lambda x: resize_shorter(x, side), num_parallel_calls=tf.data.AUTOTUNE)
+            images = images.ignore_errors().map(lambda x: resize_shorter(x, largest),
+                                                num_parallel_calls=tf.data.AUTOTUNE)
             images = images.cache() if small else images
 
             def crop_and_flip(image, s):
-                s1, s2 = tf.unstack(tf.random.experimental.stateless_split(s, 2))
+                s1, s2, *s3 = tf.unstack(tf.random.experimental.stateless_split(s, 2 if self.max_scale is None else 3))
+                if self.max_scale is not None:
+                    shorter = tf.random.stateless_uniform((), s3[0], crop, largest + 1, dtype=tf.int32)
+                    image = resize_shorter(image, tf.cast(shorter, tf.float32))
                 image = tf.image.stateless_random_crop(image, (crop, crop, 3), s1)
                 return tf.cast(tf.image.stateless_random_flip_left_right(image, s2), tf.float32) / 255.0
 
@@ -633,7 +659,8 @@ class AdaINRecipe(Recipe):
             lines += ["## Held-out pairs", "", "Held-out photos (rows) in the style of held-out paintings (columns), "
                       "after the last epoch:", "", f"![held-out pairs](images/{grids[-1].name})", ""]
         return lines + release.looked_at(dest) + release.benchmark_figures(
-            dest, (("benchmark", "Quality and speed", "benchmark_adain_vs_peer.py"),))
+            dest, (("benchmark", "Quality and speed", "benchmark_adain_vs_peer.py"),
+                   ("grid", "Grid texture", "benchmark_grid.py")))
 
     def export_metadata(self) -> dict:
         """How the two networks connect, what their inputs mean, and the sizes they take."""

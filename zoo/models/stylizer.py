@@ -14,16 +14,18 @@ measured alike), plus total variation. One forward pass then stylizes a photo of
 
 From the papers: reflection padding (no border artefacts), instance normalisation (the content
 photo's contrast is normalised away, which is what makes feed-forward stylization work),
-residual blocks at low resolution, nearest-neighbour upsampling followed by a convolution
-(Odena et al. 2016: no checkerboard patterns of transposed convolutions), a [0, 1] output.
+residual blocks at low resolution, resize-then-convolve upsampling (Odena et al. 2016: no
+checkerboard patterns of transposed convolutions), a [0, 1] output. The resize is bilinear
+(`zoo.layers.BilinearUpsampling2D`): nearest-neighbour copies, the first releases' choice
+(`--upsampling nearest`), left a grid of 2 and 4 pixels in the pictures (scripts/benchmark_grid.py).
 
 Made for a phone's CPU:
 - the first and last convolutions run at full resolution (fine strokes, no blocks), the rest at
   1/2 and 1/4, as in Johnson et al.; the residual blocks work at 1/4 (a trunk at 1/8 drew a
   diagonal hatching that training did not remove);
 - the residual blocks and the cheap upsampling steps are depthwise-separable convolutions;
-- upsampling is written as tile + reshape with a static channel count, so it converts to TFLite
-  builtins on inputs of any size.
+- upsampling is written with slices, sums and reshapes with a static channel count, so it
+  converts to TFLite builtins on inputs of any size.
 
 `Stylizer` is the Keras model that `zoo.train` fits: calling it on (images, style_weights)
 stylizes; `compute_loss` computes the VGG losses on every backend. Their network and the style
@@ -37,6 +39,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from zoo.layers import BilinearUpsampling2D
 from zoo.models.common import float32_policy, image_input
 from zoo.recipe import Recipe
 from zoo.registry import register
@@ -226,6 +229,10 @@ def separable_block(x, norm, filters, name, relu=True):
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
+
+# The transformer's 2x upsampling layers by --upsampling name.
+UPSAMPLING = {"nearest": NearestUpsampling2D, "bilinear": BilinearUpsampling2D}
+
 def norm_channels(widths, residual_blocks) -> list:
     """The channels of each normalisation layer, in the order `build_transformer` creates them
     (it checks this when it builds): the layout of `norm_stats`, [mean (C), mean square (C)] per
@@ -239,17 +246,19 @@ def norm_stats_size(widths, residual_blocks):
     return 2 * sum(norm_channels(widths, residual_blocks))
 
 
-def build_transformer(num_styles, widths=(16, 32, 64), residual_blocks=5, variant="plain"):
+def build_transformer(num_styles, widths=(16, 32, 64), residual_blocks=5, variant="plain", upsampling="bilinear"):
     """The image transformation network: ([0, 1] images of any size, style weights [B, N]) ->
     stylized [0, 1] images of the same size (sides that are multiples of 4; `zoo.stylize` pads
     others). `widths` are the channels at full, 1/2 and 1/4 resolution.
 
     Every variant has the same weights in the same order (`set_weights` copies them across):
     "stats" adds the output `norm_stats`; "tile" takes it as a third input and a `core_box` as a
-    fourth, and adds the output `core_stats` (see `_Norms`, `zoo.style.tiling`).
+    fourth, and adds the output `core_stats` (see `_Norms`, `zoo.style.tiling`). `upsampling` is
+    a key of UPSAMPLING: "nearest" only for runs made before bilinear (it prints a grid).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    upsample = UPSAMPLING[upsampling]
     full, half, quarter = widths
     image = image_input((None, None, 3))
     style = keras.Input(shape=(num_styles,), name=STYLE_INPUT, dtype="float32")
@@ -267,8 +276,8 @@ def build_transformer(num_styles, widths=(16, 32, 64), residual_blocks=5, varian
         x = layers.Add(name=f"res{i}")([x, y])
     # 1/4 -> 1/2, where most of the painting's texture is drawn, is a full convolution; 1/2 -> 1
     # is separable.
-    x = conv_block(NearestUpsampling2D(name="up1")(x), norm, half, 3, 1, "up1b")
-    x = separable_block(NearestUpsampling2D(name="up2")(x), norm, full, "up2b")
+    x = conv_block(upsample(name="up1")(x), norm, half, 3, 1, "up1b")
+    x = separable_block(upsample(name="up2")(x), norm, full, "up2b")
     x = ReflectionPadding2D(1, name="out_pad")(x)
     x = layers.Conv2D(3, 3, name="out_conv")(x)
     if norm.offset != norm_stats_size(widths, residual_blocks):
@@ -300,7 +309,8 @@ def transformer_variant(transformer, variant):
     num_styles = transformer.inputs[1].shape[-1]
     widths = tuple(transformer.get_layer(n).filters for n in ("in_conv", "down1_conv", "down2_conv"))
     blocks = sum(1 for layer in transformer.layers if re.fullmatch(r"res\d+", layer.name))
-    model = build_transformer(num_styles, widths, blocks, variant)
+    upsampling = next(k for k, cls in UPSAMPLING.items() if isinstance(transformer.get_layer("up1"), cls))
+    model = build_transformer(num_styles, widths, blocks, variant, upsampling)
     model.set_weights(transformer.get_weights())
     return model
 
@@ -519,6 +529,9 @@ class StylizerRecipe(Recipe):
         parser.add_argument("--tv-weight", type=float, default=3e6)
         parser.add_argument("--residual-blocks", type=int, default=5)
         parser.add_argument("--widths", default="16,32,64", help="channels at full, 1/2 and 1/4 resolution")
+        parser.add_argument("--upsampling", choices=tuple(UPSAMPLING), default="bilinear",
+                            help="2x upsampling before the last convolutions; nearest prints a grid of 2 and 4 "
+                                 "pixels into the pictures, kept for runs made with it (default: %(default)s)")
 
     def load_data(self):
         """Content photos: paths for local folders (decoded in the pipeline), or TFDS images."""
@@ -625,8 +638,9 @@ class StylizerRecipe(Recipe):
     def build_model(self, info):
         c = self.config
         with float32_policy():  # --mixed-precision computes only the VGG19 of the loss in 16 bits
-            model = Stylizer(build_transformer(len(self.style_names), self.widths, c["residual_blocks"]),
-                             name="stylizer_trainer")
+            # A run from before --upsampling used nearest: its config has no key.
+            model = Stylizer(build_transformer(len(self.style_names), self.widths, c["residual_blocks"],
+                                               upsampling=c.get("upsampling") or "nearest"), name="stylizer_trainer")
             model.build([(None, None, None, 3), (None, len(self.style_names))])
         return model
 
@@ -746,7 +760,8 @@ class StylizerRecipe(Recipe):
                       "![contact sheet](images/contact_sheet.jpg)", ""]
         return lines + release.looked_at(dest) + release.benchmark_figures(
             dest, (("benchmark", "Quality and speed", "benchmark_stylizer_vs_peer.py"),
-                   ("tiling", "Big photos in tiles", "benchmark_tiling.py")))
+                   ("tiling", "Big photos in tiles", "benchmark_tiling.py"),
+                   ("grid", "Grid texture", "benchmark_grid.py")))
 
     def export_metadata(self) -> dict:
         """What the export manifest says beyond the files: the styles, in input order, and the

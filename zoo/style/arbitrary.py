@@ -8,6 +8,10 @@ and the strength is the paper's alpha, which blends the photo's features with th
 before decoding rather than blending pixels. Big photos go through `transfer_tile` in tiles
 (zoo.style.tiling) with the whole photo's feature moments, which one refining pass makes exact.
 
+The small `arbitrary` model (zoo.models.arbitrary_mobile) exports the same two networks under the
+same tensor names, its style statistics being a learned style vector, and runs the same way (no
+tile network: its memory is small at any size).
+
 Like the rest of zoo.style, nothing here imports TensorFlow except the Keras runtime itself.
 """
 
@@ -25,7 +29,9 @@ from zoo.images import load_rgb, to_float, to_uint8
 from zoo.style.tiling import NORM_CHANNELS, STYLIZED, run_network, stylize_tiled
 from zoo.style.weights import parse_blend
 
-ADAIN = "adain"  # the registered model
+ADAIN, ARBITRARY = "adain", "arbitrary"  # the registered arbitrary-style models
+# Their Keras models' class names, which a bare .keras file's config.json names.
+KERAS_CLASSES = {"StyleTransferNetwork": ADAIN, "ArbitraryMobileNetwork": ARBITRARY}
 # Exportables and the tensors of their own (zoo.style.tiling names the photo, result and moments).
 STYLE_ENCODER, TRANSFER, TRANSFER_TILE = "style_encoder", "transfer", "transfer_tile"
 STYLE_IMAGE, STYLE_STATS, ALPHA = "style_image", "style_stats", "alpha"
@@ -47,28 +53,33 @@ class ArbitraryModel(NamedTuple):
 
 
 def is_arbitrary(path) -> bool:
-    """Whether `path` (a run or released folder, or a model file) holds an AdaIN model, read
-    from its config.json, its export manifest or, for a bare .keras file, the model's class in
-    the file's own config (read as JSON: nothing is deserialised)."""
+    """Whether `path` (a run or released folder, or a model file) holds an arbitrary-style model
+    (AdaIN or `arbitrary`), read from its config.json, its export manifest or, for a bare .keras
+    file, the model's class in the file's own config (read as JSON: nothing is deserialised)."""
     path = Path(path)
     folder = path.parent if path.is_file() else path
     for config in (folder / "config.json", folder / "manifest.json", folder / "export" / "manifest.json"):
         if config.is_file():
             try:
-                return json.loads(config.read_text(encoding="utf-8")).get("model") == ADAIN
+                return json.loads(config.read_text(encoding="utf-8")).get("model") in KERAS_CLASSES.values()
             except ValueError as e:
                 raise ZooError(f"{config} is not valid JSON: {e}") from None
-    if path.suffix == ".keras" and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            try:
-                return json.loads(archive.read("config.json")).get("class_name") == "StyleTransferNetwork"
-            except (KeyError, ValueError):
-                return False
-    return False
+    return _keras_class(path) in KERAS_CLASSES
+
+
+def _keras_class(path: Path):
+    """The class name of the model in a .keras file, or None."""
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        return None
+    with zipfile.ZipFile(path) as archive:
+        try:
+            return json.loads(archive.read("config.json")).get("class_name")
+        except (KeyError, ValueError):
+            return None
 
 
 def open_arbitrary(path, runtime_name=None, threads=None) -> ArbitraryModel:
-    """The AdaIN model at `path` ready to run: a run or released folder (`runtime_name` keras,
+    """The arbitrary-style model at `path` ready to run: a run or released folder (`runtime_name` keras,
     onnx or tflite; default onnx), an exported file (its partners come from the same export,
     in the same format and quantization) or a .keras file."""
     from zoo.deploy import runtime
@@ -114,13 +125,14 @@ def _keras_model(runners: dict) -> ArbitraryModel:
 
 
 def _keras_file_runners(model_file) -> dict:
-    """{exportable: KerasRunner} of a bare AdaIN .keras file (the decoder), with the VGG19 encoder
-    from zoo.style.vgg's weights resolver."""
+    """{exportable: KerasRunner} of a bare .keras file of an arbitrary-style model (AdaIN's: the
+    decoder, with the VGG19 encoder from zoo.style.vgg's weights resolver)."""
     from zoo import registry
     from zoo.training.runs import load_keras_model
     from zoo.deploy.serving import KerasRunner, serving_function
 
-    recipe = registry.get(ADAIN)({})  # no training configuration: only the networks are needed
+    # No training configuration: only the networks are needed.
+    recipe = registry.get(KERAS_CLASSES.get(_keras_class(Path(model_file)), ADAIN))({})
     runners = {name: KerasRunner(serving_function(network, True))
                for name, network in recipe.exportables(load_keras_model(model_file)).items()}
     for runner in runners.values():

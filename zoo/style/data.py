@@ -2,7 +2,8 @@
 
 `scripts/build_style_data.py` rebuilds two folders from Debian packages (no COCO or WikiArt
 copy can be had offline): `photos/` (about 200 real photos) and `paintings/` (about 30
-public-domain paintings), each with a `PROVENANCE.csv`. They go into a cache folder, never into
+public-domain paintings), each with a `PROVENANCE.csv`; with `--styles` a third, `styles/`
+(about 330 paintings, drawings and textures for arbitrary-style models). They go into a cache folder, never into
 the repository. Style images given on the command line are named by their file stem, which is
 the name `zoo.stylize --style NAME` and the export manifest use.
 
@@ -35,6 +36,11 @@ def photos_dir() -> Path:
 
 def paintings_dir() -> Path:
     return cache_dir() / "paintings"
+
+
+def styles_dir() -> Path:
+    """The style corpus of `build_style_data.py --styles`: paintings, drawings and textures."""
+    return cache_dir() / "styles"
 
 
 def style_name(path) -> str:

@@ -9,13 +9,14 @@ import csv
 from collections import Counter
 from pathlib import Path
 
+from zoo.data.sources import PROVENANCE
 from zoo.fileio import read_json
 from zoo.style.data import BUILD_COMMAND
 
 
 def provenance(path) -> dict:
     """The row of `path` in the PROVENANCE.csv of its folder (scripts/build_style_data.py), or {}."""
-    table = Path(path).parent / "PROVENANCE.csv"
+    table = Path(path).parent / PROVENANCE
     if not table.is_file():
         return {}
     with open(table, newline="", encoding="utf-8") as f:
@@ -50,7 +51,7 @@ def interim_note(config, run_root, run_name) -> list:
 def photo_sources(source) -> list:
     """The content photos' packages and licences, counted from their folder's PROVENANCE.csv;
     `source` is the run's dataset description, which names the folder."""
-    table = Path(source.split("image folder ", 1)[-1].split(" (", 1)[0]) / "PROVENANCE.csv"
+    table = Path(source.split("image folder ", 1)[-1].split(" (", 1)[0]) / PROVENANCE
     if not table.is_file():
         return []
     with open(table, newline="", encoding="utf-8") as f:

@@ -1,0 +1,213 @@
+"""The small arbitrary-style model (zoo.models.arbitrary_mobile, `arbitrary`): its layers
+(bilinear upsampling equal to tf.image.resize, normalisation set by a style vector), the two
+networks' size and how they connect, the style corpus split, real training steps on the real
+VGG19 loss, and a tiny CLI run exported to ONNX and builtin-only TFLite with dynamic height and
+width, whose two networks connect as the manifest says."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from conftest import SKIMAGE_PAINTINGS, SKIMAGE_PHOTOS, run_cli, skimage_folder
+from zoo import registry
+from zoo.layers import BilinearUpsampling2D, StyleVectorNormalization
+from zoo.models.arbitrary_mobile import (STYLE_VECTOR_SIZE, build_style_predictor, build_transfer, deployables,
+                                         split_styles)
+from zoo.style.arbitrary import ALPHA, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER
+
+TINY = ["--crop-size", 32, "--widths", "8,16,32", "--residual-blocks", 1, "--batch-size", 2]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("arbitrary-data")
+    return skimage_folder(root / "photos", SKIMAGE_PHOTOS), skimage_folder(root / "styles", SKIMAGE_PAINTINGS)
+
+
+def test_bilinear_upsampling_is_tf_image_resize_on_any_size():
+    import tensorflow as tf
+
+    x = np.random.default_rng(0).random((2, 5, 7, 3), dtype=np.float32)
+    up = np.asarray(BilinearUpsampling2D()(x))
+    np.testing.assert_allclose(up, tf.image.resize(x, (10, 14), "bilinear").numpy(), atol=1e-6)
+
+
+def test_bilinear_upsampling_prints_no_period():
+    """A smooth ramp stays a ramp: every step between neighbours is the same (nearest
+    upsampling would alternate between 0 and a jump, a period of 2)."""
+    ramp = np.tile(np.arange(8, dtype=np.float32)[None, None, :, None], (1, 4, 1, 1))
+    steps = np.diff(np.asarray(BilinearUpsampling2D()(ramp))[0, 0, 1:-1, 0])
+    np.testing.assert_allclose(steps, 0.5, atol=1e-6)
+
+
+def test_style_vector_normalization_starts_as_instance_norm_and_follows_the_vector():
+    rng = np.random.default_rng(0)
+    x = rng.normal(3.0, 2.0, (2, 6, 6, 4)).astype(np.float32)
+    layer = StyleVectorNormalization()
+    out = np.asarray(layer([x, np.zeros((2, 10), np.float32)]))
+    np.testing.assert_allclose(out.mean(axis=(1, 2)), 0, atol=1e-5)
+    np.testing.assert_allclose(out.std(axis=(1, 2)), 1, atol=1e-3)
+    styled = np.asarray(layer([x, rng.normal(size=(2, 10)).astype(np.float32) * 50]))
+    assert np.abs(styled.std(axis=(1, 2)) - 1).max() > 0.05  # the vector sets scale and shift
+
+
+def test_networks_are_small_and_connect_on_any_size():
+    predictor, transfer = build_style_predictor(), build_transfer()
+    assert predictor.count_params() + transfer.count_params() < 1_000_000
+    networks = deployables(predictor, transfer)
+    rng = np.random.default_rng(0)
+    vector = np.asarray(networks[STYLE_ENCODER](rng.random((1, 90, 70, 3), dtype=np.float32))[STYLE_STATS])
+    assert vector.shape == (1, STYLE_VECTOR_SIZE)
+    photo = rng.random((1, 36, 52, 3), dtype=np.float32)  # sides multiples of 4, not square
+    out = np.asarray(networks[TRANSFER]({"image": photo, STYLE_STATS: vector, ALPHA: np.ones((1, 1), np.float32)})
+                     ["stylized"])
+    assert out.shape == photo.shape and 0 <= out.min() and out.max() <= 1
+
+
+def test_alpha_zero_is_the_photo_own_style_vector():
+    predictor, transfer = build_style_predictor(), build_transfer((8, 16, 32), 1)
+    networks = deployables(predictor, transfer)
+    photo = np.random.default_rng(1).random((1, 32, 32, 3), dtype=np.float32)
+    own = np.asarray(predictor(photo))
+    anything = np.full((1, STYLE_VECTOR_SIZE), 7.0, np.float32)
+    inputs = {"image": photo, STYLE_STATS: anything, ALPHA: np.zeros((1, 1), np.float32)}
+    at_zero = np.asarray(networks[TRANSFER](inputs)["stylized"])
+    np.testing.assert_allclose(at_zero, np.asarray(transfer([photo, own])), atol=1e-5)
+
+
+def test_split_follows_the_provenance_split_column(tmp_path, data):
+    styles = skimage_folder(tmp_path / "styles", SKIMAGE_PAINTINGS)
+    with open(styles / "PROVENANCE.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, ("file", "package", "split"))
+        writer.writeheader()
+        writer.writerows({"file": name, "package": "p", "split": "test" if name.startswith("g") else "train"}
+                         for name in SKIMAGE_PAINTINGS)
+    train, test = split_styles(styles)
+    assert [p.name for p in test] == ["grass.png", "gravel.png"]
+    assert [p.name for p in train] == ["brick.png", "hubble_deep_field.jpg", "ihc.png", "retina.jpg"]
+    train, test = split_styles(data[1])  # no provenance: AdaIN's every 5th
+    assert [p.name for p in test] == ["brick.png", "retina.jpg"]
+
+
+def recipe(data, **overrides):
+    cls = registry.get("arbitrary")
+    photos, styles = data
+    return cls({**cls.defaults, "seed": 1, "content": str(photos), "styles": str(styles), "style_weight": 5.0,
+                "vgg_weights": None, "limit": None, "crop_size": 32, "widths": "8,16,32", "residual_blocks": 1,
+                **overrides})
+
+
+def test_training_steps_lower_the_loss_of_both_networks(data):
+    """Real VGG19 loss, real images: 20 steps on one fixed batch lower the loss, and both P and T
+    are what is trained (the VGG19 is not)."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(1)
+    r = recipe(data, learning_rate=1e-3)
+    splits = r.load_data()
+    model = r.build(splits.info)
+    train, _ = r.pipelines(splits, 2)
+    batch = next(iter(train))
+    assert batch[0].shape == (2, 32, 32, 3) and batch[1].shape == (2, 32, 32, 3)
+    one = tf.data.Dataset.from_tensors(batch)
+    before = model.evaluate(one, verbose=0, return_dict=True)
+    model.fit(one.repeat(20), epochs=1, verbose=0, shuffle=False)
+    after = model.evaluate(one, verbose=0, return_dict=True)
+    assert after["loss"] < 0.8 * before["loss"], (before, after)
+    assert after["loss"] == pytest.approx(after["content_loss"] + 5.0 * after["style_loss"], rel=1e-4)
+    assert {v.path for v in model.trainable_variables} == \
+        {v.path for v in model.predictor.trainable_variables + model.transfer.trainable_variables}
+
+
+def test_training_crops_come_from_several_scales(data, tmp_path):
+    """A photo that is a left-to-right ramp, resized to a shorter side s, rises by 1/s a pixel:
+    crops at one scale would all have one slope, random scales in [32, 80] give slopes from 1/80
+    to 1/32."""
+    from PIL import Image
+
+    ramp = np.repeat(np.linspace(0, 255, 512)[None, :, None], 512, axis=0).repeat(3, axis=2).astype(np.uint8)
+    (tmp_path / "ramps").mkdir()
+    for name in ("a.png", "b.png"):  # one is held out
+        Image.fromarray(ramp).save(tmp_path / "ramps" / name)
+    r = recipe(data, content=str(tmp_path / "ramps"))
+    train, _ = r.pipelines(r.load_data(), 1)
+    slopes = [np.abs(np.diff(np.asarray(photos[0]), axis=1)).mean() for photos, _ in train.take(40)]
+    assert min(slopes) > 0.9 / 80 and max(slopes) < 1.1 / 32 and max(slopes) > 1.8 * min(slopes), slopes
+
+
+@pytest.fixture(scope="module")
+def exported(data, tmp_path_factory):
+    """One epoch of two steps of a tiny CLI run, exported to ONNX and float32 TFLite by the
+    exporters' CLI (which checks every file against Keras, on a second, non-square size too)."""
+    photos, styles = data
+    out = tmp_path_factory.mktemp("arbitrary") / "run"
+    result = run_cli("zoo.train", "arbitrary", "--content", photos, "--styles", styles, *TINY, "--epochs", 1,
+                     "--steps-per-epoch", 2, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_cli("exporters", out, "--format", "onnx,tflite", "--quantize", "none", env={"HOME": str(out.parent)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def test_cli_run_has_held_out_grid_metrics_and_a_small_model(exported):
+    assert (exported / "images" / "stylized-epoch-0001.png").is_file()
+    metrics = json.loads((exported / "metrics.json").read_text())
+    assert min(metrics[k] for k in ("test_content_loss", "test_style_loss", "keras_ms_per_512px_image")) > 0
+    assert (exported / "model.keras").stat().st_size < 2_000_000  # the networks alone, no VGG19
+
+
+def test_exports_connect_as_the_manifest_says_and_use_builtin_ops(exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from zoo.deploy import runtime
+    from zoo.training.runs import load_keras_model
+
+    folder_ = exported / "export"
+    manifest = json.loads((folder_ / "manifest.json").read_text())
+    assert manifest["exportables"] == {name: [f"{name}.onnx", f"{name}.tflite"] for name in (STYLE_ENCODER, TRANSFER)}
+    assert manifest["connections"] == [{"from": "style_encoder.style_stats", "to": "transfer.style_stats"}]
+    assert manifest["image_multiple"] == 4
+    for name in ("style_encoder.tflite", "transfer.tflite"):
+        ops = {op["op_name"] for op in Interpreter(model_path=str(folder_ / name))._get_ops_details()}
+        assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops), (name, ops)
+        assert "RESIZE_NEAREST_NEIGHBOR" not in ops and "TRANSPOSE_CONV" not in ops, (name, ops)
+
+    r = registry.get("arbitrary")(json.loads((exported / "config.json").read_text()))
+    keras_nets = r.exportables(load_keras_model(exported / "model.keras"))
+    rng = np.random.default_rng(0)
+    painting = rng.random((1, 96, 80, 3), dtype=np.float32)  # any size
+    photo = rng.random((1, 44, 68, 3), dtype=np.float32)  # sides multiples of 4, not square
+    keras_vector = np.asarray(keras_nets[STYLE_ENCODER](painting)[STYLE_STATS])
+    reference = np.asarray(keras_nets[TRANSFER]({"image": photo, STYLE_STATS: keras_vector,
+                                                 ALPHA: np.ones((1, 1), np.float32)})["stylized"])
+    for kind in ("onnx", "tflite"):
+        encoder, transfer = (runtime.load(folder_ / f"{n}.{kind}") for n in (STYLE_ENCODER, TRANSFER))
+        vector = encoder(**{STYLE_IMAGE: painting})[STYLE_STATS]
+        assert vector.shape == (1, STYLE_VECTOR_SIZE)
+        out = transfer(image=photo, style_stats=vector, **{ALPHA: np.ones((1, 1), np.float32)})["stylized"]
+        assert out.shape == photo.shape
+        np.testing.assert_allclose(out, reference, atol=1e-4)
+
+
+@pytest.mark.parametrize("runtime_name", ["onnx", "tflite"])
+def test_zoo_stylize_runs_it_with_a_painting_a_blend_and_a_strength(exported, data, tmp_path, runtime_name):
+    """The user's path: `zoo.stylize PHOTO --model RUN --style painting` (no TensorFlow in the
+    runtimes), a blend of two paintings at a strength, as for AdaIN."""
+    from PIL import Image
+
+    from zoo.style.arbitrary import is_arbitrary
+
+    photos, styles = data
+    assert is_arbitrary(exported) and is_arbitrary(exported / "model.keras")
+    photo, (a, b) = photos / "coffee.png", sorted(styles.iterdir())[:2]
+    out = tmp_path / "out.png"
+    result = run_cli("zoo.stylize", photo, "--model", exported, "--runtime", runtime_name, "--style", f"{a}:0.7,{b}:0.3",
+                     "--strength", 0.5, "--max-size", 96, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with Image.open(out) as image, Image.open(photo) as original:
+        assert max(image.size) == 96 and abs(image.size[0] / image.size[1] - original.size[0] / original.size[1]) < 0.05

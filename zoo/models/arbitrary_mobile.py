@@ -1,0 +1,316 @@
+"""Arbitrary style transfer small enough for phones: any painting, no VGG19 at inference
+(Ghiasi, Lee, Kudlur, Dumoulin & Shlens 2017, "Exploring the structure of a real-time, arbitrary
+neural artistic stylization network"; the micro networks of Wang et al. 2023, "MicroAST").
+
+AdaIN (zoo.models.adain) is arbitrary because a painting's style is the statistics of VGG19
+features, so VGG19 must run on every photo and painting: 7M parameters and 250 GFLOPs a 512 px
+photo. Ghiasi et al. learn the map from painting to style instead. A style prediction network P
+reads the painting s and gives a style vector S = P(s) (100 numbers); the style transfer network
+T stylizes the photo c with S, every instance normalisation of T taking its scale and shift from
+S (gamma = W_gamma S + b_gamma, beta = W_beta S + b_beta: `zoo.layers.StyleVectorNormalization`).
+Both networks are trained together, and VGG19 only measures the result.
+
+Both are micro networks, as in MicroAST, so that together they hold under 1M parameters (4 MB in
+float32, half that in fp16):
+- P: a strided 3x3 convolution and four depthwise-separable stages down to 1/16 of the
+  painting's resolution; the mean and standard deviation of every channel of the last three (the
+  statistics a style loss compares, pooled over positions, so any painting size works) go
+  through one dense layer to S.
+- T: Johnson et al.'s transform network made small: reflection padding, a 9x9 convolution at full
+  resolution, two strided 3x3 convolutions down to 1/4, depthwise-separable residual blocks, and
+  two steps back up, each a 2x bilinear upsampling followed by a 3x3 convolution
+  (`zoo.layers.BilinearUpsampling2D`). Bilinear, not nearest and not transposed convolution:
+  those print a grid of their 2, 4 and 8 pixel periods into the pictures (OFFLINE.md, "Grid
+  texture"). A sigmoid gives [0, 1].
+
+Loss, computed by a frozen VGG19 (zoo.style.vgg) that is not part of the saved model: content at
+relu4_1 on instance-normalised features (the photo's structure, not its statistics, as in
+MicroAST), style as the means and standard deviations of relu1_1 ... relu4_1 (AdaIN's loss and
+its per-layer scaling to the paper's normalised VGG19, `zoo.models.adain.LAYER_SCALES`),
+L = Lc + style_weight * Ls. MicroAST weighs style 3 next to a style contrastive loss of weight 3
+that this recipe leaves out; the default 5 is between.
+
+Training sees several scales: every photo and painting is resized, per sample, to a random
+shorter side between `crop` and 2.5 x `crop` before the random crop (a network trained at one
+scale learns the texture of that scale only). The style corpus is `styles/` of
+`python scripts/build_style_data.py --styles` (about 330 paintings, drawings and textures), whose
+PROVENANCE.csv says what is held out: adain-paintings' six held-out paintings, and every 10th
+other image.
+
+The export is two networks, as for AdaIN and under the same tensor names, so that one deploy
+path runs both: `style_encoder` (style_image -> style_stats, here the style vector S, once per
+painting; a weighted mean of several paintings' vectors blends them) and `transfer` (image,
+style_stats, alpha -> stylized). alpha is Ghiasi et al.'s strength: T gets alpha S + (1 - alpha)
+P(photo), the style vector of the photo itself at alpha = 0.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from zoo.data.sources import PROVENANCE
+from zoo.layers import BilinearUpsampling2D, StyleVectorNormalization
+from zoo.models.adain import AdaINRecipe, PhotoPaintingModel, StyleStatistics, _files, encode, split_paintings
+from zoo.models.common import float32_policy, image_input
+from zoo.models.stylizer import ReflectionPadding2D, offline_photos, split_photos
+from zoo.registry import register
+from zoo.style.arbitrary import ALPHA, ARBITRARY, MIN_STYLE_SIDE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER
+from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
+from zoo.style.tiling import IMAGE, STYLIZED
+
+STYLE_LAYERS = STYLIZER_STYLE_LAYERS  # relu1_1 ... relu4_1
+CONTENT_LAYER = STYLIZER_CONTENT_LAYERS[0]  # relu4_1
+STYLE_VECTOR_SIZE = 100  # Ghiasi et al.'s embedding size
+MULTIPLE = 4  # T halves the resolution twice: photo sides must be multiples of 4
+MAX_SCALE = 2.5  # shorter sides are drawn from [crop, MAX_SCALE * crop] before cropping
+EPSILON = 1e-5
+
+
+def instance_normalized(features):
+    """Each channel of each image to zero mean and unit variance over its positions: what the
+    content loss compares, so that it asks for the photo's structure and leaves its statistics,
+    which are the style's, free."""
+    mean, variance = ops.moments(features, axes=(1, 2), keepdims=True)
+    return (features - mean) / ops.sqrt(variance + EPSILON)
+
+
+def separable(x, filters, stride, name):
+    """Depthwise 3x3 (strided to halve) then pointwise 1x1, with ReLU: MicroAST's encoder unit."""
+    x = layers.DepthwiseConv2D(3, strides=stride, padding="same", activation="relu", name=f"{name}_dw")(x)
+    return layers.Conv2D(filters, 1, activation="relu", name=f"{name}_pw")(x)
+
+
+def build_style_predictor(size=STYLE_VECTOR_SIZE):
+    """P: painting [B, H, W, 3] in [0, 1], any size -> style vector [B, size]. Stages at 1/4, 1/8,
+    1/16 and 1/16 of the painting's resolution; the statistics (means, standard deviations) of the
+    last three, concatenated, through one dense layer."""
+    painting = image_input((None, None, 3), name=STYLE_IMAGE)
+    x = layers.Rescaling(2.0, offset=-1.0, name="to_signed")(painting)
+    x = layers.Conv2D(16, 3, strides=2, padding="same", activation="relu", name="stem")(x)
+    x = separable(x, 32, 2, "stage1")
+    pooled = []
+    for i, (filters, stride) in enumerate(((64, 2), (128, 2), (128, 1)), start=2):
+        x = separable(x, filters, stride, f"stage{i}")
+        pooled.append(StyleStatistics(name=f"stage{i}_statistics")(x))
+    vector = layers.Dense(size, name="style_vector")(layers.Concatenate(name="statistics")(pooled))
+    return keras.Model(painting, vector, name="style_predictor")
+
+
+def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZE):
+    """T: (photo [B, H, W, 3] in [0, 1], sides multiples of 4; style vector [B, size]) -> the
+    stylized photo. Every convolution but the last is followed by a normalisation whose scale and
+    shift the style vector gives."""
+    full, half, quarter = widths
+    photo = image_input((None, None, 3), name=IMAGE)
+    style = keras.Input(shape=(size,), name=STYLE_STATS, dtype="float32")
+
+    def conv(x, filters, kernel, name, stride=1, norm=True, relu=True):
+        x = ReflectionPadding2D(kernel // 2, name=f"{name}_pad")(x)
+        x = layers.Conv2D(filters, kernel, strides=stride, name=name)(x)
+        x = StyleVectorNormalization(name=f"{name}_norm")([x, style]) if norm else x
+        return layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+    def separable_conv(x, name, relu=True):
+        x = ReflectionPadding2D(1, name=f"{name}_pad")(x)
+        x = layers.SeparableConv2D(quarter, 3, name=name)(x)
+        x = StyleVectorNormalization(name=f"{name}_norm")([x, style])
+        return layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+    x = conv(photo, full, 9, "conv1")
+    x = conv(x, half, 3, "conv2", stride=2)
+    x = conv(x, quarter, 3, "conv3", stride=2)
+    for r in range(1, residual_blocks + 1):
+        y = separable_conv(x, f"res{r}a")
+        x = layers.Add(name=f"res{r}")([x, separable_conv(y, f"res{r}b", relu=False)])
+    x = conv(BilinearUpsampling2D(name="up1")(x), half, 3, "deconv1")
+    x = conv(BilinearUpsampling2D(name="up2")(x), full, 3, "deconv2")
+    x = conv(x, 3, 9, "out", norm=False, relu=False)
+    return keras.Model([photo, style], layers.Activation("sigmoid", dtype="float32", name=STYLIZED)(x),
+                       name="style_transfer")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ArbitraryMobileNetwork(PhotoPaintingModel):
+    """P and T trained together by `zoo.models.adain.PhotoPaintingModel`'s step (one for
+    TensorFlow and JAX). Called on (photos, paintings) it returns the stylized photos as
+    {"stylized": ...}; the VGG19 `encoder` is the loss network only."""
+
+    def __init__(self, predictor, transfer, style_weight=5.0, **kwargs):
+        super().__init__(style_weight, **kwargs)
+        self.predictor, self.transfer = predictor, transfer
+
+    def call(self, inputs, training=False):
+        photos, paintings = inputs
+        return {STYLIZED: self.transfer([photos, self.predictor(paintings, training=training)], training=training)}
+
+    def losses_of(self, x, y_pred):
+        """On `encode`d (scaled) VGG19 features: content on instance-normalised relu4_1, style as
+        the per-layer means and deviations."""
+        if self.encoder is None:
+            raise RuntimeError("give the network its VGG19 loss network (AdaINRecipe.attach_encoder) first")
+        photos, paintings = x
+        got, photo, painting = (encode(self.encoder, images) for images in (y_pred[STYLIZED], photos, paintings))
+        content = ops.mean(ops.square(instance_normalized(got[CONTENT_LAYER]) -
+                                      instance_normalized(photo[CONTENT_LAYER])))
+        style = 0.0
+        for n in STYLE_LAYERS:
+            style = style + ops.mean(ops.square(self.statistics(got[n]) - self.statistics(painting[n])))
+        return content, 2.0 * style  # mean over means and deviations together: x2 is AdaIN's sum of the two
+
+    def get_config(self):
+        return {**super().get_config(), "predictor": keras.saving.serialize_keras_object(self.predictor),
+                "transfer": keras.saving.serialize_keras_object(self.transfer)}
+
+    @classmethod
+    def from_config(cls, config):
+        for key in ("predictor", "transfer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def deployables(predictor, transfer) -> dict:
+    """`style_encoder` (style_image -> style_stats, the style vector) and `transfer` (image,
+    style_stats, alpha -> stylized), alpha mixing the painting's vector with the photo's own."""
+    with float32_policy():
+        painting = image_input((None, None, 3), name=STYLE_IMAGE)
+        encoder = keras.Model(painting, {STYLE_STATS: predictor(painting)}, name=STYLE_ENCODER)
+        photo = image_input((None, None, 3), name=IMAGE)
+        style = keras.Input(shape=(STYLE_VECTOR_SIZE,), name=STYLE_STATS, dtype="float32")
+        alpha = keras.Input(shape=(1,), name=ALPHA, dtype="float32")
+        mixed = alpha * style + (1.0 - alpha) * predictor(photo)
+        network = keras.Model([photo, style, alpha], {STYLIZED: transfer([photo, mixed])}, name=TRANSFER)
+    return {STYLE_ENCODER: encoder, TRANSFER: network}
+
+
+def split_styles(folder):
+    """(train, held-out) style paths of a folder: the `split` column of its PROVENANCE.csv where
+    it has one (`build_style_data.py --styles`: adain-paintings' six held-out paintings and every
+    10th other image are `test`), else AdaIN's rule (every 5th painting held out)."""
+    import csv
+    from pathlib import Path
+
+    from zoo.data.sources import scan_image_folder
+
+    provenance = Path(folder) / PROVENANCE
+    if provenance.is_file():
+        with open(provenance, encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        if rows and "split" in rows[0]:
+            held = {r["file"] for r in rows if r["split"] == "test"}
+            paths, _, _ = scan_image_folder(Path(folder))
+            return [p for p in paths if p.name not in held], [p for p in paths if p.name in held]
+    return split_paintings(folder)
+
+
+@register
+class ArbitraryMobileRecipe(AdaINRecipe):
+    """AdaIN's recipe (its photos, held-out pairs, pictures, evaluation and export checks) with
+    Ghiasi et al.'s two small networks instead of VGG19 + decoder, a style corpus and random
+    scales. Without TensorFlow (JAX alone) the folders are read by AdaIN's `zoo.style.pairs`
+    path, at one scale: images resized to twice the crop."""
+
+    name = ARBITRARY
+    task = "image-to-image"
+    description = ("Arbitrary style transfer for phones: a style prediction network maps any painting to a style "
+                   "vector that sets the normalisations of a small transfer network (no VGG19 at inference)")
+    paper = ("Ghiasi et al. 2017, Exploring the structure of a real-time, arbitrary neural artistic stylization "
+             "network; Wang et al. 2023, MicroAST")
+    # Adam at 3e-4, three times MicroAST's 1e-4: a CPU affords thousands of steps, not its 160,000.
+    defaults = {"epochs": 400, "batch_size": 4, "learning_rate": 3e-4, "latent_dim": None, "steps_per_epoch": 100}
+    # The held-out losses go through VGG19 at twice the crop: on a CPU they cost as much as a short
+    # epoch of training, and short epochs are what make a CPU run resumable every few minutes. The
+    # held-out pictures of every epoch stay, and the end of a run measures the held-out losses.
+    validate_each_epoch = False
+    max_scale = MAX_SCALE  # a network trained at one scale learns the texture of that scale only
+
+    def __init__(self, config):
+        from zoo.style.data import styles_dir
+
+        if not config.get("styles") and styles_dir().is_dir():
+            config["styles"] = str(styles_dir())
+        super().__init__(config)
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--content", help="content photos: a folder of images (every 10th held out) or a "
+                                              "tensorflow-datasets name such as coco/2017 (default: the photos built "
+                                              "by scripts/build_style_data.py)")
+        parser.add_argument("--styles", help="style images: a folder (its PROVENANCE.csv split column, else every 5th "
+                                             "held out) or a tensorflow-datasets name (default: the styles/ of "
+                                             "scripts/build_style_data.py --styles, else its paintings/)")
+        parser.add_argument("--crop-size", type=int, default=128,
+                            help=f"side of the random training crops; images are first resized to a random shorter "
+                                 f"side between it and {MAX_SCALE:g} times it")
+        parser.add_argument("--style-weight", type=float, default=5.0, help="lambda of L = Lc + lambda Ls")
+        parser.add_argument("--widths", default="16,32,64",
+                            help="transfer network channels at full, 1/2 and 1/4 resolution")
+        parser.add_argument("--residual-blocks", type=int, default=5, help="residual blocks of the transfer network")
+        parser.add_argument("--vgg-weights", help="VGG19 weights of the loss: a Keras .h5 file, or 'random'")
+
+    def load_data(self):
+        """Photos and style images with their held-out ones (`split_styles`), as AdaIN's."""
+        from pathlib import Path
+
+        from zoo.data.sources import DatasetInfo, Splits
+        from zoo.errors import ZooError
+        from zoo.style.data import BUILD_COMMAND
+
+        c = self.config
+        if c.get("content"):
+            photos = self._images(c["content"], "--content", split_photos)
+        else:
+            train, test = offline_photos()
+            train = train[:c["limit"]] if c.get("limit") else train
+            photos = (_files(train), _files(test), f"scikit-image sample photos in {train[0].parent}", len(train),
+                      len(test))
+        if not c.get("styles"):
+            raise ZooError(f"no --styles given and no offline style images; build them with {BUILD_COMMAND} --styles "
+                           "or pass --styles with a folder of paintings")
+        styles = self._images(c["styles"], "--styles", split_styles)
+        info = DatasetInfo(name=Path(c["content"]).name if c.get("content") else "photos",
+                           source=f"photos: {photos[2]}; styles: {styles[2]}", image_shape=(None, None, 3),
+                           num_classes=None, class_names=None, num_train=photos[3], num_test=photos[4])
+        held_out = (photos[1], styles[1])
+        return Splits((photos[0], styles[0]), held_out, info, validation=held_out)
+
+    def build_model(self, info):
+        """P and T in float32 (--mixed-precision computes only the VGG19 of the loss in 16 bits),
+        with the loss network attached."""
+        from zoo.errors import check_at_least
+
+        c = self.config
+        check_at_least("residual_blocks", c.get("residual_blocks"), 1)
+        with float32_policy():
+            model = ArbitraryMobileNetwork(build_style_predictor(),
+                                           build_transfer(self.widths, c.get("residual_blocks") or 5),
+                                           c["style_weight"], name="arbitrary")
+            model.build()
+        return self.attach_encoder(model)
+
+    def exportables(self, model):
+        self._exported = deployables(model.predictor, model.transfer)
+        return dict(self._exported)
+
+    def release(self, run_root, dest):
+        """No card sections yet: AdaIN's describe its VGG19 encoder and decoder (issue 25 writes
+        this model's card when it is released)."""
+        return []
+
+    def export_metadata(self) -> dict:
+        """How the two networks connect and what their inputs mean."""
+        return {
+            "connections": [{"from": f"{STYLE_ENCODER}.{STYLE_STATS}", "to": f"{TRANSFER}.{STYLE_STATS}"}],
+            "networks": {
+                STYLE_ENCODER: {
+                    "inputs": {STYLE_IMAGE: f"the painting, RGB in [0, 1], any size with sides of at least "
+                                            f"{MIN_STYLE_SIDE} pixels; run once per painting"},
+                    "outputs": {STYLE_STATS: f"[B, {STYLE_VECTOR_SIZE}]: the style vector S of Ghiasi et al."}},
+                TRANSFER: {
+                    "inputs": {IMAGE: f"the photo, RGB in [0, 1], sides multiples of {MULTIPLE} (pad by reflection)",
+                               STYLE_STATS: f"{STYLE_ENCODER}'s output; a weighted mean of several paintings' rows "
+                                            "blends their styles",
+                               ALPHA: "[B, 1] strength: the network gets alpha S + (1 - alpha) S(photo); 1 is the "
+                                      "full style"},
+                    "outputs": {STYLIZED: "the stylized photo, RGB in [0, 1], the photo's size"}}},
+            "image_multiple": MULTIPLE, "min_style_side": MIN_STYLE_SIDE}
