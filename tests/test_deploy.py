@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, error_line, run_cli
-from test_export import exported  # noqa: F401  (session fixture: the exported runs)
+from test_export import exported, pytestmark  # noqa: F401  (session fixture: the exported runs; their time limit)
 from zoo.deploy import runtime
 from zoo.errors import ZooError
 
