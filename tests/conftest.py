@@ -131,13 +131,14 @@ def train_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def run_dir(tmp_path_factory):
     """Two big training steps of a real three-style stylizer run (enough for its styles to differ
-    visibly), exported to ONNX and float32 TFLite. The exporter's own comparison with Keras is
+    visibly), exported to ONNX and float32 TFLite. Nearest upsampling, the released stylizer's:
+    the runtime, tiling and video tests' figures (the deflicker test's 0.8) were set on it. The exporter's own comparison with Keras is
     skipped: test_runtimes_agree_with_keras makes it here, for blends too."""
     out = tmp_path_factory.mktemp("stylizer") / "run"
     photos = tiny_photos(out.parent / "photos")
     result = run_cli("zoo.train", "stylizer", "--styles", ",".join(map(str, STYLE_FILES)), "--content", photos,
                      "--crop-size", 64, "--style-size", 128, "--batch-size", 2, "--epochs", 1, "--steps-per-epoch", 2,
-                     "--learning-rate", 0.05, "--out", out, timeout=1200)
+                     "--learning-rate", 0.05, "--upsampling", "nearest", "--out", out, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
     result = run_cli("exporters", out, "--format", "onnx,tflite", "--quantize", "none", "--no-validate",
                      env={"HOME": str(out.parent)}, timeout=1200)
