@@ -15,6 +15,8 @@ from typing import Callable
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything imports TensorFlow
 
 from exporters import onnx, savedmodel, tflite  # noqa: E402
+from zoo.deploy.runtime import SUFFIXES  # noqa: E402
+from zoo.errors import ZooError  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,8 +42,6 @@ class Format:
     max_accuracy_drop: float = 0.5
 
     def filename(self, exportable: str, several: bool) -> str:
-        from zoo.deploy.runtime import SUFFIXES
-
         name = self.pattern.format(stem=exportable if several else "model", prefix=f"{exportable}_" if several else "")
         return name + SUFFIXES.get(self.format, "")
 
@@ -74,8 +74,6 @@ QUANTIZATIONS = tuple(dict.fromkeys(f.quantize for f in FORMATS if f.quantize))
 def select(formats, quantize) -> list[Format]:
     """The rows of FORMATS for --format and --quantize: each chosen format's float32 file, and
     its variants in the chosen quantizations that it has (int8 is TFLite's alone)."""
-    from zoo.errors import ZooError
-
     for name in formats:
         if name not in FORMAT_NAMES:
             raise ZooError(f"unknown format {name!r}; choose from {', '.join(FORMAT_NAMES)}")

@@ -16,7 +16,7 @@ from exporters.onnx import DEFAULT_OPSET  # noqa: E402
 from exporters.web import WEB  # noqa: E402
 from zoo.errors import ArgumentParser, ZooError, cli  # noqa: E402
 from zoo.log import setup  # noqa: E402
-from zoo.deploy.runtime import MANIFEST  # noqa: E402
+from zoo.names import MANIFEST  # noqa: E402
 
 
 def comma_list(text):

@@ -60,7 +60,7 @@ def benchmark(run_dir, *, formats, quantize, threads, runs, warmup, opset, eval_
     tf.config.threading.set_inter_op_parallelism_threads(1)
     from exporters.export import export_file, open_runner, start_export
     from exporters.validate import validate
-    from zoo.deploy.serving import KerasRunner
+    from exporters.keras_runtime import KerasRunner
 
     job = start_export(run_dir, formats=formats, quantize=quantize, out=out, opset=opset, check=True,
                        eval_images=eval_images)

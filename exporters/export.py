@@ -17,16 +17,16 @@ from typing import Callable
 import numpy as np
 
 from exporters import FORMAT_NAMES, QUANTIZATIONS, manifest, onnx, savedmodel, select, tflite
+from exporters.keras_runtime import KerasRunner, serving_function
 from exporters.validate import ValidationError, accuracy, validate
-from zoo import registry
+from zoo import models
 from zoo.deploy import runtime
 from zoo.errors import ZooError, check_at_least
 from zoo.fileio import atomic_dir, atomic_path, make_dir
 from zoo.log import log
 from zoo.models.common import float32_copy
-from zoo.recipe import LOGITS, Task
+from zoo.names import EXPORT_DIR, LOGITS, MANIFEST, Task
 from zoo.training.runs import Run
-from zoo.deploy.serving import KerasRunner, serving_function
 
 VALIDATION_BATCH = 16  # more than one: proves the batch axis is dynamic in every file
 CALIBRATION_SAMPLES = 100  # TFLite's guide suggests 100 to 500 representative samples
@@ -113,7 +113,7 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
     config = run.config
     if "model" not in config:
         raise ZooError(f"{run.config_path} does not say which model the run trained (no 'model' key)")
-    recipe = registry.get(config["model"])(config)
+    recipe = models.get(config["model"])(config)
     model = run.load_model()
     splits = recipe.load_data()
     train_ds, test_ds = recipe.pipelines(splits, 100)
@@ -124,7 +124,8 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
     dynamic_hw = recipe.dynamic_hw
 
     exportables = []
-    for name, m in recipe.exportables(model).items():
+    networks = recipe.exportables(model)
+    for name, m in networks.items():
         m = float32_copy(m)
         serve = serving_function(m, dynamic_hw)
         specs = serve.input_signature
@@ -153,7 +154,7 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
             ex.keras_accuracy = accuracy(keras_runner, test_x, test_y)
         exportables.append(ex)
     return LoadedRun(run, config, recipe.task, dynamic_hw, splits.info.image_shape, splits.info.class_names,
-                     exportables, runtime.sha256(run.model_path), recipe.export_metadata())
+                     exportables, runtime.sha256(run.model_path), recipe.export_metadata(networks))
 
 
 def export_file(ex: Exportable, fmt, target: Path, *, opset: int, check: bool) -> dict:
@@ -216,10 +217,10 @@ def start_export(run_dir, *, formats, quantize, out, opset, check, eval_images) 
     if any(f.format == "onnx" for f in rows):
         onnx.check_opset(opset)
     run = Run.open(run_dir)
-    folder = make_dir(out or run.root / runtime.EXPORT_DIR)
+    folder = make_dir(out or run.root / EXPORT_DIR)
     loaded = load_run(run_dir, validate=check, eval_images=eval_images)
     files = manifest.previous_entries(folder, loaded)
-    (folder / runtime.MANIFEST).unlink(missing_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)
     return ExportJob(rows, loaded, folder, files)
 
 

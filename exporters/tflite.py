@@ -16,6 +16,7 @@ import contextlib
 import io
 import re
 
+from exporters.savedmodel import SIGNATURE
 from zoo.errors import ZooError
 
 
@@ -23,8 +24,6 @@ def export(exportable, path, fmt, opset):
     """Convert from a SavedModel of the serving function: converting the concrete function
     directly drops the weights of a model loaded from .keras (the file comes out with NaNs)."""
     import tensorflow as tf
-
-    from exporters.savedmodel import SIGNATURE
 
     converter = tf.lite.TFLiteConverter.from_saved_model(exportable.saved_model(), signature_keys=[SIGNATURE])
     _configure(converter, fmt, exportable)

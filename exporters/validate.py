@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from zoo.errors import ZooError
-from zoo.recipe import LOGITS
+from zoo.names import LOGITS
 
 
 class ValidationError(ZooError):

@@ -35,6 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import zoo  # noqa: E402
 from zoo.style.peer import add_benchmark_arguments, earlier_quality, ratio_table, write_benchmark  # noqa: E402
 
 PEER_PREDICT, PEER_TRANSFORM = "arbitrary_predict.onnx", "arbitrary_transform.onnx"
@@ -90,7 +91,7 @@ def quality(release: Path, *, size, photos, paintings, gatys_photos, gatys_steps
     from zoo.fileio import read_json
     from zoo.style.gatys import Gatys
     from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
-    from zoo.style.arbitrary import STYLE_SIDE, open_arbitrary, style_statistics, transfer_image
+    from zoo.style.arbitrary import STYLE_SIDE, arbitrary_model, style_statistics, transfer_image
     from zoo.style.peer import ratios
     from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
     from zoo.stylize import build_parser
@@ -99,7 +100,7 @@ def quality(release: Path, *, size, photos, paintings, gatys_photos, gatys_steps
     photo_paths, painting_paths = held_out(read_json(release / "config.json"))
     photo_paths, painting_paths = photo_paths[:photos], painting_paths[:paintings]
     pictures = [load_rgb(p, max_side=size) for p in photo_paths]
-    ours = open_arbitrary(release, "onnx", threads)
+    ours = arbitrary_model(zoo.open(release, "onnx", threads))
     peer = StyleTransfer(device="cpu", threads=threads)
     gatys_defaults = build_parser().parse_args([])  # zoo.stylize --method optimize's weights
     features = VGGFeatures(STYLIZER_STYLE_LAYERS + STYLIZER_CONTENT_LAYERS)

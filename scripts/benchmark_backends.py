@@ -52,7 +52,7 @@ def measure(name, epochs, steps, crop_size):
     """{images_per_s, warmup_s, batch_size} of `name` on this process's backend."""
     import keras
 
-    from zoo import registry
+    from zoo import models
     from zoo.train import keras_backend, make_config, parse, set_backend
 
     class EpochTimes(keras.callbacks.Callback):
@@ -69,7 +69,7 @@ def measure(name, epochs, steps, crop_size):
             keras.ops.convert_to_numpy(self.model.trainable_variables[0])
             self.seconds.append(time.perf_counter() - self.start)
 
-    recipe_cls = registry.get(name)
+    recipe_cls = models.get(name)
     config = set_backend(make_config(parse([name, *worker_flags(name, crop_size)]), recipe_cls), keras_backend())
     keras.utils.set_random_seed(0)
     recipe = recipe_cls(config)
@@ -115,11 +115,11 @@ def main():
         print(json.dumps(measure(args.worker, args.epochs, args.steps, args.crop_size)))
         return
 
-    from zoo import registry
+    from zoo import models
     from zoo.fileio import write_text
     from zoo.training.runs import versions
 
-    names = args.models.split(",") if args.models else registry.names()
+    names = args.models.split(",") if args.models else models.names()
     results = {name: {b: [] for b in BACKENDS} for name in names}
     for r in range(args.rounds):
         for name in names:

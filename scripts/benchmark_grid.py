@@ -32,12 +32,13 @@ METHODS = ("photo", "ours", "peer")
 def renderer(release: Path, style: Path, threads: int):
     """photo -> stylized photo, for any style release, as zoo.stylize builds it."""
     from zoo.style.arbitrary import is_arbitrary
-    from zoo.stylize import arbitrary_renderer, build_parser, stylizer_renderer
+    from zoo.stylize import arbitrary_renderer, build_parser, open_model, stylizer_renderer
 
-    arbitrary = is_arbitrary(release)
-    args = build_parser().parse_args(["photo.jpg", "--model", str(release), "--runtime", "onnx", "--threads",
-                                      str(threads), "--style", str(style) if arbitrary else style.stem])
-    return (arbitrary_renderer if arbitrary else stylizer_renderer)(args)[0]
+    args = build_parser().parse_args(["photo.jpg", "--model", str(release), "--runtime", "onnx", "--threads", str(threads)])
+    bundle = open_model(args)
+    arbitrary = is_arbitrary(bundle)
+    args.style = str(style) if arbitrary else style.stem
+    return (arbitrary_renderer if arbitrary else stylizer_renderer)(bundle, args)[0]
 
 
 def measure(release: Path, *, photos: int, size: int, threads: int) -> dict:

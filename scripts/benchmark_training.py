@@ -94,18 +94,18 @@ def command_of(model: str, flags: list) -> str:
 
 def resolved_config(model: str, flags) -> dict:
     """The configuration that `python -m zoo.train MODEL FLAGS` resolves to with today's defaults."""
-    from zoo import registry
+    from zoo import models
     from zoo.train import make_config, parse
 
-    return make_config(parse([model, *flags]), registry.get(model))
+    return make_config(parse([model, *flags]), models.get(model))
 
 
 def hyperparameters(model: str, config: dict) -> dict:
     """What makes two runs of `model` the same recipe (`Recipe.hyperparameters`), less mixed
     precision: "auto" resolves per machine, and a run's config.json holds what it resolved to."""
-    from zoo import registry
+    from zoo import models
 
-    return {k: v for k, v in registry.get(model).hyperparameters(config).items() if k != "mixed_precision"}
+    return {k: v for k, v in models.get(model).hyperparameters(config).items() if k != "mixed_precision"}
 
 
 def run(model: str, flags: list, out: Path) -> dict:

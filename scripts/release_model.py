@@ -14,14 +14,26 @@ import argparse
 import json
 import re
 import shutil
+import sysconfig
 from pathlib import Path
 
-from zoo import registry
+from zoo import models
 from zoo.fileio import write_text
 
 DATA_LICENCES = {
     "fashion_mnist": "Fashion-MNIST, (c) Zalando SE, MIT licence (https://github.com/zalandoresearch/fashion-mnist)",
 }
+
+
+def portable_paths(text: str) -> str:
+    """The card as any reader's machine sees it: the project's folder as the relative paths the
+    README's commands use, installed packages' files as PACKAGE/FILE, the home folder as ~ (data
+    caches, Keras's weights), never the training machine's absolute paths."""
+    project = str(Path(__file__).resolve().parent.parent) + "/"
+    packages = {sysconfig.get_paths()[key] + "/" for key in ("purelib", "platlib")}
+    for prefix in sorted({project, *packages}, key=len, reverse=True):
+        text = text.replace(prefix, "")
+    return text.replace(str(Path.home()) + "/", "~/")
 
 
 def model_card(title, config, metrics, recipe, pictures, extra):
@@ -55,7 +67,7 @@ def model_card(title, config, metrics, recipe, pictures, extra):
     lines += extra
     lines += ["## Pictures", "", *(f"![{p.stem}](images/{p.name})" for p in pictures), "",
               "## Licence", "", "Model weights: Apache-2.0, as the zoo. Training data: see above.", ""]
-    return "\n".join(lines)
+    return portable_paths("\n".join(lines))
 
 
 def save_without_optimizer(src, dest):
@@ -86,7 +98,7 @@ def main():
     args = parser.parse_args()
     config = json.loads((args.run / "config.json").read_text())
     metrics = json.loads((args.run / "metrics.json").read_text())
-    recipe = registry.get(config["model"])(config)
+    recipe = models.get(config["model"])(config)
     pictures = [p for p in sorted((args.run / "images").glob("*.*")) if p.suffix in (".png", ".jpg")
                 and not re.match(r"(samples_epoch_|stylized-epoch-)", p.name)]
     if not args.card_only:

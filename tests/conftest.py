@@ -4,6 +4,7 @@ trained runs that several tests reuse."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +24,46 @@ def run_cli(module, *args, env=None, timeout=600, cwd=None):
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     return subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
                           env=full_env, timeout=timeout, cwd=cwd or ROOT)
+
+
+@pytest.fixture(scope="session")
+def build_once(tmp_path_factory, worker_id):
+    """build_once(name, build) -> folder: `build(folder)` run once per test session, by whichever
+    pytest-xdist worker asks first, while the others wait for it and reuse its folder. The tiny
+    trained and exported runs take minutes each; each worker making its own would double them."""
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # the workers' temporary folders lie side by side in the session's
+        root = root.parent
+    root = root / "built-once"
+    root.mkdir(exist_ok=True)
+
+    def build_once_(name: str, build) -> Path:
+        folder = root / name
+        with FileLock(str(folder) + ".lock"):
+            if not (folder / ".built").is_file():
+                shutil.rmtree(folder, ignore_errors=True)  # a build that failed earlier
+                folder.mkdir()
+                build(folder)
+                (folder / ".built").touch()
+        return folder
+
+    return build_once_
+
+
+# Fixtures that train, export or start a browser: a test that takes one is `slow`, so that
+# `pytest -m "not slow"` (the development tier, README) runs the rest in a few minutes.
+SLOW_FIXTURES = {"build_once", "train_run", "run_dir", "exported", "trained", "keras_reference", "browser", "site"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def key_name(*parts) -> str:
+    """A folder name for a build of these parts (a model and its flags)."""
+    return f"{parts[0]}-{hashlib.sha256(repr(parts).encode()).hexdigest()[:12]}"
 
 
 def error_line(result):
@@ -100,50 +142,49 @@ def tiny_flags(model, tmp_path_factory) -> list:
 
 
 def each_model(covered_elsewhere: dict):
-    """`registry.names()` as pytest parameters: a test over it runs for every model, new ones
+    """`models.names()` as pytest parameters: a test over it runs for every model, new ones
     too. A model in `covered_elsewhere` ({model: reason}) is skipped with its reason shown, for
     a case that would repeat a slower test of that model's own."""
-    from zoo import registry
+    from zoo import models
 
     return [pytest.param(name, marks=pytest.mark.skip(reason=f"{name}: {covered_elsewhere[name]}"))
-            if name in covered_elsewhere else name for name in registry.names()]
+            if name in covered_elsewhere else name for name in models.names()]
 
 
 @pytest.fixture(scope="session")
-def train_run(tmp_path_factory):
+def train_run(tmp_path_factory, build_once):
     """train_run(model, *flags) trains a tiny run of two epochs (TINY_RUNS, then `flags`) once
-    per distinct call and returns its folder."""
-    cache = {}
+    per distinct call in the session and returns its folder."""
 
-    def make(model, *flags):
-        key = (model, *flags)
-        if key not in cache:
-            out = tmp_path_factory.mktemp(f"run-{model}") / "run"
+    def train(model, *flags):
+        def build(folder):
             result = run_cli("zoo.train", model, *tiny_flags(model, tmp_path_factory), "--epochs", 2,
-                             "--out", out, *flags, timeout=1200)
+                             "--out", folder / "run", *flags, timeout=1200)
             assert result.returncode == 0, result.stderr[-3000:]
-            cache[key] = out
-        return cache[key]
 
-    return make
+        return build_once(key_name("run", model, *map(str, flags)), build) / "run"
+
+    return train
 
 
 @pytest.fixture(scope="session")
-def run_dir(tmp_path_factory):
+def run_dir(build_once):
     """Two big training steps of a real three-style stylizer run (enough for its styles to differ
     visibly), exported to ONNX and float32 TFLite. Nearest upsampling, the released stylizer's:
     the runtime, tiling and video tests' figures (the deflicker test's 0.8) were set on it. The exporter's own comparison with Keras is
     skipped: test_runtimes_agree_with_keras makes it here, for blends too."""
-    out = tmp_path_factory.mktemp("stylizer") / "run"
-    photos = tiny_photos(out.parent / "photos")
-    result = run_cli("zoo.train", "stylizer", "--styles", ",".join(map(str, STYLE_FILES)), "--content", photos,
-                     "--crop-size", 64, "--style-size", 128, "--batch-size", 2, "--epochs", 1, "--steps-per-epoch", 2,
-                     "--learning-rate", 0.05, "--upsampling", "nearest", "--out", out, timeout=1200)
-    assert result.returncode == 0, result.stderr[-3000:]
-    result = run_cli("exporters", out, "--format", "onnx,tflite", "--quantize", "none", "--no-validate",
-                     env={"HOME": str(out.parent)}, timeout=1200)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return out
+
+    def build(folder):
+        result = run_cli("zoo.train", "stylizer", "--styles", ",".join(map(str, STYLE_FILES)), "--content",
+                         tiny_photos(folder / "photos"), "--crop-size", 64, "--style-size", 128, "--batch-size", 2,
+                         "--epochs", 1, "--steps-per-epoch", 2, "--learning-rate", 0.05, "--upsampling", "nearest",
+                         "--out", folder / "run", timeout=1200)
+        assert result.returncode == 0, result.stderr[-3000:]
+        result = run_cli("exporters", folder / "run", "--format", "onnx,tflite", "--quantize", "none", "--no-validate",
+                         env={"HOME": str(folder)}, timeout=1200)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    return build_once("stylizer-run", build) / "run"
 
 
 # Runs zoo.stylize's main() with TensorFlow and Keras unimportable, and fails if either got

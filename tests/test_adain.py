@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from conftest import SKIMAGE_DATA, SKIMAGE_PAINTINGS, SKIMAGE_PHOTOS, error_line, run_cli, skimage_folder
-from zoo import registry
+import zoo
+from zoo import models
 from zoo.errors import ZooError
 from zoo.models.adain import AdaptiveInstanceNormalization, StyleStatistics, StyleTransferNetwork, build_decoder, decode_rgb
 from zoo.style.arbitrary import ALPHA, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER, TRANSFER_TILE
@@ -33,7 +34,7 @@ def data(tmp_path_factory):
 
 
 def recipe(data, **overrides):
-    cls = registry.get("adain")
+    cls = models.get("adain")
     photos, paintings = data
     return cls({**cls.defaults, "seed": 1, "content": str(photos), "styles": str(paintings), "style_weight": 10.0,
                 "vgg_weights": None, "limit": None, **SMALL, **overrides})
@@ -270,7 +271,7 @@ def test_exports_connect_as_the_manifest_says_and_use_builtin_ops(exported):
         ops = {op["op_name"] for op in interpreter._get_ops_details()}
         assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops), (name, ops)
 
-    r = registry.get("adain")(json.loads((exported / "config.json").read_text()))
+    r = models.get("adain")(json.loads((exported / "config.json").read_text()))
     keras_nets = r.exportables(r.attach_encoder(load_keras_model(exported / "model.keras")))
     rng = np.random.default_rng(0)
     painting = rng.random((1, 96, 80, 3), dtype=np.float32)  # any size
@@ -346,10 +347,10 @@ def test_big_photos_go_through_in_tiles(exported):
     is the one big photos take."""
     from exporters.validate import psnr
     from zoo.images import load_rgb, to_float, to_uint8
-    from zoo.style.arbitrary import MARGIN, MULTIPLE, open_arbitrary, style_statistics
+    from zoo.style.arbitrary import MARGIN, MULTIPLE, arbitrary_model, style_statistics
     from zoo.style.tiling import STYLIZED, run_network, stylize_tiled
 
-    model = open_arbitrary(exported, "onnx")
+    model = arbitrary_model(zoo.open(exported, "onnx"))
     assert model.tile is not None and model.norm_channels == [512]
     photo = load_rgb(PHOTO, max_side=360)
     inputs = {STYLE_STATS: style_statistics(model, str(SKIMAGE_DATA / "chelsea.png")), ALPHA: np.ones((1, 1), np.float32)}

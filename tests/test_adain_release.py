@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import zoo
 from conftest import SKIMAGE_DATA
 from exporters.validate import psnr
 
@@ -50,10 +51,10 @@ def test_card_gives_the_command_the_paintings_and_the_figures():
 @pytest.fixture(scope="module")
 def keras_reference(tmp_path_factory):
     from zoo.images import load_rgb
-    from zoo.style.arbitrary import open_arbitrary, style_statistics, transfer_image
+    from zoo.style.arbitrary import arbitrary_model, style_statistics, transfer_image
 
     photo = load_rgb(PHOTO, max_side=256)
-    model = open_arbitrary(RELEASE, "keras")
+    model = arbitrary_model(zoo.open(RELEASE, "keras"))
     results = {p.stem: transfer_image(model, photo, style_statistics(model, str(p))).astype(np.float32)
                for p in PAINTINGS}
     return photo, results
@@ -69,11 +70,11 @@ def test_unseen_paintings_give_different_pictures(keras_reference):
 @pytest.mark.parametrize("suffix", FORMATS)
 def test_every_file_stylizes_like_keras(keras_reference, suffix, tmp_path, monkeypatch):
     from zoo.images import load_rgb
-    from zoo.style.arbitrary import open_arbitrary, style_statistics, transfer_image
+    from zoo.style.arbitrary import arbitrary_model, style_statistics, transfer_image
 
     monkeypatch.setenv("HOME", str(tmp_path))  # onnxruntime writes a cache under $HOME
     photo, results = keras_reference
-    model = open_arbitrary(RELEASE / "export" / f"transfer{suffix}")
+    model = arbitrary_model(zoo.open(RELEASE / "export" / f"transfer{suffix}"))
     for painting in PAINTINGS:
         out = transfer_image(model, load_rgb(PHOTO, max_side=256), style_statistics(model, str(painting)))
         assert psnr(results[painting.stem] / 255, out.astype(np.float32) / 255) > FORMATS[suffix], (suffix, painting)

@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT, STYLE_FILES, STYLIZER_STYLES
 
 import zoo
-from zoo import registry
+from zoo import models
 from zoo.deploy import runtime
 from zoo.data import DatasetInfo
 from zoo.data.idx import find_idx_split, read_idx
@@ -71,12 +71,12 @@ def runner_inputs(runner, n=2, side=32):
 # --- create_model and list_models ---------------------------------------------------------------
 
 def test_list_models():
-    assert zoo.list_models() == registry.names()
+    assert zoo.list_models() == models.names()
     assert {"adain", "cnn", "vae", "dcgan", "stylizer"} <= set(zoo.list_models())
     assert zoo.list_models(released=True) == RELEASED  # saved_models/runs/ holds runs, not releases
 
 
-@pytest.mark.parametrize("name", registry.names())
+@pytest.mark.parametrize("name", models.names())
 def test_create_model_builds_every_registered_model_uncompiled(name):
     model = zoo.create_model(name, **NEEDS.get(name, {}))
     assert isinstance(model, keras.Model) and model.built and not model.compiled
@@ -92,7 +92,7 @@ def test_create_model_builds_every_registered_model_uncompiled(name):
 def test_create_model_is_the_model_training_builds_for_fashion_mnist(name):
     """Same class and weights as the recipe's compiled model for Fashion-MNIST's real shapes."""
     info = DatasetInfo("fashion_mnist", "test", (28, 28, 1), 10, None, 60000, 10000)
-    cls = registry.get(name)
+    cls = models.get(name)
     trained = cls({**cls.defaults, "seed": 0}).build(info)
     created = zoo.create_model(name)
     assert trained.compiled and not created.compiled

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import SKIMAGE_PAINTINGS, SKIMAGE_PHOTOS, run_cli, skimage_folder
-from zoo import registry
+import zoo
+from zoo import models
 from zoo.layers import BilinearUpsampling2D, StyleVectorNormalization
 from zoo.models.arbitrary_mobile import (STYLE_VECTOR_SIZE, build_style_predictor, build_transfer, deployables,
                                          split_styles)
@@ -94,7 +95,7 @@ def test_split_follows_the_provenance_split_column(tmp_path, data):
 
 
 def recipe(data, **overrides):
-    cls = registry.get("arbitrary")
+    cls = models.get("arbitrary")
     photos, styles = data
     return cls({**cls.defaults, "seed": 1, "content": str(photos), "styles": str(styles), "style_weight": 5.0,
                 "vgg_weights": None, "limit": None, "crop_size": 32, "widths": "8,16,32", "residual_blocks": 1,
@@ -177,7 +178,7 @@ def test_exports_connect_as_the_manifest_says_and_use_builtin_ops(exported):
         assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops), (name, ops)
         assert "RESIZE_NEAREST_NEIGHBOR" not in ops and "TRANSPOSE_CONV" not in ops, (name, ops)
 
-    r = registry.get("arbitrary")(json.loads((exported / "config.json").read_text()))
+    r = models.get("arbitrary")(json.loads((exported / "config.json").read_text()))
     keras_nets = r.exportables(load_keras_model(exported / "model.keras"))
     rng = np.random.default_rng(0)
     painting = rng.random((1, 96, 80, 3), dtype=np.float32)  # any size
@@ -203,7 +204,7 @@ def test_zoo_stylize_runs_it_with_a_painting_a_blend_and_a_strength(exported, da
     from zoo.style.arbitrary import is_arbitrary
 
     photos, styles = data
-    assert is_arbitrary(exported) and is_arbitrary(exported / "model.keras")
+    assert is_arbitrary(zoo.open(exported)) and is_arbitrary(zoo.open(exported / "model.keras"))
     photo, (a, b) = photos / "coffee.png", sorted(styles.iterdir())[:2]
     out = tmp_path / "out.png"
     result = run_cli("zoo.stylize", photo, "--model", exported, "--runtime", runtime_name, "--style", f"{a}:0.7,{b}:0.3",

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import error_line, run_cli, tiny_flags
-from zoo import registry
+from zoo import models
 
 JAX = {"KERAS_BACKEND": "jax"}
 TENSORFLOW = {"KERAS_BACKEND": "tensorflow"}
@@ -36,7 +36,7 @@ def jax_run(model, tmp_path_factory):
     return _runs[model]
 
 
-@pytest.mark.parametrize("model", registry.names())
+@pytest.mark.parametrize("model", models.names())
 def test_trains_on_jax(model, tmp_path_factory):
     from zoo.training.runs import load_keras_model
 

@@ -17,10 +17,10 @@ import pytest
 
 from conftest import ROOT, each_model, error_line, run_cli
 from exporters import FORMATS
-from zoo import registry
+from zoo import models
 from zoo.deploy import runtime
 from zoo.errors import ZooError
-from zoo.recipe import Task
+from zoo.names import Task
 
 # The classifier's export (eight files, each checked on 1,000 images x 10 views) is made in the
 # first test that asks for it, and took 13 minutes with three other jobs on both cores: more
@@ -40,8 +40,6 @@ EXPORTED_ELSEWHERE = {
     "adain": "test_adain.py's exported fixture exports it to ONNX and TFLite with the exporters' validation "
              "(test_exports_connect_as_the_manifest_says_and_use_builtin_ops)",
 }
-_runs: dict = {}
-
 
 def release_layout(run: Path, dest: Path) -> Path:
     """Copy a run as the released models ship: config.json, model.keras, metrics.json only."""
@@ -51,12 +49,12 @@ def release_layout(run: Path, dest: Path) -> Path:
     return dest
 
 
-def exported_run(model, train_run, tmp_path_factory) -> Path:
+def exported_run(model, train_run, build_once) -> Path:
     """A run folder of `model` exported to every format by the CLI (once per session)."""
-    if model not in _runs:
-        classifier = registry.get(model).task == Task.CLASSIFIER
-        run = release_layout(train_run(model, *(CLASSIFIER_FLAGS if classifier else ())),
-                             tmp_path_factory.mktemp(f"export-{model}") / f"{model}-fashion_mnist")
+
+    def build(folder):
+        classifier = models.get(model).task == Task.CLASSIFIER
+        run = release_layout(train_run(model, *(CLASSIFIER_FLAGS if classifier else ())), folder / f"{model}-fashion_mnist")
         start = time.perf_counter()
         if classifier:  # as a user runs it; eight files, each checked on 1,000 images x 10 views, the ONNX
             # fp16 and int8 ones in onnxruntime's slower CPU kernels (float32 behind casts, ConvInteger)
@@ -67,13 +65,13 @@ def exported_run(model, train_run, tmp_path_factory) -> Path:
 
             assert main([str(run)]) == 0
         print(f"\nexported {model} in {time.perf_counter() - start:.1f} s")
-        _runs[model] = run
-    return _runs[model]
+
+    return build_once(f"exported-{model}", build) / f"{model}-fashion_mnist"
 
 
 @pytest.fixture(scope="session")
-def exported(train_run, tmp_path_factory):
-    return lambda model: exported_run(model, train_run, tmp_path_factory)
+def exported(train_run, build_once):
+    return lambda model: exported_run(model, train_run, build_once)
 
 
 def manifest_of(run):
@@ -84,11 +82,11 @@ def manifest_of(run):
 def test_every_format_is_exported_validated_and_described(exported, model):
     from exporters.manifest import file_digest
     from zoo.training.runs import Run
-    from zoo.deploy.serving import serving_function
+    from exporters.keras_runtime import serving_function
 
     run = exported(model)
     folder, manifest = run / "export", manifest_of(run)
-    recipe = registry.get(model)(Run(run).config)
+    recipe = models.get(model)(Run(run).config)
     networks = recipe.exportables(Run(run).load_model())
     several = len(networks) > 1
     expected = {f.filename(e, several) for e in networks for f in FORMATS}
@@ -169,7 +167,7 @@ def test_a_failed_check_names_the_output_and_the_difference(exported, tmp_path):
 
 def _image_to_image_exportable(model, samples):
     from exporters.export import Exportable
-    from zoo.deploy.serving import KerasRunner, serving_function
+    from exporters.keras_runtime import KerasRunner, serving_function
 
     serve = serving_function(model, dynamic_hw=True)
     keras_runner = KerasRunner(serve)

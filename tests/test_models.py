@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from conftest import each_model, tiny_flags
-from zoo import registry
+from zoo import models
 from zoo.data import load, make_pipeline
 from zoo.data.sources import SAMPLE_DIR
 from zoo.training.evaluation import frechet_distance
 from zoo.models.common import num_halvings
-from zoo.recipe import CLASSIFIER, IMAGE, LATENT, LOGITS, PROBABILITIES, GenerativeRecipe, Task
+from zoo.names import CLASSIFIER, IMAGE, LATENT, LOGITS, PROBABILITIES, Task
+from zoo.recipe import GenerativeRecipe
 from zoo.training.runs import load_keras_model
 from zoo.train import make_config, parse
 
@@ -32,7 +33,7 @@ def trained(name, tmp_path_factory):
     """(recipe, test images, model) of `name` after two training steps of a tiny run, configured
     from the shared tiny flags as `python -m zoo.train` configures it, once per session."""
     if name not in _trained:
-        cls = registry.get(name)
+        cls = models.get(name)
         recipe = cls(make_config(parse([name, *map(str, tiny_flags(name, tmp_path_factory))]), cls))
         splits = recipe.load_data()
         train, test = recipe.pipelines(splits, recipe.config["batch_size"])
@@ -57,9 +58,9 @@ def inputs_of(recipe, network, images):
 
 
 def test_registry_lists_the_zoo():
-    assert {"cnn", "vae", "dcgan"} <= set(registry.names())
+    assert {"cnn", "vae", "dcgan"} <= set(models.names())
     with pytest.raises(Exception, match="unknown model 'nope'; known models: "):
-        registry.get("nope")
+        models.get("nope")
 
 
 @pytest.mark.parametrize("side,expected", [(28, 2), (32, 3), (64, 4), (96, 4)])
@@ -102,7 +103,7 @@ def test_exportables_have_the_names_the_deploy_side_looks_up(name, tmp_path_fact
 
 
 def test_vae_elbo_terms_are_nats_per_image():
-    cls = registry.get("vae")
+    cls = models.get("vae")
     splits = load(str(SAMPLE_DIR), limit=64)
     x, _ = next(iter(make_pipeline(splits.train, batch_size=32, training=False)))
     x = x.numpy()
@@ -155,14 +156,14 @@ def test_cnn_view_averaging_and_label_smoothing():
     splits = load(str(SAMPLE_DIR), limit=64)
     x, y = next(iter(make_pipeline(splits.train, batch_size=16, training=False)))
     x, y = x.numpy(), y.numpy()
-    recipe = registry.get("cnn")({**registry.get("cnn").defaults, "seed": 0, "tta": "flip"})
+    recipe = models.get("cnn")({**models.get("cnn").defaults, "seed": 0, "tta": "flip"})
     network = recipe.build_model(splits.info)
     classifier = recipe.classifier(network)
     mirrored = x[:, :, ::-1]
     expected = (np.asarray(network(x)) + np.asarray(network(mirrored))) / 2
     np.testing.assert_allclose(np.asarray(classifier(x)), expected, atol=1e-5)
     np.testing.assert_allclose(np.asarray(classifier(mirrored)), expected, atol=1e-5)
-    assert registry.get("cnn")({"tta": "none"}).classifier(network) is network
+    assert models.get("cnn")({"tta": "none"}).classifier(network) is network
 
     def shifted(a, dy, dx):
         padded = np.pad(a, ((0, 0), (1, 1), (1, 1), (0, 0)))
@@ -208,7 +209,7 @@ def test_float32_copy_of_a_mixed_precision_network():
 
     splits = load(str(SAMPLE_DIR), limit=64)
     x, _ = next(iter(make_pipeline(splits.train, batch_size=16, training=False)))
-    recipe = registry.get("cnn")({**registry.get("cnn").defaults, "seed": 0, "tta": "flip+shift"})
+    recipe = models.get("cnn")({**models.get("cnn").defaults, "seed": 0, "tta": "flip+shift"})
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         mixed = recipe.classifier(recipe.build_model(splits.info))
@@ -227,7 +228,7 @@ def test_float32_copy_of_a_mixed_precision_network():
 def test_dcgan_ema_generator_averages_the_generator(tmp_path):
     """--ema: after each step the averaged generator moves (1 - decay) of the way to the trained
     one (batch-norm statistics too); it is what samples and exports, and model.keras keeps it."""
-    cls = registry.get("dcgan")
+    cls = models.get("dcgan")
     splits = load(str(SAMPLE_DIR), limit=64)
     recipe = cls({**cls.defaults, "seed": 0, "latent_dim": 8, "ema": 0.75})
     model = recipe.build(splits.info)
@@ -249,7 +250,7 @@ def test_dcgan_ema_generator_averages_the_generator(tmp_path):
 def test_dcgan_hinge_loss_spectral_norm_and_two_rates_train_and_reload(tmp_path):
     """--loss hinge --spectral-norm --d-learning-rate: D's layers are spectrally normalised (no batch
     norm), each optimizer gets its rate, a step trains both nets and model.keras keeps the choice."""
-    cls = registry.get("dcgan")
+    cls = models.get("dcgan")
     splits = load(str(SAMPLE_DIR), limit=64)
     recipe = cls({**cls.defaults, "seed": 0, "latent_dim": 8, "loss": "hinge", "spectral_norm": True,
                   "learning_rate": 1e-4, "d_learning_rate": 4e-4})

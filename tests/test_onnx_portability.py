@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, SKIMAGE_DATA
-from zoo.recipe import LATENT
+from zoo.names import LATENT
 from zoo.style.arbitrary import ALPHA, STYLE_IMAGE
 from zoo.style.tiling import CORE_BOX, IMAGE, STYLE_WEIGHTS
 

@@ -35,6 +35,19 @@ def test_released_folder_is_complete(name):
     assert (folder / "model.keras").stat().st_size < 20_000_000
 
 
+def test_cards_name_no_path_of_the_machine_that_made_them():
+    """A card is read on other machines: data folders as ~/.cache/..., the VGG weights as
+    PACKAGE/FILE, runs relative to the project (scripts/release_model.portable_paths)."""
+    import sysconfig
+
+    machine = [str(ROOT), str(Path.home()), *(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))]
+    cards = sorted(RELEASED.glob("*/MODEL_CARD.md"))
+    assert len(cards) >= 5
+    for card in cards:
+        text = card.read_text(encoding="utf-8")
+        assert not [p for p in machine if p in text], card
+
+
 @pytest.mark.parametrize("name", ["cnn", "vae", "dcgan"])
 def test_released_model_loads_in_safe_mode_without_warnings(name):
     """Released for inference: uncompiled, so Keras has no optimizer state to miss and warn about."""

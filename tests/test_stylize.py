@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import zoo
+
 from conftest import run_cli, run_without_tensorflow
 from exporters.validate import psnr
 
-from conftest import SKIMAGE_DATA, STYLIZER_STYLES as STYLES  # noqa: E402
+from conftest import SKIMAGE_DATA, STYLE_FILES, STYLIZER_STYLES as STYLES  # noqa: E402
 
 PHOTO = SKIMAGE_DATA / "chelsea.png"  # 451x300: 451 is not a multiple of 4, so padding is exercised
 
@@ -49,17 +51,17 @@ def test_run_folder_names_its_styles(run_dir):
 
 def test_runtimes_agree_with_keras(run_dir):
     from zoo.images import load_rgb
-    from zoo.style.model import open_model, stylize_image
+    from zoo.style.model import stylize_image, stylizer_model
 
     photo = load_rgb(PHOTO)
-    keras = open_model(run_dir, "keras")
+    keras = stylizer_model(zoo.open(run_dir, "keras"))
     assert keras.styles == STYLES
     for weights in (np.eye(3)[1], np.array([0.2, 0.5, 0.3])):
         reference = stylize_image(keras, photo, weights).astype(np.float32)
         assert reference.shape == (300, 451, 3)
         for model, runtime in ((run_dir, "onnx"), (run_dir, "tflite"), (run_dir / "export" / "stylizer.tflite", None),
                                (run_dir / "model.keras", None)):
-            opened = open_model(model, runtime)
+            opened = stylizer_model(zoo.open(model, runtime))
             assert opened.styles == STYLES, (model, runtime)
             out = stylize_image(opened, photo, weights).astype(np.float32)
             assert psnr(reference / 255, out / 255) > 40, (model, runtime, weights)
@@ -190,10 +192,13 @@ def test_bad_input_is_one_error_line_and_writes_nothing(tmp_path, run_dir, capsy
     photo, out = str(PHOTO), tmp_path / "out"
     model = ["--model", str(run_dir), "--runtime", "onnx"]
     (tmp_path / "broken.onnx").write_bytes(b"not onnx")
+    unlisted = tmp_path / "unlisted" / "tile.onnx"  # a tile network alone: no manifest names a stylizer beside it
+    unlisted.parent.mkdir()
+    unlisted.write_bytes((run_dir / "export" / "stylizer_tile.onnx").read_bytes())
     (tmp_path / "cut.jpg").write_bytes((SKIMAGE_DATA / "rocket.jpg").read_bytes()[:5000])
     known = "hubble_deep_field, ihc, gravel"
     for argv, message in [
-        ([photo, "--model", str(tmp_path / "missing")], "no model at"),
+        ([photo, "--model", str(tmp_path / "missing")], "no released model or file"),
         ([photo, "--model", str(tmp_path / "broken.onnx")], "broken.onnx"),
         ([photo, "--model", str(run_dir / "export" / "stylizer.onnx"), "--runtime", "tflite"], "cannot run stylizer.onnx"),
         ([photo, "--model", str(tmp_path)], "no manifest.json"),
@@ -212,8 +217,7 @@ def test_bad_input_is_one_error_line_and_writes_nothing(tmp_path, run_dir, capsy
         ([photo, *model, "--style", "ihc", "--deflicker", "0.5"], "--deflicker applies to videos only"),
         (["--list-styles"], "--list-styles needs --model"),
         ([*model, "--style", "ihc"], "give a photo, a folder of photos or a video"),
-        ([photo, "--model", str(run_dir / "export" / "stylizer_tile.onnx")],
-         "where a stylizer takes 'image' and 'style_weights'"),
+        ([photo, "--model", str(unlisted)], "not a multi-style stylizer (it has no stylizer network)"),
     ]:
         rc, _, err = stylize_cli(capsys, *argv, "--out", out)
         assert rc == 2, (argv, err)
@@ -248,36 +252,66 @@ def big_photo_and_whole(model, inputs):
 
 def test_big_photos_go_through_in_tiles_without_seams(run_dir):
     """Above 1 megapixel zoo.stylize tiles the photo, every tile normalised with the same
-    statistics, refined layer by layer from the tiles' own moments until they are the photo's:
-    the tiles rebuild the one-pass result, and no seam shows."""
-    from zoo.style.model import open_model, stylize_image
-    from zoo.style.tiling import STYLE_WEIGHTS, stylize_tiled
+    statistics. With --exact-stats they are refined layer by layer from the tiles' own moments
+    until they are the photo's: the tiles rebuild the one-pass result, and no seam shows. The
+    default refines fewer layers on a sample of the tiles: fewer passes, no seam either."""
+    from zoo.style.model import stylize_image, stylizer_model
+    from zoo.style.tiling import STYLE_WEIGHTS, statistics_plan, stylize_tiled
 
-    model = open_model(run_dir, "onnx")
+    model = stylizer_model(zoo.open(run_dir, "onnx"))
     assert model.tile_runner is not None and model.tile_runner.path.name == "stylizer_tile.onnx"
     weights = np.array([0.2, 0.8, 0.0], np.float32)
     inputs = {STYLE_WEIGHTS: weights[None]}
     photo, whole = big_photo_and_whole(model, inputs)
     tiles = []
-    tiled = stylize_image(model, photo, weights, progress=lambda done, total: tiles.append((done, total)))
+    tiled = stylize_tiled(model.runner, model.tile_runner, photo, inputs, norm_channels=model.norm_channels, tile=640,
+                          progress=lambda done, total: tiles.append((done, total)), **statistics_plan(exact=True))
     layers = len(model.norm_channels)
     assert tiles[-1] == (6 * (1 + layers),) * 2  # 6 tiles, a pass for the downscaled statistics and one per layer
     assert psnr(whole / 255, tiled / 255) >= 45  # the photo's own statistics: only rounding differs
     assert seam(tiled.astype(np.float32), 640) <= 1.1 * seam(whole, 640) + 0.5
     # without the refining passes the downscaled photo's statistics leave the result further off
-    coarse = stylize_tiled(model.runner, model.tile_runner, photo, inputs, norm_channels=model.norm_channels, refine=0)
+    coarse = stylize_tiled(model.runner, model.tile_runner, photo, inputs, norm_channels=model.norm_channels, refine=0,
+                           tile=640, stats_pixels=500_000)
     assert psnr(whole / 255, tiled / 255) > psnr(whole / 255, coarse / 255) + 3
+    # zoo.stylize's default and --exact-stats
+    calls = {}
+    for exact in (False, True):
+        stylize_image(model, photo, weights, progress=lambda done, total: calls.__setitem__(exact, total),
+                      exact_stats=exact)
+    assert calls[False] * 2 < calls[True]  # the default's refining crops are also smaller than tiles
 
 
 def test_tflite_tiles_rebuild_the_one_pass_result(run_dir):
     """The TFLite tile network, given the photo's statistics (taken in one pass), gives the
     one-pass result: what the refining passes converge to, checked above on ONNX."""
-    from zoo.style.model import open_model
+    from zoo.style.model import stylizer_model
     from zoo.style.tiling import STYLE_WEIGHTS, stylize_tiled
 
-    model = open_model(run_dir, "tflite")
+    model = stylizer_model(zoo.open(run_dir, "tflite"))
     assert model.tile_runner.path.name == "stylizer_tile.tflite"
     inputs = {STYLE_WEIGHTS: np.array([[0.2, 0.8, 0.0]], np.float32)}
     photo, whole = big_photo_and_whole(model, inputs)
     exact = stylize_tiled(model.runner, model.tile_runner, photo, inputs, stats_pixels=photo.size)
     assert psnr(whole / 255, exact / 255) >= 45
+
+
+def test_style_names_find_the_released_stylizer(tmp_path, capsys):
+    """No --model: `--style starry_night` (or a blend of names) runs the released stylizer that
+    knows the names, as `--model stylizer-paintings` does; a name no release knows is one error
+    line that lists the released styles. An image file still means Gatys's optimisation."""
+    from zoo.stylize import released_stylizer
+
+    out = tmp_path / "out.png"
+    rc, stdout, err = stylize_cli(capsys, PHOTO, "--style", "starry_night:0.7,great_wave:0.3", "--max-size", 64,
+                                  "--out", out)
+    assert rc == 0, err
+    by_name = tmp_path / "by_name.png"
+    rc, _, err = stylize_cli(capsys, PHOTO, "--model", "stylizer-paintings", "--style", "starry_night:0.7,great_wave:0.3",
+                             "--max-size", 64, "--out", by_name)
+    assert rc == 0, err
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(by_name)))
+    rc, _, err = stylize_cli(capsys, PHOTO, "--style", "starry_nite", "--out", tmp_path / "x.png")
+    assert rc == 2 and "no released stylizer knows the style 'starry_nite'" in err and "starry_night" in err, err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()
+    assert released_stylizer(str(STYLE_FILES[0])) is None  # a file: --method optimize

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo import registry
+from zoo import models
 from zoo.errors import ZooError
 from zoo.models.stylizer import (CORE_STATS, NORM_STATS, OUTPUT as STYLIZED, Stylizer, build_transformer, norm_channels,
                                  norm_channels_of, transformer_variant)
@@ -20,7 +20,7 @@ def skimage_file(name):
 
 
 def recipe(tmp_path=None, **overrides):
-    cls = registry.get("stylizer")
+    cls = models.get("stylizer")
     styles = f"{skimage_file('ihc.png')},{skimage_file('hubble_deep_field.jpg')}"
     config = {**cls.defaults, "seed": 1, "styles": styles, "content": None, "crop_size": 64, "style_size": 128,
               "vgg_weights": None, "content_weight": 1.0, "style_weight": 1e-3, "tv_weight": 1e4,
@@ -128,7 +128,7 @@ def test_data_and_exportables(trained):
     assert len(tests) == splits.info.num_test and tests[0][0].shape == (1, 256, 256, 3)
     assert [w.argmax() for _, w in tests[:2]] == [0, 1]  # held-out photos cycle through the styles
     assert list(r.exportables(model)) == ["stylizer", "stylizer_tile"] and r.task == "image-to-image"
-    assert r.export_metadata() == {"styles": ["ihc", "hubble_deep_field"],
+    assert r.export_metadata(r.exportables(model)) == {"styles": ["ihc", "hubble_deep_field"],
                                    "norm_stats_channels": norm_channels_of(model.transformer)}
 
 
@@ -198,7 +198,7 @@ def test_new_runs_upsample_bilinear_and_every_variant_keeps_the_upsampling():
     from zoo.models.stylizer import UPSAMPLING, build_transformer, transformer_variant
 
     parser = argparse.ArgumentParser()
-    registry.get("stylizer").add_arguments(parser)
+    models.get("stylizer").add_arguments(parser)
     assert parser.parse_args([]).upsampling == "bilinear"
     for name, layer in UPSAMPLING.items():
         network = build_transformer(2, (8, 16, 32), 1, upsampling=name)

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import zoo
+
 from exporters.validate import psnr
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,28 +47,28 @@ def test_styles_are_named_alike_everywhere_and_shipped():
 
 def test_every_file_stylizes_like_keras(tmp_path, monkeypatch):
     from zoo.images import load_rgb
-    from zoo.style.model import open_model, stylize_image
+    from zoo.style.model import stylize_image, stylizer_model
 
     monkeypatch.setenv("HOME", str(tmp_path))  # onnxruntime writes a cache under $HOME
     photo = load_rgb(PHOTO, max_side=256)
-    keras = open_model(RELEASE, "keras")
+    keras = stylizer_model(zoo.open(RELEASE, "keras"))
     weights = np.zeros(len(keras.styles), np.float32)
     weights[keras.styles.index("starry_night")], weights[keras.styles.index("great_wave")] = 0.6, 0.4
     reference = stylize_image(keras, photo, weights).astype(np.float32)
     assert reference.shape == photo.shape and reference.std() > 5  # an image, not a flat colour
     for name, floor_db in EXPORTS.items():
-        out = stylize_image(open_model(RELEASE / "export" / name), photo, weights).astype(np.float32)
+        out = stylize_image(stylizer_model(zoo.open(RELEASE / "export" / name)), photo, weights).astype(np.float32)
         assert psnr(reference / 255, out / 255) > floor_db, name
 
 
 @pytest.mark.parametrize("style", ["starry_night", "composition_viii"])
 def test_styles_differ_from_the_photo_and_from_each_other(style, tmp_path, monkeypatch):
     from zoo.images import load_rgb
-    from zoo.style.model import open_model, stylize_image
+    from zoo.style.model import stylize_image, stylizer_model
 
     monkeypatch.setenv("HOME", str(tmp_path))
     photo = load_rgb(PHOTO, max_side=256)
-    model = open_model(RELEASE / "export" / "stylizer.onnx")
+    model = stylizer_model(zoo.open(RELEASE / "export" / "stylizer.onnx"))
     one = np.eye(len(model.styles), dtype=np.float32)
     out = stylize_image(model, photo, one[model.styles.index(style)]).astype(np.float32)
     other = stylize_image(model, photo, one[model.styles.index("great_wave")]).astype(np.float32)

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, error_line, run_cli
-from zoo import registry
-from zoo.recipe import Task
+from zoo import models
+from zoo.names import Task
 
 
 def read(path):
@@ -38,7 +38,7 @@ PICTURES = {
 }
 
 
-@pytest.mark.parametrize("model", registry.names())
+@pytest.mark.parametrize("model", models.names())
 def test_train_writes_a_complete_run_folder(train_run, model):
     run = train_run(model)
     config = read(run / "config.json")
@@ -58,7 +58,7 @@ def test_train_writes_a_complete_run_folder(train_run, model):
         assert_picture(run / "images" / name)
 
 
-@pytest.mark.parametrize("model", registry.names())
+@pytest.mark.parametrize("model", models.names())
 def test_evaluate_prints_the_runs_test_metrics_as_json(train_run, model):
     """zoo.evaluate measures what the finished run measured, with each metric's note."""
     run = train_run(model)
@@ -68,7 +68,7 @@ def test_evaluate_prints_the_runs_test_metrics_as_json(train_run, model):
     tested = sorted(k for k in read(run / "metrics.json") if k.startswith("test_"))
     assert tested and sorted(k for k in metrics if k.startswith("test_")) == tested
     assert all(np.isfinite(metrics[k]) for k in tested)
-    recipe = registry.get(model)
+    recipe = models.get(model)
     for metric, note in recipe.metric_notes.items():
         assert metric not in metrics or note in metrics["note"]
     if recipe.task == Task.CLASSIFIER:
@@ -214,7 +214,7 @@ def test_mixed_precision_auto_default_and_flags(monkeypatch):
 
     def config(*argv):
         args = train.parse(list(argv))
-        return train.make_config(args, registry.get(args.model))
+        return train.make_config(args, models.get(args.model))
 
     assert {config(name)["mixed_precision"] for name in ("cnn", "vae", "dcgan")} == {"auto"}
     assert config("cnn", "--no-mixed-precision")["mixed_precision"] is False
@@ -230,11 +230,11 @@ def test_a_preset_sets_defaults_that_flags_override(capsys):
     """--preset long: the CNN's named defaults, which flags given on the command line still
     override, and which zoo.list shows as flags; a model without presets, or an unknown preset,
     is refused in one line."""
-    from zoo import registry
+    from zoo import models
     from zoo.list import main as list_models
     from zoo.train import make_config, parse
 
-    cnn = registry.get("cnn")
+    cnn = models.get("cnn")
     long = cnn.presets["long"]
     config = make_config(parse(["cnn", "--preset", "long"]), cnn)
     assert {key: config[key] for key in long} == long and config["preset"] == "long"

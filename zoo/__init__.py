@@ -9,8 +9,12 @@ where TensorFlow is not installed: the library functions of `zoo.api` are import
 (PEP 562), and only those that need Keras import it.
 """
 
-__version__ = "0.1.0"
-__all__ = ["create_model", "list_models", "load"]
+from importlib.metadata import version as _version
+
+from zoo.names import DISTRIBUTION
+
+__version__ = _version(DISTRIBUTION)  # pyproject.toml's, as installed
+__all__ = ["create_model", "list_models", "load", "open"]
 
 
 def __getattr__(name):

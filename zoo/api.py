@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 
 from zoo.deploy import runtime as deploy
+from zoo.deploy.bundle import Bundle, open_export
 from zoo.errors import ZooError
 from zoo.training.runs import Run, load_keras_model
 
@@ -57,9 +58,9 @@ def list_models(released: bool = False) -> list[str]:
     `load` takes (the trained models in `models_dirs()`), sorted, as timm's `list_models`."""
     if released:
         return sorted(released_models())
-    from zoo import registry
+    from zoo import models
 
-    return registry.names()
+    return models.names()
 
 
 def create_model(name: str, preset: str | None = None, **hparams):
@@ -75,11 +76,11 @@ def create_model(name: str, preset: str | None = None, **hparams):
     classes, changed by `num_classes`. The stylizer takes `styles` (its paintings, as
     zoo.train's --styles), which give its number of styles and their names.
     """
-    from zoo import registry
+    from zoo import models
     from zoo.data import DatasetInfo
     from zoo.train import check_values, make_config, parse
 
-    recipe_cls = registry.get(name)
+    recipe_cls = models.get(name)
     if preset is not None and preset not in recipe_cls.presets:
         raise ZooError(f"{name} has no preset {preset!r}; it has {', '.join(map(repr, recipe_cls.presets)) or 'none'}")
     config = make_config(parse([name, *(["--preset", preset] if preset else [])]), recipe_cls)
@@ -124,18 +125,48 @@ def load(name_or_path, runtime: str | None = None):
             raise ZooError(f"cannot load {path}: give a .keras, .onnx or .tflite file, or a folder")
         if runtime not in (None, kind):
             raise ZooError(f"runtime={runtime!r} cannot run {path.name}; leave runtime out to run it as {kind}")
-        return load_keras_model(path) if kind == "keras" else deploy.load(path, strict=True)
+        if kind == "keras":
+            import zoo.models  # noqa: F401  (registers the classes the file holds)
+
+            return load_keras_model(path)
+        return deploy.load(path, strict=True)
     if runtime in (None, "keras"):
-        from zoo import registry
+        from zoo import models
 
         run = Run.open(path)
-        return registry.get(run.config["model"])(run.config).ready(run.load_model())
-    folder = deploy.export_folder(path)
-    names = deploy.read_manifest(folder).get("exportables") or {}
-    if not names:
-        raise ZooError(f"{folder / deploy.MANIFEST} lists no exported networks; export the run again")
-    runners = {n: deploy.load_exported(folder, [n], runtime) for n in names}
+        return models.get(run.config["model"])(run.config).ready(run.load_model())
+    runners = open(path, runtime).runners
     return next(iter(runners.values())) if len(runners) == 1 else runners
+
+
+def open(name_or_path, runtime: str | None = None, threads: int | None = None, low_memory=(),  # noqa: A001
+         strict: bool = False) -> Bundle:
+    """The one way to open a trained model for running: a released name, a run folder, an
+    export folder or a single `.keras`, `.onnx` or `.tflite` file, as a `zoo.deploy.bundle.Bundle`
+    (a Runner per network, the manifest and its extras, a word on how it runs).
+
+    `runtime`: "onnx" (the default for folders), "tflite" or "keras" (the trained model.keras,
+    which needs TensorFlow); a file runs in its own format. From a folder come the float32
+    files; a file comes with the networks exported beside it in the same format and
+    quantization. `low_memory`: networks (tile networks) to open with less memory;
+    `strict`: refuse a file that no manifest lists (see `zoo.deploy.runtime.load`).
+    """
+    if runtime not in (None, *deploy.RUNTIMES):
+        raise ZooError(f"runtime must be one of {', '.join(deploy.RUNTIMES)}, got {runtime!r}")
+    path = locate(name_or_path)
+    if path.is_file():
+        kind = next((name for name, suffix in deploy.SUFFIXES.items() if suffix == path.suffix), None)
+        if kind is None:
+            raise ZooError(f"cannot run {path}: give a .keras, .onnx or .tflite file, or a folder")
+        if runtime not in (None, kind):
+            raise ZooError(f"runtime {runtime!r} cannot run {path.name}; leave the runtime out to run it as {kind}, "
+                           "or give a folder")
+        runtime = kind
+    if runtime == "keras":
+        from exporters.keras_runtime import open_keras
+
+        return open_keras(path, threads)
+    return open_export(path, runtime or "onnx", threads=threads, low_memory=low_memory, strict=strict)
 
 
 def locate(name_or_path) -> Path:

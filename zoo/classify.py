@@ -7,21 +7,19 @@ With --runtime onnx or tflite only the deploy runtime is used (no TensorFlow nee
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 
-from zoo.deploy import runtime
+from zoo import model_flags
 from zoo.errors import ArgumentParser, ZooError, check_at_least, cli
-from zoo.recipe import CLASSIFIER, LOGITS, PROBABILITIES
+from zoo.images import load_rgb
+from zoo.names import CLASSIFIER, LOGITS, PROBABILITIES
 
 
 def preprocess(path, height, width, channels) -> np.ndarray:
     """One image file -> float32 [height, width, channels] in [0, 1]."""
     from PIL import Image
-
-    from zoo.images import load_rgb
 
     image = Image.fromarray(load_rgb(path))
     if channels == 1:
@@ -37,14 +35,14 @@ def softmax(logits):
 
 @cli
 def main(argv=None):
-    parser = ArgumentParser(prog="python -m zoo.classify", description=__doc__.split("\n\n")[0],
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    runtime.add_arguments(parser)
+    parser = ArgumentParser(prog="python -m zoo.classify", description=__doc__.split("\n\n")[0])
+    model_flags.add_arguments(parser)
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, ...)")
     parser.add_argument("--top", type=int, default=3, help="classes to show per image")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     check_at_least("top", args.top)
-    runner = runtime.open_from_args(args, (CLASSIFIER,))
+    bundle = model_flags.open_model(args)
+    runner = bundle.first((CLASSIFIER,), "a classifier")
     (spec,) = runner.inputs
     if len(spec.shape) != 4 or None in spec.shape[1:]:
         raise ZooError(f"{args.model or args.run_dir} takes {spec.name!r} of shape {spec.shape}; "
@@ -53,7 +51,7 @@ def main(argv=None):
     batch = np.stack([preprocess(p, height, width, channels) for p in args.images])
     outputs = runner(**{spec.name: batch})
     probabilities = outputs[PROBABILITIES] if PROBABILITIES in outputs else softmax(outputs[LOGITS])
-    names = runner.manifest.get("class_names") or [str(i) for i in range(probabilities.shape[-1])]
+    names = bundle.manifest.get("class_names") or [str(i) for i in range(probabilities.shape[-1])]
     for path, p in zip(args.images, probabilities):
         best = np.argsort(-p)[:args.top]
         print(f"{path}: " + ", ".join(f"{names[i]} {p[i]:.1%}" for i in best))

@@ -42,8 +42,26 @@ def cli(main):
     return wrapper
 
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help shows a flag's default where it has one worth reading: not "(default: None)" for
+    a flag that is simply not given, nor "(default: False)" for a switch."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False, argparse.SUPPRESS) or "%(default)" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class DefaultsRawDescriptionHelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """`DefaultsHelpFormatter` with the description and epilog kept as written."""
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line (not the whole usage block) and exit status 2."""
+    """argparse, but a usage mistake is one line (not the whole usage block) and exit status 2,
+    and --help shows the defaults that say something (`DefaultsHelpFormatter`)."""
+
+    def __init__(self, *args, formatter_class=DefaultsHelpFormatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
 
     def error(self, message):
         print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)

@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E402
 from zoo.log import setup  # noqa: E402
+from zoo.training.runs import Run  # noqa: E402
 
 
 @cli
@@ -29,8 +30,7 @@ def main(argv=None):
     check_at_least("limit", args.limit)
     setup(verbose=not args.json)
 
-    from zoo import registry
-    from zoo.training.runs import Run
+    from zoo import models
 
     run = Run.open(args.run)
     config = run.config
@@ -39,7 +39,7 @@ def main(argv=None):
     config.update({k: v for k, v in vars(args).items() if v is not None and k not in ("run", "json")})
     if args.dataset and not args.data_dir:
         config["data_dir"] = None
-    recipe = registry.get(config["model"])(config)
+    recipe = models.get(config["model"])(config)
     model = run.load_model()
     splits = recipe.load_data()
     metrics = {"run": str(run.root), "model": config["model"], "dataset": splits.info.name,

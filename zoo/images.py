@@ -6,6 +6,9 @@ truncated by an interrupted copy, or enormous. `load_rgb` turns every readable o
 RGB array in display orientation and every other one into a one-line `ZooError`. The size is
 checked from the header before any pixel is decoded, so a 20000x20000 file is refused at once
 instead of exhausting memory (Pillow's own decompression-bomb guard stays on as a second line).
+A JPEG asked for at a smaller size (`max_side`) is the exception: its decoder reads it at 1/2,
+1/4 or 1/8 scale directly (Pillow's draft mode), so the limit applies to the reduced image, and
+a 108-megapixel phone photo opens at --max-size 1024 in the memory of a small one.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import ZooError
+from zoo.fileio import atomic_path
 
 # 50 megapixels: a 8660x5773 photo, more than any phone camera, is about 150 MB as uint8 RGB
 # and ~4 GB of float32 activations in the stylizer's first layers.
@@ -24,21 +28,28 @@ MAX_PIXELS = 50_000_000
 
 def load_rgb(path, max_pixels: int = MAX_PIXELS, max_side: int | None = None) -> np.ndarray:
     """Read an image file into uint8 [H, W, 3], upright, downscaled so its longer side is at
-    most `max_side` (if given)."""
+    most `max_side` (if given). At most `max_pixels` are decoded: a JPEG with `max_side` counts
+    at the scale its decoder reads it, any other file at its full size."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
     if not path.is_file():
         raise ZooError(f"image {path} does not exist" if not path.exists() else f"{path} is not a file")
     try:
-        with Image.open(path) as im:
+        with _open(path, bool(max_side)) as im:
             w, h = im.size  # from the header; nothing decoded yet
-            if w * h > max_pixels:
-                raise ZooError(f"image {path} is {w}x{h} ({w * h / 1e6:.0f} megapixels), more than the "
-                               f"{max_pixels / 1e6:.0f} megapixels this tool decodes; downscale it first")
-            if max_side and max(w, h) > 2 * max_side:  # JPEG: decode at a reduced scale directly
+            if max_side and max(w, h) > 2 * max_side and im.format == "JPEG":  # decode at a reduced scale directly
                 scale = max_side / max(w, h)  # the size asked for keeps the aspect, so the longer side decides
                 im.draft("RGB", (max(1, round(w * scale)), max(1, round(h * scale))))
+            dw, dh = im.size  # what will be decoded
+            if dw * dh > max_pixels:
+                hint = ""
+                if im.format == "JPEG" and not max_side:
+                    hint = " (or ask for a smaller size: a JPEG is then decoded at reduced scale)"
+                elif max_side and im.format != "JPEG":
+                    hint = " (only JPEGs are decoded at reduced size)"
+                raise ZooError(f"image {path} is {w}x{h} ({w * h / 1e6:.0f} megapixels), more than the "
+                               f"{max_pixels / 1e6:.0f} megapixels this tool decodes; downscale it first{hint}")
             im.load()
             im = ImageOps.exif_transpose(im)
             im = _to_rgb(im)
@@ -52,6 +63,27 @@ def load_rgb(path, max_pixels: int = MAX_PIXELS, max_side: int | None = None) ->
         scale = max_side / max(im.size)
         im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
     return np.asarray(im, dtype=np.uint8)
+
+
+def _open(path: Path, reduced: bool):
+    """Pillow's image of `path`, header read, nothing decoded. Pillow's decompression-bomb guard
+    judges the full size when the file is opened; a JPEG that will be decoded at reduced size
+    (`reduced`) is opened by its own plugin instead, which skips that guard (and its warning
+    above 89 megapixels), since `load_rgb` checks the size it actually decodes. Other files keep
+    the guard's error; its warning is dropped, as `load_rgb` refuses them itself, in one line,
+    before anything is decoded."""
+    import warnings
+
+    from PIL import Image, JpegImagePlugin
+
+    if reduced:
+        with open(path, "rb") as f:
+            is_jpeg = f.read(3) == b"\xff\xd8\xff"
+        if is_jpeg:
+            return JpegImagePlugin.JpegImageFile(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(path)
 
 
 def _to_rgb(im):
@@ -87,8 +119,6 @@ def save_image(path, image: np.ndarray):
     """Write uint8 [H, W, 3] (or [H, W, 1]: grayscale) atomically in the format its extension
     names (PNG, JPEG...), as a CLI's --out may be a .jpg."""
     from PIL import Image
-
-    from zoo.fileio import atomic_path
 
     path = Path(path)
     if image.ndim == 3 and image.shape[2] == 1:

@@ -5,6 +5,7 @@ Keras only, and written so that they convert to TFLite builtins and ONNX on imag
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 
@@ -85,3 +86,149 @@ class StyleVectorNormalization(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ReflectionPadding2D(layers.Layer):
+    """Pads height and width by mirroring the image (TFLite MIRROR_PAD, ONNX Pad reflect)."""
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = padding
+
+    def call(self, x):
+        p = self.padding
+        return ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+
+    def compute_output_shape(self, shape):
+        grow = lambda d: None if d is None else d + 2 * self.padding  # noqa: E731
+        return (shape[0], grow(shape[1]), grow(shape[2]), shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ConditionalInstanceNormalization(layers.Layer):
+    """Instance normalisation with one scale and shift per style (Dumoulin et al. 2017).
+
+    Called on (x, style_weights): each image is normalised over its positions, then scaled and
+    shifted by `style_weights @ gamma` and `style_weights @ beta`, so a one-hot row picks a
+    style and any other row blends styles (the paper's interpolation between styles).
+
+    With `stats_offset` set it is called on (x, style_weights, norm_stats) and normalises with
+    the moments in columns [offset, offset + 2C) of `norm_stats` (see `NormStatistics`) instead
+    of its own: those of the whole photo, so that tiles of a big photo are normalised alike and
+    join without seams (see `zoo.style.tiling`).
+    """
+
+    def __init__(self, num_styles, epsilon=1e-5, stats_offset=None, **kwargs):
+        super().__init__(**kwargs)
+        self.num_styles, self.epsilon, self.stats_offset = num_styles, epsilon, stats_offset
+
+    def build(self, shapes):
+        channels = shapes[0][-1]
+        self.gamma = self.add_weight(shape=(self.num_styles, channels), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(self.num_styles, channels), initializer="zeros", name="beta")
+
+    def call(self, inputs):
+        x, style_weights = inputs[:2]
+        if self.stats_offset is None:
+            mean, variance = ops.moments(x, axes=(1, 2), keepdims=True)
+        else:
+            c, o = x.shape[-1], self.stats_offset
+            mean = inputs[2][:, o:o + c][:, None, None, :]
+            variance = ops.relu(inputs[2][:, o + c:o + 2 * c][:, None, None, :] - ops.square(mean))
+        gamma = ops.matmul(style_weights, self.gamma)[:, None, None, :]
+        beta = ops.matmul(style_weights, self.beta)[:, None, None, :]
+        # (x - mean) / std * gamma + beta folded into one scale and shift per channel: two passes
+        # over the activations instead of four, which is most of an inference's time outside the
+        # convolutions at full resolution.
+        scale = ops.rsqrt(variance + self.epsilon) * gamma
+        return x * scale + (beta - mean * scale)
+
+    def compute_output_shape(self, shapes):
+        return shapes[0]
+
+    def get_config(self):
+        return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon,
+                "stats_offset": self.stats_offset}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class NormStatistics(layers.Layer):
+    """[B, H, W, C] -> [B, 2C]: the per-image mean and mean square that instance norm uses.
+
+    Moments rather than (mean, variance) because moments of parts of a photo combine into the
+    photo's by a weighted sum, which is how `zoo.style.tiling` gets a big photo's statistics
+    exactly from its tiles (see `CoreStatistics`).
+    """
+
+    def call(self, x):
+        return ops.concatenate([ops.mean(x, axis=(1, 2)), ops.mean(ops.square(x), axis=(1, 2))], axis=-1)
+
+    def compute_output_shape(self, shape):
+        return (shape[0], 2 * shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CoreStatistics(layers.Layer):
+    """([B, H, W, C], core box [B, 4]) -> [B, 2C]: `NormStatistics` over a tile's core only.
+
+    The box is (top, left, bottom, right) as fractions of the tile's height and width, so that
+    it means the same at every resolution of the network; a position counts when its centre is
+    inside. Cores tile the photo without overlap, so the photo's moments are the sum of the
+    cores' weighted by their areas.
+    """
+
+    def call(self, inputs):
+        x, box = inputs
+
+        # expand_dims rather than [None] indexing: TFLite has no builtin for strided slices that
+        # add axes.
+        def inside(length, low, high):  # [B, length]: 1 where the centre lies in (low, high)
+            centres = ops.expand_dims((ops.cast(ops.arange(length), x.dtype) + 0.5) / ops.cast(length, x.dtype), 0)
+            return ops.cast(ops.logical_and(centres > low, centres < high), x.dtype)
+
+        shape = ops.shape(x)
+        rows = ops.expand_dims(ops.expand_dims(inside(shape[1], box[:, 0:1], box[:, 2:3]), -1), -1)
+        cols = ops.expand_dims(ops.expand_dims(inside(shape[2], box[:, 1:2], box[:, 3:4]), 1), -1)
+        mask = rows * cols
+        count = ops.maximum(ops.sum(mask, axis=(1, 2)), 1.0)
+        return ops.concatenate([ops.sum(x * mask, axis=(1, 2)) / count,
+                                ops.sum(ops.square(x) * mask, axis=(1, 2)) / count], axis=-1)
+
+    def compute_output_shape(self, shapes):
+        return (shapes[0][0], 2 * shapes[0][-1])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class NearestUpsampling2D(layers.Layer):
+    """2x nearest-neighbour upsampling for inputs of unknown height and width.
+
+    `UpSampling2D` loses the channel count on such inputs, so the next convolution needs
+    TensorFlow Flex ops in TFLite; reshaping with the static channel count keeps it builtin.
+    Tile rather than `repeat`, which tf2onnx 1.17 converts into a wrong ONNX Reshape.
+    """
+
+    def call(self, x):
+        shape = ops.shape(x)
+        channels = x.shape[-1]
+        x = ops.reshape(x, (shape[0], shape[1], 1, shape[2], 1, channels))
+        x = ops.tile(x, (1, 1, 2, 1, 2, 1))  # [B, H, 2, W, 2, C]
+        return ops.reshape(x, (shape[0], shape[1] * 2, shape[2] * 2, channels))
+
+    def compute_output_shape(self, shape):
+        double = lambda d: None if d is None else 2 * d  # noqa: E731
+        return (shape[0], double(shape[1]), double(shape[2]), shape[3])
+
+
+def reverse(x, axis: int):
+    """`x` in reverse order along `axis` (a mirror image, RGB to BGR), as a gather with constant
+    indices. Not `ops.flip`: TensorFlow's reverse converts to an ONNX ReverseSequence fed by the
+    batch size (Shape, Expand), which OpenCV's DNN module does not implement; a constant gather is
+    an op every runtime has. The axis must have a static size (it is the indices' length)."""
+    size = x.shape[axis]
+    if size is None:
+        raise ValueError(f"reverse() needs a static size along axis {axis}; the shape is {tuple(x.shape)}")
+    return keras.ops.take(x, np.arange(size - 1, -1, -1), axis=axis)

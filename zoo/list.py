@@ -2,14 +2,14 @@
 
 import sys
 
-from zoo import registry
+from zoo import models
 
 
 def main(argv=None):
     from zoo.train import build_parser, flags
 
-    for name in registry.names():
-        r = registry.get(name)
+    for name in models.names():
+        r = models.get(name)
         defaults = ", ".join(f"{k}={v}" for k, v in r.defaults.items() if v is not None)
         print(f"{name:<10} {r.task:<15} {r.description}\n{'':<27}defaults: {defaults}")
         for preset, values in r.presets.items():

@@ -6,21 +6,10 @@ from __future__ import annotations
 
 import argparse
 
+from zoo import data
 from zoo.errors import ZooError
-
-
-class Task:
-    """The kinds of model (`Recipe.task`, the export manifest's "task"): how the exporters check
-    a model's files (accuracy, PSNR) and whether they take images of any size."""
-
-    CLASSIFIER, GAN, VAE, IMAGE_TO_IMAGE = "classifier", "gan", "vae", "image-to-image"
-
-
-# Names of exported networks and of their inputs and outputs that code outside the model files
-# looks up: zoo.classify and zoo.generate (which import no Keras, so not the recipes either), the
-# exporters' checks and the evaluation. Defined here, in the one light module of the interface.
-CLASSIFIER, GENERATOR, ENCODER, DECODER = "classifier", "generator", "encoder", "decoder"  # exportables
-IMAGE, LATENT, LOGITS, PROBABILITIES = "image", "z", "logits", "probabilities"  # their inputs and outputs
+from zoo.names import GENERATOR, Task
+from zoo.training.callbacks import SampleGrid, save_samples
 
 
 class Recipe:
@@ -40,6 +29,12 @@ class Recipe:
     # zoo.train MODEL --preset NAME`, `zoo.create_model(MODEL, preset=NAME)`. Flags the user gives
     # still override them, and config.json records the values a run used.
     presets: dict = {}
+    # The keras.Model subclass that its model.keras holds, by which a .keras file without its
+    # run's config.json is recognised (None: a functional model, which says nothing of its recipe).
+    model_class: type | None = None
+    # zoo.train's data flags that `load_data` and `pipelines` read (the style models read their
+    # photos and paintings from their own flags, not --dataset or --augment).
+    data_options: tuple = ("dataset", "limit", "augment")
     needs_labels: bool = False
     augment: str = "none"  # default tf.data augmentation (see zoo.data.pipeline.AUGMENTATIONS)
     drop_remainder: bool = False  # GANs want full batches for batch norm
@@ -56,10 +51,10 @@ class Recipe:
     @classmethod
     def hyperparameters(cls, config: dict) -> dict:
         """What makes a run what it is, read from its configuration: the preset, every
-        hyper-parameter of `defaults`, the data (dataset, limit, steps per epoch, augmentation) and
-        the seed, not where it ran or wrote to. The model card lists these; the training benchmark
-        reuses an earlier run only if they all match today's."""
-        keys = ("preset", *cls.defaults, "dataset", "limit", "steps_per_epoch", "augment", "seed")
+        hyper-parameter of `defaults`, the data options it reads (`data_options`), the steps per
+        epoch and the seed, not where it ran or wrote to. The model card lists these; the training
+        benchmark reuses an earlier run only if they all match today's."""
+        keys = ("preset", *cls.defaults, *cls.data_options, "steps_per_epoch", "seed")
         return {key: config.get(key) for key in dict.fromkeys(keys)}
 
     @property
@@ -83,8 +78,6 @@ class Recipe:
     def load_data(self):
         """Return the run's `zoo.data.Splits`. The default reads --dataset and its options and
         holds out --validation-split of the training images."""
-        from zoo import data
-
         c = self.config
         splits = data.load(c["dataset"], data_dir=c.get("data_dir"), image_size=c.get("image_size"),
                            channels=c.get("channels"), limit=c.get("limit"))
@@ -161,8 +154,9 @@ class Recipe:
         style images), and return extra MODEL_CARD.md lines (Markdown) about it."""
         return []
 
-    def export_metadata(self) -> dict:
-        """Extra top-level entries for the export manifest (the stylizer's style names, say)."""
+    def export_metadata(self, networks: dict) -> dict:
+        """Extra top-level entries for the export manifest of `networks` (the `exportables`):
+        the stylizer's style names, say."""
         return {}
 
 
@@ -177,11 +171,7 @@ class GenerativeRecipe(Recipe):
         return self.exportables(model)[self.generator_name]
 
     def callbacks(self, run, splits):
-        from zoo.training.callbacks import SampleGrid
-
         return [SampleGrid(run.images, self.generator, self.config["latent_dim"], self.seed)]
 
     def report(self, run, model, splits):
-        from zoo.training.callbacks import save_samples
-
         save_samples(run.images / "samples.png", self.generator(model), self.config["latent_dim"], self.seed)

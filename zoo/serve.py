@@ -11,7 +11,6 @@ sends those headers).
 
 from __future__ import annotations
 
-import argparse
 import errno
 import functools
 import gzip
@@ -22,9 +21,10 @@ import sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from zoo.errors import ArgumentParser, ZooError, cli
-from zoo.deploy.runtime import MANIFEST
+from zoo.api import locate, released_models
+from zoo.errors import ArgumentParser, DefaultsRawDescriptionHelpFormatter, ZooError, cli
 from zoo.fileio import atomic_dir, read_json, write_text
+from zoo.names import MANIFEST
 
 DEFAULT_PORT = 8000
 PREVIEWS = ("quality.jpg", "images/samples.png", "images/confusion_matrix.png")
@@ -105,7 +105,6 @@ def build_site(out, names=None) -> tuple[Path, list]:
     """The web folder of every released model (or of `names`) under `out`, and an index page.
     Returns (site folder, [(name, error)] of models that could not be built)."""
     from exporters import web
-    from zoo.api import locate, released_models
 
     names = names or list(released_models())
     failures, cards = [], []
@@ -153,7 +152,7 @@ _INDEX = """<!doctype html>
 @cli
 def main(argv=None):
     parser = ArgumentParser(prog="python -m zoo.serve", description=__doc__.split("\n\n")[0],
-                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+                            formatter_class=DefaultsRawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on localhost (default {DEFAULT_PORT})")
     parser.add_argument("--out", type=Path, default=None, help="site folder (default ~/.cache/keras-zoo/site)")
     parser.add_argument("--models", help="comma-separated released models (default: all)")

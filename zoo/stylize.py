@@ -1,6 +1,7 @@
 """Stylize a photo, a folder of photos or a video.
 
-    python -m zoo.stylize PHOTO --model saved_models/stylizer-paintings --style starry_night --out out.png
+    python -m zoo.stylize PHOTO --style starry_night --out out.png      # the released stylizer that knows it
+    python -m zoo.stylize PHOTO --model stylizer-paintings --style starry_night --out out.png
     python -m zoo.stylize PHOTO --model RUN_DIR --style starry_night:0.7,great_wave:0.3 --strength 0.8 --preserve-color
     python -m zoo.stylize PHOTOS_DIR --model RUN_DIR --style great_wave --out RESULTS_DIR
     python -m zoo.stylize clip.mp4 --model RUN_DIR --style great_wave --deflicker 0.5 --out out.mp4
@@ -8,8 +9,9 @@
     python -m zoo.stylize PHOTO --model saved_models/adain-paintings --style PAINTING.jpg --strength 0.8
     python -m zoo.stylize PHOTO --style STYLE.jpg --method optimize --steps 100 --out out.png
 
-`--model` runs a trained feed-forward model (a run folder, a released folder, or a `.keras`,
-`.onnx` or `.tflite` file). For a multi-style stylizer `--style` names one of its styles or
+`--model` runs a trained feed-forward model (a released name, a run folder, a released folder,
+or a `.keras`, `.onnx` or `.tflite` file); without it, a `--style` that names styles runs the
+released stylizer that knows them, and a `--style` image file Gatys et al.'s optimisation. For a multi-style stylizer `--style` names one of its styles or
 blends several (weights are normalised to sum 1); for an arbitrary-style (AdaIN) model it gives
 any painting's image file, or blends several (`a.jpg:0.7,b.jpg:0.3`), and `--strength` is the
 paper's alpha, blending features rather than pixels. With `--runtime onnx` or `tflite` nothing
@@ -24,7 +26,6 @@ audio. `--method optimize` runs Gatys et al.'s optimisation against `--style` as
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -32,29 +33,34 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from zoo.api import open as open_bundle, released_models  # noqa: E402
+from zoo.deploy.runtime import read_manifest  # noqa: E402
 from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E402
 from zoo.images import grid, load_rgb, save_image, to_float, to_uint8  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
+from zoo.names import EXPORT_DIR  # noqa: E402
+from zoo.style.arbitrary import (MIN_STYLE_SIDE, STYLE_SIDE, TRANSFER_TILE, arbitrary_model,  # noqa: E402
+                                 describe_styles, is_arbitrary, style_statistics, transfer_image)
 from zoo.style.controls import apply_controls  # noqa: E402
-from zoo.style.arbitrary import MIN_STYLE_SIDE, STYLE_SIDE, is_arbitrary  # noqa: E402
-from zoo.style.model import open_model, stylize_image  # noqa: E402
+from zoo.style.folder import plan, stylize_folder  # noqa: E402
+from zoo.style.model import TILE, stylize_image, stylizer_model  # noqa: E402
 from zoo.style.tiling import MULTIPLE  # noqa: E402
-from zoo.style.video import OUTPUT_SUFFIXES, VIDEO_SUFFIXES, is_video  # noqa: E402
-from zoo.style.weights import describe, parse_weights  # noqa: E402
+from zoo.style.video import OUTPUT_SUFFIXES, VIDEO_SUFFIXES, is_video, stylize_video  # noqa: E402
+from zoo.style.weights import describe, parse_blend, parse_weights  # noqa: E402
 
 OPTIMIZE_SIDE = 512  # Gatys et al. optimise every pixel: photos are scaled to this by default
 
 
 def build_parser():
-    p = ArgumentParser(prog="python -m zoo.stylize", description=__doc__.split("\n\n")[0],
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = ArgumentParser(prog="python -m zoo.stylize", description=__doc__.split("\n\n")[0])
     p.add_argument("content", nargs="?", help="a photo, a folder of photos, or a video "
                                               f"({', '.join(VIDEO_SUFFIXES)}) to stylize")
     p.add_argument("--out", help="the result: an image file for a photo (default: PHOTO-stylized.png here), a folder "
                                  "for a folder, written as OUT/NAME.png (default: FOLDER-stylized here), or a "
                                  f"{'/'.join(OUTPUT_SUFFIXES)} file for a video (default: VIDEO-stylized.mp4 here)")
-    p.add_argument("--method", choices=("model", "optimize"), help="default: model if --model is given, else optimize "
-                                                               "(TensorFlow backend only)")
+    p.add_argument("--method", choices=("model", "optimize"),
+                   help="default: model if --model is given or --style names a released stylizer's styles, else "
+                        "optimize (TensorFlow backend only)")
     p.add_argument("--style", help="with a multi-style --model: a style name, or a blend NAME:WEIGHT,... such as "
                                    "starry_night:0.7,great_wave:0.3 (see --list-styles); with an arbitrary-style "
                                    "--model: an image file, or a blend FILE:WEIGHT,...; with --method optimize: the "
@@ -67,12 +73,18 @@ def build_parser():
     p.add_argument("--preserve-color", action="store_true",
                    help="keep the photo's colours: only the luminance is stylized")
     m = p.add_argument_group("feed-forward model")
-    m.add_argument("--model", help="run folder, released folder (saved_models/stylizer-paintings, "
-                                   "saved_models/adain-paintings), or .keras/.onnx/.tflite file")
+    m.add_argument("--model", help="released name (stylizer-paintings, adain-paintings: python -m zoo.list), run or "
+                                   "released folder, or .keras/.onnx/.tflite file (default: the released stylizer "
+                                   "that knows --style's names)")
     m.add_argument("--runtime", choices=("keras", "onnx", "tflite"),
                    help="default: from the file's extension, else onnx")
     m.add_argument("--threads", type=int, help="CPU threads for onnx/tflite")
     m.add_argument("--list-styles", action="store_true", help="print the model's style names, one per line, and exit")
+    m.add_argument("--exact-stats", action="store_true",
+                   help="photos above a megapixel go through in tiles, normalised with statistics of the whole "
+                        "photo taken from a downscaled copy and refined on a sample of full-resolution tiles; this "
+                        "takes them exactly instead, one pass over every tile per normalisation layer (the untiled "
+                        "result to rounding, many times slower: see the model card)")
     m.add_argument("--style-size", type=int, default=STYLE_SIDE,
                    help="arbitrary-style (AdaIN) models: read the style images at this longer side")
     v = p.add_argument_group("video (audio is dropped)")
@@ -109,14 +121,17 @@ def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     setup()
     check_numbers(args)
+    if not args.model and args.method != "optimize" and args.style:
+        args.model = released_stylizer(args.style)
     method = args.method or ("model" if args.model else "optimize")
     if args.list_styles:
         if not args.model:
             raise ZooError("--list-styles needs --model")
-        if is_arbitrary(args.model):
+        bundle = open_model(args)
+        if is_arbitrary(bundle):
             raise ZooError(f"{args.model} is an arbitrary-style model: it has no list of styles, any painting is "
                            "one (--style PAINTING.jpg)")
-        print("\n".join(open_model(args.model, args.runtime, args.threads).styles))
+        print("\n".join(stylizer_model(bundle).styles))
         return 0
     if not args.content:
         raise ZooError("give a photo, a folder of photos or a video to stylize")
@@ -130,32 +145,56 @@ def main(argv=None):
         return optimize_photo(content, args)
     if not args.model:
         raise ZooError("--method model needs --model RUN_DIR_OR_FILE")
-    render, label = (arbitrary_renderer if is_arbitrary(args.model) else stylizer_renderer)(args)
+    bundle = open_model(args)
+    render, label = (arbitrary_renderer if is_arbitrary(bundle) else stylizer_renderer)(bundle, args)
     commands = {"photo": stylize_photo, "folder": stylize_photos, "video": stylize_clip}
     return commands[kind](content, args, render, label)
 
 
-def stylizer_renderer(args):
+def released_stylizer(spec: str) -> str | None:
+    """With no --model, `--style starry_night` (or a blend of names) means the released stylizer
+    that knows every style named: its name, or None when the style is an image file (for
+    --method optimize); a ZooError when no released stylizer knows a name."""
+    names = [item for item, _ in parse_blend(spec)]
+    if any(Path(name).exists() for name in names):
+        return None
+    known = {}
+    for release, folder in released_models().items():
+        styles = read_manifest(folder / EXPORT_DIR).get("styles") or []
+        if set(names) <= set(styles):
+            return release
+        known.update(dict.fromkeys(styles))
+    missing = ", ".join(repr(n) for n in names if n not in known)
+    raise ZooError(f"no released stylizer knows the style {missing or repr(spec)} and no such image file exists; "
+                   f"the released styles: {', '.join(known) or 'none'} (or give --model)")
+
+
+def open_model(args):
+    """The --model in --runtime (zoo.open), its tile networks with less memory."""
+    return open_bundle(args.model, args.runtime, args.threads, low_memory=(TILE, TRANSFER_TILE))
+
+
+def stylizer_renderer(bundle, args):
     """(photo -> result, label) of a multi-style stylizer with the styles --style names."""
-    model = open_model(args.model, args.runtime, args.threads)
+    model = stylizer_model(bundle)
     weights = parse_weights(args.style, model.styles)
 
     def render(photo):
-        return apply_controls(photo, stylize_image(model, photo, weights), args.strength, args.preserve_color)
+        result = stylize_image(model, photo, weights, exact_stats=args.exact_stats)
+        return apply_controls(photo, result, args.strength, args.preserve_color)
 
     return render, f"{describe(weights, model.styles)} ({model.how})"
 
 
-def arbitrary_renderer(args):
-    """(photo -> result, label) of an AdaIN model with the painting(s) --style gives; the
-    strength is its alpha, which blends features, not pixels."""
-    from zoo.style.arbitrary import describe_styles, open_arbitrary, style_statistics, transfer_image
-
-    model = open_arbitrary(args.model, args.runtime, args.threads)
+def arbitrary_renderer(bundle, args):
+    """(photo -> result, label) of an arbitrary-style model with the painting(s) --style gives;
+    the strength is its alpha, which blends features, not pixels."""
+    model = arbitrary_model(bundle)
     statistics = style_statistics(model, args.style, args.style_size)
 
     def render(photo):
-        return apply_controls(photo, transfer_image(model, photo, statistics, args.strength), 1.0, args.preserve_color)
+        result = transfer_image(model, photo, statistics, args.strength, exact_stats=args.exact_stats)
+        return apply_controls(photo, result, 1.0, args.preserve_color)
 
     return render, f"{describe_styles(args.style)} ({model.how})"
 
@@ -191,8 +230,6 @@ def write_result(out, path, panels, labels, seconds):
 
 def stylize_photos(folder, args, render, label):
     """Every file of `folder` into --out; exit status 1 if any could not be stylized."""
-    from zoo.style.folder import plan, stylize_folder
-
     out_dir = Path(args.out or f"{folder.resolve().name}-stylized")
     pairs = plan(folder, out_dir)
     start = time.perf_counter()
@@ -203,8 +240,6 @@ def stylize_photos(folder, args, render, label):
 
 
 def stylize_clip(video, args, render, label):
-    from zoo.style.video import stylize_video
-
     out = Path(args.out or f"{video.stem}-stylized.mp4")
     start = time.perf_counter()
     info = stylize_video(video, out, render, args.deflicker, args.max_size)

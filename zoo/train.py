@@ -19,9 +19,13 @@ from pathlib import Path
 STARTED = time.perf_counter()  # before Keras is imported: a run's wall time counts its start-up too
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from zoo import registry  # noqa: E402
+from zoo import models  # noqa: E402
 from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E402
+from zoo.fileio import write_json  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
+from zoo.models.common import has_tensorflow  # noqa: E402
+from zoo.training.callbacks import ResumableCheckpoint, RunHistory, StopOnNaN, TimeLimit  # noqa: E402
+from zoo.training.runs import Run, device_name, is_chief, versions  # noqa: E402
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 BACKENDS = ("tensorflow", "jax")
@@ -33,9 +37,8 @@ def build_parser(model_name=None):
         description="Train a zoo model and write a run folder (model.keras, checkpoints, TensorBoard logs, "
                     "config.json, metrics.json, PNG pictures). The Keras backend is KERAS_BACKEND's: "
                     "tensorflow (the default) or jax (pip install -e '.[jax]').",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("model", choices=registry.names(), help="which model to train (see python -m zoo.list)")
+    parser.add_argument("model", choices=models.names(), help="which model to train (see python -m zoo.list)")
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", default="fashion_mnist",
                       help="tensorflow-datasets name (mnist, fashion_mnist, cifar10...), a folder of IDX files, "
@@ -74,8 +77,8 @@ def build_parser(model_name=None):
                           "MultiWorkerMirroredStrategy from TF_CONFIG (TensorFlow only)")
     run.add_argument("--cpu-devices", type=int, default=1,
                      help="split the CPU into N devices (to run --strategy mirrored without GPUs)")
-    if model_name in registry.names():
-        recipe = registry.get(model_name)
+    if model_name in models.names():
+        recipe = models.get(model_name)
         if recipe.presets:
             hp.add_argument("--preset", choices=sorted(recipe.presets),
                             help="named defaults for another time budget (the flags given still override them): "
@@ -96,7 +99,7 @@ def parse(argv):
     first.add_argument("--preset")
     known, _ = first.parse_known_args(argv)
     parser = build_parser(known.model)
-    presets = registry.get(known.model).presets if known.model in registry.names() else {}
+    presets = models.get(known.model).presets if known.model in models.names() else {}
     parser.set_defaults(**presets.get(known.preset, {}))  # an unknown preset: the parser's own error
     args = parser.parse_args(argv)
     check_values(vars(args))
@@ -231,9 +234,8 @@ def main(argv=None):
     backend = keras_backend()
     args = parse(sys.argv[1:] if argv is None else argv)
     setup()
-    from zoo.training.runs import Run, device_name, is_chief, versions
 
-    recipe_cls = registry.get(args.model)
+    recipe_cls = models.get(args.model)
     command = ["python", "-m", "zoo.train", *(argv or sys.argv[1:])]
     chief = is_chief()
     if args.resume:
@@ -303,8 +305,6 @@ def main(argv=None):
     validation_ds = None
     if splits.validation is not None and recipe.validate_each_epoch and not distributed:
         _, validation_ds = recipe.pipelines(dataclasses.replace(splits, test=splits.validation), config["batch_size"])
-    from zoo.models.common import has_tensorflow
-    from zoo.training.callbacks import ResumableCheckpoint, RunHistory, StopOnNaN, TimeLimit
 
     with scope():  # the model's and its optimizers' variables are the strategy's
         model = recipe.build(splits.info)
@@ -360,7 +360,6 @@ def main(argv=None):
     model = run.load_model()
     metrics = recipe.evaluate(model, splits)
     recipe.report(run, model, splits)
-    from zoo.fileio import write_json
 
     write_json(run.metrics_path, {
         "model": args.model, "dataset": splits.info.name, "data_source": splits.info.source,

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from zoo.errors import ZooError
 from zoo.fileio import atomic_dir, read_json, write_json, write_text
-from zoo.deploy.runtime import MANIFEST, export_folder, read_manifest, sha256
-from zoo.recipe import CLASSIFIER, DECODER, GENERATOR, PROBABILITIES, Task
+from zoo.deploy.runtime import export_folder, read_manifest, sha256
+from zoo.names import CLASSIFIER, DECODER, GENERATOR, MANIFEST, PROBABILITIES, Task
 from zoo.style.arbitrary import ALPHA, MIN_STYLE_SIDE, MULTIPLE as ARBITRARY_MULTIPLE, STYLE_ENCODER, STYLE_IMAGE
 from zoo.style.arbitrary import STYLE_SIDE, STYLE_STATS, TRANSFER
 from zoo.style.tiling import IMAGE, MULTIPLE as STYLIZER_MULTIPLE, STYLE_WEIGHTS, STYLIZED

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import ZooError
+from zoo.fileio import write_bytes
 
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -48,7 +49,6 @@ def write_idx(path, array: np.ndarray):
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     data = gzip.compress(header + array.tobytes(), compresslevel=9, mtime=0)
-    from zoo.fileio import write_bytes
 
     write_bytes(path, data)
 

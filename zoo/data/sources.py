@@ -12,12 +12,16 @@ import concurrent.futures
 import dataclasses
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from zoo.data.idx import find_idx_split, read_idx
 from zoo.errors import ZooError
 from zoo.log import log
+
+if TYPE_CHECKING:  # the splits' type; building them imports TensorFlow
+    import tensorflow as tf
 
 FASHION_MNIST_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

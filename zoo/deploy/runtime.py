@@ -21,14 +21,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import ZooError, check_at_least
-
-MANIFEST = "manifest.json"
-EXPORT_DIR = "export"  # a run folder's export folder, python -m exporters's default
+from zoo.errors import ZooError
+from zoo.names import EXPORT_DIR, MANIFEST
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,6 +235,19 @@ def load(path, threads=None, strict=False, low_memory=False) -> Runner:
     return runner_cls(path, threads=threads, manifest=manifest, low_memory=low_memory)
 
 
+def keras_class(path) -> str | None:
+    """The class name of the model in a .keras file, read from the file's own config.json as
+    JSON (nothing is deserialised: no Keras needed), or None."""
+    path = Path(path)
+    if path.suffix != SUFFIXES["keras"] or not zipfile.is_zipfile(path):
+        return None
+    with zipfile.ZipFile(path) as archive:
+        try:
+            return json.loads(archive.read("config.json")).get("class_name")
+        except (KeyError, ValueError):
+            return None
+
+
 def export_folder(path) -> Path:
     """The export folder given itself or the run folder that holds it as export/."""
     path = Path(path)
@@ -243,85 +255,3 @@ def export_folder(path) -> Path:
         if (folder / MANIFEST).is_file():
             return folder
     raise ZooError(f"no {MANIFEST} in {path} or {path / EXPORT_DIR}; export the run first: python -m exporters {path}")
-
-
-def load_exported(path, exportables, fmt, threads=None) -> Runner:
-    """Open the float32 `fmt` ("onnx" or "tflite") file of the first of `exportables` that the
-    export of `path` (a run or export folder) holds."""
-    folder = export_folder(path)
-    files = read_manifest(folder).get("files", {})
-    for wanted in exportables:
-        for name, entry in files.items():
-            if entry.get("exportable") == wanted and entry.get("format") == fmt and entry.get("quantization") == "float32":
-                return load(folder / name, threads=threads)
-    raise ZooError(f"the export in {folder} has no float32 {fmt} file of {' or '.join(exportables)}; "
-                   f"run: python -m exporters RUN_DIR --format {fmt}")
-
-
-def load_keras(run_dir, exportables, threads=None):
-    """The Keras model of a run behind the Runner calling convention (needs TensorFlow): the
-    `--runtime keras` reference of the CLIs. Its manifest holds what config.json knows."""
-    runners = keras_runners(run_dir, threads)
-    name = next((n for n in exportables if n in runners), None)
-    if name is None:
-        raise ZooError(f"{run_dir} is a {next(iter(runners.values())).manifest['model']} run; it has no "
-                       f"{' or '.join(exportables)} model")
-    return runners[name]
-
-
-def keras_runners(run_dir, threads=None) -> dict:
-    """{exportable: Runner} over every network a run exports, from one load of its model.keras
-    (a model whose exportables share weights, like AdaIN's, is loaded once)."""
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    from zoo.deploy.serving import KerasRunner, serving_function
-    from zoo import registry
-    from zoo.training.runs import Run
-
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    run = Run.open(run_dir)
-    config = run.config
-    recipe = registry.get(config.get("model", "?"))(config)
-    models = recipe.exportables(run.load_model())
-    manifest = {"model": recipe.name, "task": recipe.task,
-                "class_names": (config.get("dataset_info") or {}).get("class_names"), **recipe.export_metadata()}
-    runners = {}
-    for name, model in models.items():
-        runners[name] = KerasRunner(serving_function(model, recipe.dynamic_hw))
-        runners[name].manifest = manifest
-    return runners
-
-
-def sibling(runner, exportable, threads=None, low_memory=False):
-    """The file of `exportable` exported beside `runner`'s file in the same format and
-    quantization (the tile network of a stylizer, AdaIN's style encoder), or None."""
-    files = getattr(runner, "manifest", {}).get("files", {})
-    entry = files.get(runner.path.name, {})
-    for name, other in files.items():
-        if other.get("exportable") == exportable and all(other.get(k) == entry.get(k)
-                                                          for k in ("format", "quantization")):
-            return load(runner.path.parent / name, threads=threads, low_memory=low_memory)
-    return None
-
-
-def add_arguments(parser):
-    """The flags shared by the CLIs that run a model (zoo.generate, zoo.classify)."""
-    parser.add_argument("run_dir", help="run folder (with export/ for onnx and tflite), or an export folder")
-    parser.add_argument("--runtime", choices=RUNTIMES, default="onnx",
-                        help="onnx and tflite run the export without TensorFlow; keras runs model.keras")
-    parser.add_argument("--model", help="run this exported .onnx or .tflite file instead (e.g. export/model_int8.tflite)")
-    parser.add_argument("--threads", type=int, help="CPU threads (default: the runtime's choice)")
-
-
-def open_from_args(args, exportables):
-    check_at_least("threads", args.threads)
-    if args.model:
-        return load(args.model, threads=args.threads)
-    if args.runtime == "keras":
-        return load_keras(args.run_dir, exportables, threads=args.threads)
-    return load_exported(args.run_dir, exportables, args.runtime, threads=args.threads)

@@ -1,6 +1,5 @@
-"""Importing this package registers every model of the zoo."""
+"""Every model of the zoo. Importing this package imports each model's file, which registers its
+recipe; `get(name)` and `names()` then look models up (as timm's `timm.models` does)."""
 
-from zoo.models import cnn, dcgan, vae  # noqa: F401
-from zoo.models import stylizer  # noqa: F401
-from zoo.models import adain  # noqa: F401
-from zoo.models import arbitrary_mobile  # noqa: F401
+from zoo.models import adain, arbitrary_mobile, cnn, dcgan, stylizer, vae  # noqa: F401  (each registers itself)
+from zoo.registry import by_model_class, get, names  # noqa: F401

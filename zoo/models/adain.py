@@ -37,19 +37,30 @@ without TensorFlow (KERAS_BACKEND=jax), the folders are read by `zoo.style.pairs
 
 from __future__ import annotations
 
+import shutil
+import time
+from pathlib import Path
+
 import keras
 import numpy as np
 from keras import layers, ops
 
+from zoo import data
+from zoo.data.sources import DatasetInfo, Splits, scan_image_folder
+from zoo.errors import ZooError, check_at_least
+from zoo.images import grid, load_rgb, save_image, to_uint8
+from zoo.layers import CoreStatistics, NearestUpsampling2D, NormStatistics, ReflectionPadding2D
 from zoo.models.common import float32_policy, has_tensorflow, image_input, scale_for_replicas
-from zoo.models.stylizer import (CoreStatistics, NearestUpsampling2D, NormStatistics, ReflectionPadding2D, centre_square,
-                                 offline_photos, split_photos)
+from zoo.models.stylizer import centre_square, offline_photos, split_photos
 from zoo.recipe import Recipe
 from zoo.registry import register
-from zoo.style.arbitrary import (ADAIN, ALPHA, MIN_STYLE_SIDE, MULTIPLE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER,
+from zoo.style import pairs, release
+from zoo.style.arbitrary import (ALPHA, MIN_STYLE_SIDE, MULTIPLE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER,
                                  TRANSFER_TILE)
-from zoo.style.tiling import CORE_BOX, CORE_STATS, IMAGE, NORM_CHANNELS, NORM_STATS, STYLIZED, random_core_boxes
+from zoo.style.data import BUILD_COMMAND, paintings_dir, photos_dir
 from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
+from zoo.style.tiling import CORE_BOX, CORE_STATS, IMAGE, NORM_CHANNELS, NORM_STATS, STYLIZED, random_core_boxes
+from zoo.style.vgg import VGGFeatures, resolve_weights
 
 # The paper's layers: style statistics at relu1_1 ... relu4_1, the encoder's output at relu4_1
 # (Keras's block4_conv1 includes its ReLU).
@@ -328,9 +339,6 @@ def split_paintings(folder):
     painting too small to have texture is refused, naming it."""
     from PIL import Image
 
-    from zoo.data.sources import scan_image_folder
-    from zoo.errors import ZooError
-
     paths, _, _ = scan_image_folder(folder)
     for path in paths:
         with Image.open(path) as im:
@@ -356,8 +364,10 @@ def _files(paths):
 
 @register
 class AdaINRecipe(Recipe):
-    name = ADAIN
+    name = "adain"
+    model_class = StyleTransferNetwork
     task = "image-to-image"
+    data_options = ("limit",)
     description = ("Arbitrary style transfer: any painting, unseen ones too, by adaptive instance normalisation of "
                    "VGG19 features and a trained decoder (exports a style encoder and a transfer network)")
     paper = "Huang & Belongie 2017, Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization"
@@ -370,8 +380,6 @@ class AdaINRecipe(Recipe):
 
     def __init__(self, config):
         super().__init__(config)
-        from zoo.errors import ZooError, check_at_least
-        from zoo.style.data import paintings_dir, photos_dir
 
         check_at_least("crop_size", config.get("crop_size"), 2 * MULTIPLE)
         if config.get("crop_size") and config["crop_size"] % MULTIPLE:
@@ -402,8 +410,6 @@ class AdaINRecipe(Recipe):
 
     @property
     def widths(self) -> tuple:
-        from zoo.errors import ZooError
-
         try:
             widths = tuple(int(w) for w in str(self.config["widths"]).split(","))
         except ValueError:
@@ -415,12 +421,6 @@ class AdaINRecipe(Recipe):
     def _images(self, spec, flag, split):
         """(train, test, description, train count, test count) of one image source: a folder
         split by `split` (decoded in the tf.data graph) or a TFDS name's own splits."""
-        from pathlib import Path
-
-        from zoo import data
-        from zoo.errors import ZooError
-        from zoo.images import load_rgb
-
         c = self.config
         folder = Path(spec).expanduser()
         if folder.exists() or spec.startswith((".", "/", "~")):
@@ -443,12 +443,6 @@ class AdaINRecipe(Recipe):
     def load_data(self):
         """Photos and paintings, each with held-out images: `Splits.train` and `.test` are
         (photos, paintings) pairs of datasets of uint8 images of any size."""
-        from pathlib import Path
-
-        from zoo.data.sources import DatasetInfo, Splits
-        from zoo.errors import ZooError
-        from zoo.style.data import BUILD_COMMAND, paintings_dir
-
         c = self.config
         content = c.get("content")
         if content:
@@ -509,8 +503,6 @@ class AdaINRecipe(Recipe):
 
     def _numpy_pipelines(self, splits, global_batch_size):
         """`pipelines` without TensorFlow, from the folders' paths (`zoo.style.pairs`)."""
-        from zoo.style import pairs
-
         crop, side = self.config["crop_size"], 2 * self.config["crop_size"]
         (photos, paintings), (test_photos, test_paintings) = splits.train, splits.test
         train = pairs.RandomPairs(pairs.load_resized(photos, side), pairs.load_resized(paintings, side), crop,
@@ -521,8 +513,6 @@ class AdaINRecipe(Recipe):
 
     def attach_encoder(self, model):
         """Give `model` (new, or loaded from model.keras) its VGG19 encoder, once."""
-        from zoo.style.vgg import VGGFeatures
-
         if model.encoder is None:
             model.encoder = VGGFeatures(STYLE_LAYERS, self.config.get("vgg_weights"))
         return model
@@ -548,8 +538,6 @@ class AdaINRecipe(Recipe):
         side = 2 * self.config["crop_size"]
         photos, paintings = splits.test
         if not has_tensorflow():
-            from zoo.style import pairs
-
             return (pairs.centre_squares(photos[:self.sample_photos], side),
                     pairs.centre_squares(paintings[:self.sample_paintings], side))
         squares = lambda ds, n: [centre_square(x, side).numpy() for x in ds.take(n)]  # noqa: E731
@@ -561,8 +549,6 @@ class AdaINRecipe(Recipe):
     def evaluate(self, model, splits):
         """Mean content and style losses of the held-out pairs, and the transfer network's speed
         on a 512x512 photo."""
-        import time
-
         self.attach_encoder(model)
         _, test = self.pipelines(splits, self.config["batch_size"])
         values = model.evaluate(test, verbose=0, return_dict=True)
@@ -582,8 +568,6 @@ class AdaINRecipe(Recipe):
     def exportables(self, model):
         """`style_encoder` and `transfer`, with the VGG19 weights resolved now (model.keras does
         not hold them)."""
-        from zoo.style.vgg import VGGFeatures
-
         with float32_policy():
             features = VGGFeatures(STYLE_LAYERS, self.config.get("vgg_weights"))
         self.encoder_source = features.source
@@ -616,12 +600,6 @@ class AdaINRecipe(Recipe):
         """Card sections: how to use it, which paintings it trained on and which it never saw
         (with their provenance), the loss, the photos' sources, the last held-out grid, and the
         benchmark figures if they were measured."""
-        import shutil
-        from pathlib import Path
-
-        from zoo.style import release
-        from zoo.style.vgg import resolve_weights
-
         c = self.config
         lines = [*release.interim_note(c, run_root, Path(dest).name),
                  "## Use", "", "```",
@@ -662,7 +640,7 @@ class AdaINRecipe(Recipe):
             dest, (("benchmark", "Quality and speed", "benchmark_adain_vs_peer.py"),
                    ("grid", "Grid texture", "benchmark_grid.py")))
 
-    def export_metadata(self) -> dict:
+    def export_metadata(self, networks) -> dict:
         """How the two networks connect, what their inputs mean, and the sizes they take."""
         metadata = {
             "connections": [{"from": f"{STYLE_ENCODER}.{STYLE_STATS}", "to": f"{TRANSFER}.{STYLE_STATS}"},
@@ -707,8 +685,6 @@ class SampleTransfers(keras.callbacks.Callback):
         self.folder, self.photos, self.paintings = folder, photos, paintings
 
     def on_epoch_end(self, epoch, logs=None):
-        from zoo.images import grid, save_image, to_uint8
-
         paintings = np.stack(self.paintings)
         rows = [[np.full_like(to_uint8(paintings[0]), 255), *map(to_uint8, paintings)]]
         for photo in self.photos:

@@ -46,16 +46,21 @@ P(photo), the style vector of the photo itself at alpha = 0.
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import keras
 from keras import layers, ops
 
-from zoo.data.sources import PROVENANCE
-from zoo.layers import BilinearUpsampling2D, StyleVectorNormalization
+from zoo.data.sources import PROVENANCE, DatasetInfo, Splits, scan_image_folder
+from zoo.errors import ZooError, check_at_least
+from zoo.layers import BilinearUpsampling2D, ReflectionPadding2D, StyleVectorNormalization
 from zoo.models.adain import AdaINRecipe, PhotoPaintingModel, StyleStatistics, _files, encode, split_paintings
 from zoo.models.common import float32_policy, image_input
-from zoo.models.stylizer import ReflectionPadding2D, offline_photos, split_photos
+from zoo.models.stylizer import offline_photos, split_photos
 from zoo.registry import register
-from zoo.style.arbitrary import ALPHA, ARBITRARY, MIN_STYLE_SIDE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER
+from zoo.style.arbitrary import ALPHA, MIN_STYLE_SIDE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER
+from zoo.style.data import BUILD_COMMAND, styles_dir
 from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
 from zoo.style.tiling import IMAGE, STYLIZED
 
@@ -187,11 +192,6 @@ def split_styles(folder):
     """(train, held-out) style paths of a folder: the `split` column of its PROVENANCE.csv where
     it has one (`build_style_data.py --styles`: adain-paintings' six held-out paintings and every
     10th other image are `test`), else AdaIN's rule (every 5th painting held out)."""
-    import csv
-    from pathlib import Path
-
-    from zoo.data.sources import scan_image_folder
-
     provenance = Path(folder) / PROVENANCE
     if provenance.is_file():
         with open(provenance, encoding="utf-8") as f:
@@ -210,7 +210,8 @@ class ArbitraryMobileRecipe(AdaINRecipe):
     scales. Without TensorFlow (JAX alone) the folders are read by AdaIN's `zoo.style.pairs`
     path, at one scale: images resized to twice the crop."""
 
-    name = ARBITRARY
+    name = "arbitrary"
+    model_class = ArbitraryMobileNetwork
     task = "image-to-image"
     description = ("Arbitrary style transfer for phones: a style prediction network maps any painting to a style "
                    "vector that sets the normalisations of a small transfer network (no VGG19 at inference)")
@@ -225,8 +226,6 @@ class ArbitraryMobileRecipe(AdaINRecipe):
     max_scale = MAX_SCALE  # a network trained at one scale learns the texture of that scale only
 
     def __init__(self, config):
-        from zoo.style.data import styles_dir
-
         if not config.get("styles") and styles_dir().is_dir():
             config["styles"] = str(styles_dir())
         super().__init__(config)
@@ -250,12 +249,6 @@ class ArbitraryMobileRecipe(AdaINRecipe):
 
     def load_data(self):
         """Photos and style images with their held-out ones (`split_styles`), as AdaIN's."""
-        from pathlib import Path
-
-        from zoo.data.sources import DatasetInfo, Splits
-        from zoo.errors import ZooError
-        from zoo.style.data import BUILD_COMMAND
-
         c = self.config
         if c.get("content"):
             photos = self._images(c["content"], "--content", split_photos)
@@ -277,8 +270,6 @@ class ArbitraryMobileRecipe(AdaINRecipe):
     def build_model(self, info):
         """P and T in float32 (--mixed-precision computes only the VGG19 of the loss in 16 bits),
         with the loss network attached."""
-        from zoo.errors import check_at_least
-
         c = self.config
         check_at_least("residual_blocks", c.get("residual_blocks"), 1)
         with float32_policy():
@@ -297,7 +288,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         this model's card when it is released)."""
         return []
 
-    def export_metadata(self) -> dict:
+    def export_metadata(self, networks) -> dict:
         """How the two networks connect and what their inputs mean."""
         return {
             "connections": [{"from": f"{STYLE_ENCODER}.{STYLE_STATS}", "to": f"{TRANSFER}.{STYLE_STATS}"}],

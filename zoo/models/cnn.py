@@ -29,9 +29,13 @@ import keras
 from keras import layers, ops
 
 from zoo.errors import ZooError
-from zoo.models.common import image_input, learning_rate, reverse
-from zoo.recipe import CLASSIFIER, LOGITS, PROBABILITIES, Recipe, Task
+from zoo.layers import reverse
+from zoo.models.common import image_input, learning_rate
+from zoo.names import CLASSIFIER, LOGITS, PROBABILITIES, Task
+from zoo.recipe import Recipe
 from zoo.registry import register
+from zoo.training.evaluation import classifier_metrics, classifier_predictions
+from zoo.training.plots import confusion_matrix_png, worst_predictions_png
 
 FEATURE_LAYER = "pool"  # the pooled features that the DCGAN's Fréchet distance compares
 
@@ -230,22 +234,16 @@ class CNNRecipe(Recipe):
 
     def predictions(self, model, splits):
         """(images, labels, logits) of the test split, predicted once for evaluate() and report()."""
-        from zoo.training.evaluation import classifier_predictions
-
         cached = getattr(self, "_predicted", None)
         if cached is None or cached[0] is not model or cached[1] is not splits:
             self._predicted = (model, splits, classifier_predictions(self.classifier(model), splits))
         return self._predicted[2]
 
     def evaluate(self, model, splits):
-        from zoo.training.evaluation import classifier_metrics
-
         _, labels, logits = self.predictions(model, splits)
         return classifier_metrics(labels, logits)
 
     def report(self, run, model, splits):
-        from zoo.training.plots import confusion_matrix_png, worst_predictions_png
-
         images, labels, logits = self.predictions(model, splits)
         names = splits.info.class_names
         confusion_matrix_png(run.images / "confusion_matrix.png", labels, logits.argmax(-1), names)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 
 import keras
-import numpy as np
 
-from zoo.recipe import IMAGE, LATENT
+from zoo.names import IMAGE, LATENT
 
 
 def num_halvings(size: int, max_halvings: int = 4, min_side: int = 4) -> int:
@@ -92,17 +91,6 @@ def scale_for_replicas(loss):
 def image_input(shape, name=IMAGE):
     """A named float32 image input: NHWC, values in [0, 1] (the zoo's one convention)."""
     return keras.Input(shape=tuple(shape), name=name, dtype="float32")
-
-
-def reverse(x, axis: int):
-    """`x` in reverse order along `axis` (a mirror image, RGB to BGR), as a gather with constant
-    indices. Not `ops.flip`: TensorFlow's reverse converts to an ONNX ReverseSequence fed by the
-    batch size (Shape, Expand), which OpenCV's DNN module does not implement; a constant gather is
-    an op every runtime has. The axis must have a static size (it is the indices' length)."""
-    size = x.shape[axis]
-    if size is None:
-        raise ValueError(f"reverse() needs a static size along axis {axis}; the shape is {tuple(x.shape)}")
-    return keras.ops.take(x, np.arange(size - 1, -1, -1), axis=axis)
 
 
 def latent_input(latent_dim):

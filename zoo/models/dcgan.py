@@ -32,15 +32,21 @@ Spectral norm with the hinge loss and two time-scale rates (`--spectral-norm`, `
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 from keras import layers, ops
 
-from zoo.training.evaluation import FRECHET_DISTANCE
 from zoo.log import log
+from zoo.models import cnn
 from zoo.models.common import (add_schedule_argument, image_input, latent_input, learning_rate, num_halvings,
                                scale_for_replicas)
-from zoo.recipe import GENERATOR, IMAGE, GenerativeRecipe, Task
+from zoo.names import GENERATOR, IMAGE, Task
+from zoo.recipe import GenerativeRecipe
 from zoo.registry import register
+from zoo.training.callbacks import ValidationFrechetDistance
+from zoo.training.evaluation import FRECHET_DISTANCE, gan_frechet_distance, split_arrays
+from zoo.training.runs import load_keras_model
 
 
 def _init():
@@ -272,9 +278,23 @@ class DCGAN(keras.Model):
         return cls(**config)
 
 
+def find_classifier(path, dataset_name):
+    """The zoo CNN to measure a generator with: `path` (run folder or .keras), else the released
+    `saved_models/cnn-DATASET`, else None (zoo.models.cnn, imported above, registers the layers
+    its file holds)."""
+    if path is None:
+        default = Path("saved_models") / f"cnn-{dataset_name}" / "model.keras"
+        if not default.is_file():
+            return None
+        path = default
+    path = Path(path)
+    return load_keras_model(path / "model.keras" if path.is_dir() else path)
+
+
 @register
 class DCGANRecipe(GenerativeRecipe):
     name = "dcgan"
+    model_class = DCGAN
     task = Task.GAN
     description = ("DCGAN: transposed-conv generator, strided-conv discriminator, Adam(3e-4, 0.5) annealed over the "
                    "last quarter, bfloat16 where the CPU has it")
@@ -328,8 +348,6 @@ class DCGANRecipe(GenerativeRecipe):
     def classifier(self, splits):
         """The zoo CNN whose features the Fréchet distances use (--classifier), or None; loaded
         once a run, for the validation monitor and the test evaluation alike."""
-        from zoo.training.runs import find_classifier
-
         if not hasattr(self, "_classifier"):
             self._classifier = find_classifier(self.config.get("classifier"), splits.info.name)
             if self._classifier is None:
@@ -337,21 +355,18 @@ class DCGANRecipe(GenerativeRecipe):
         return self._classifier
 
     def callbacks(self, run, splits):
-        from zoo.training.callbacks import ValidationFrechetDistance
-        from zoo.training.evaluation import split_arrays
-
         classifier = self.classifier(splits) if splits.validation is not None else None
         if classifier is None:
             return super().callbacks(run, splits)
         images, _ = split_arrays(splits.validation)
         return [*super().callbacks(run, splits),
-                ValidationFrechetDistance(lambda model: model.sampler, images, classifier, seed=self.seed)]
+                ValidationFrechetDistance(lambda model: model.sampler, images, classifier, cnn.FEATURE_LAYER,
+                                          seed=self.seed)]
 
     def evaluate(self, model, splits):
-        from zoo.training.evaluation import gan_frechet_distance
-
         classifier = self.classifier(splits)
-        return {} if classifier is None else gan_frechet_distance(model.sampler, splits, classifier, seed=self.seed)
+        return {} if classifier is None else gan_frechet_distance(model.sampler, splits, classifier, cnn.FEATURE_LAYER,
+                                                                       seed=self.seed)
 
     def release(self, run_root, dest):
         return ["The Fréchet distance is computed on the pooled features of the released zoo CNN "

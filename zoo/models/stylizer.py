@@ -35,156 +35,33 @@ needed for training).
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
+import re
+import shutil
+import time
+from pathlib import Path
+
 import keras
 import numpy as np
 from keras import layers, ops
 
-from zoo.layers import BilinearUpsampling2D
-from zoo.models.common import float32_policy, image_input
+from zoo import data
+from zoo.data.sources import DatasetInfo, Splits, scan_image_folder
+from zoo.errors import ZooError, check_at_least
+from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
+from zoo.layers import (BilinearUpsampling2D, ConditionalInstanceNormalization, CoreStatistics, NearestUpsampling2D,
+                        NormStatistics, ReflectionPadding2D)
+from zoo.models.common import float32_policy, image_input, scale_for_replicas
 from zoo.recipe import Recipe
 from zoo.registry import register
-
-# The tensor and exportable names that the TensorFlow-free deploy side (zoo.style) reads.
-from zoo.style.model import MAIN, TILE  # noqa: E402
-from zoo.style.tiling import CORE_BOX, CORE_STATS, MULTIPLE, NORM_CHANNELS, NORM_STATS, random_core_boxes  # noqa: E402
-from zoo.style.tiling import STYLE_WEIGHTS as STYLE_INPUT  # noqa: E402
-from zoo.style.tiling import STYLIZED as OUTPUT  # noqa: E402
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class ReflectionPadding2D(layers.Layer):
-    """Pads height and width by mirroring the image (TFLite MIRROR_PAD, ONNX Pad reflect)."""
-
-    def __init__(self, padding=1, **kwargs):
-        super().__init__(**kwargs)
-        self.padding = padding
-
-    def call(self, x):
-        p = self.padding
-        return ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
-
-    def compute_output_shape(self, shape):
-        grow = lambda d: None if d is None else d + 2 * self.padding  # noqa: E731
-        return (shape[0], grow(shape[1]), grow(shape[2]), shape[3])
-
-    def get_config(self):
-        return {**super().get_config(), "padding": self.padding}
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class ConditionalInstanceNormalization(layers.Layer):
-    """Instance normalisation with one scale and shift per style (Dumoulin et al. 2017).
-
-    Called on (x, style_weights): each image is normalised over its positions, then scaled and
-    shifted by `style_weights @ gamma` and `style_weights @ beta`, so a one-hot row picks a
-    style and any other row blends styles (the paper's interpolation between styles).
-
-    With `stats_offset` set it is called on (x, style_weights, norm_stats) and normalises with
-    the moments in columns [offset, offset + 2C) of `norm_stats` (see `NormStatistics`) instead
-    of its own: those of the whole photo, so that tiles of a big photo are normalised alike and
-    join without seams (see `zoo.style.tiling`).
-    """
-
-    def __init__(self, num_styles, epsilon=1e-5, stats_offset=None, **kwargs):
-        super().__init__(**kwargs)
-        self.num_styles, self.epsilon, self.stats_offset = num_styles, epsilon, stats_offset
-
-    def build(self, shapes):
-        channels = shapes[0][-1]
-        self.gamma = self.add_weight(shape=(self.num_styles, channels), initializer="ones", name="gamma")
-        self.beta = self.add_weight(shape=(self.num_styles, channels), initializer="zeros", name="beta")
-
-    def call(self, inputs):
-        x, style_weights = inputs[:2]
-        if self.stats_offset is None:
-            mean, variance = ops.moments(x, axes=(1, 2), keepdims=True)
-        else:
-            c, o = x.shape[-1], self.stats_offset
-            mean = inputs[2][:, o:o + c][:, None, None, :]
-            variance = ops.relu(inputs[2][:, o + c:o + 2 * c][:, None, None, :] - ops.square(mean))
-        gamma = ops.matmul(style_weights, self.gamma)[:, None, None, :]
-        beta = ops.matmul(style_weights, self.beta)[:, None, None, :]
-        # (x - mean) / std * gamma + beta folded into one scale and shift per channel: two passes
-        # over the activations instead of four, which is most of an inference's time outside the
-        # convolutions at full resolution.
-        scale = ops.rsqrt(variance + self.epsilon) * gamma
-        return x * scale + (beta - mean * scale)
-
-    def compute_output_shape(self, shapes):
-        return shapes[0]
-
-    def get_config(self):
-        return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon,
-                "stats_offset": self.stats_offset}
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class NormStatistics(layers.Layer):
-    """[B, H, W, C] -> [B, 2C]: the per-image mean and mean square that instance norm uses.
-
-    Moments rather than (mean, variance) because moments of parts of a photo combine into the
-    photo's by a weighted sum, which is how `zoo.style.tiling` gets a big photo's statistics
-    exactly from its tiles (see `CoreStatistics`).
-    """
-
-    def call(self, x):
-        return ops.concatenate([ops.mean(x, axis=(1, 2)), ops.mean(ops.square(x), axis=(1, 2))], axis=-1)
-
-    def compute_output_shape(self, shape):
-        return (shape[0], 2 * shape[-1])
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class CoreStatistics(layers.Layer):
-    """([B, H, W, C], core box [B, 4]) -> [B, 2C]: `NormStatistics` over a tile's core only.
-
-    The box is (top, left, bottom, right) as fractions of the tile's height and width, so that
-    it means the same at every resolution of the network; a position counts when its centre is
-    inside. Cores tile the photo without overlap, so the photo's moments are the sum of the
-    cores' weighted by their areas.
-    """
-
-    def call(self, inputs):
-        x, box = inputs
-
-        # expand_dims rather than [None] indexing: TFLite has no builtin for strided slices that
-        # add axes.
-        def inside(length, low, high):  # [B, length]: 1 where the centre lies in (low, high)
-            centres = ops.expand_dims((ops.cast(ops.arange(length), x.dtype) + 0.5) / ops.cast(length, x.dtype), 0)
-            return ops.cast(ops.logical_and(centres > low, centres < high), x.dtype)
-
-        shape = ops.shape(x)
-        rows = ops.expand_dims(ops.expand_dims(inside(shape[1], box[:, 0:1], box[:, 2:3]), -1), -1)
-        cols = ops.expand_dims(ops.expand_dims(inside(shape[2], box[:, 1:2], box[:, 3:4]), 1), -1)
-        mask = rows * cols
-        count = ops.maximum(ops.sum(mask, axis=(1, 2)), 1.0)
-        return ops.concatenate([ops.sum(x * mask, axis=(1, 2)) / count,
-                                ops.sum(ops.square(x) * mask, axis=(1, 2)) / count], axis=-1)
-
-    def compute_output_shape(self, shapes):
-        return (shapes[0][0], 2 * shapes[0][-1])
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class NearestUpsampling2D(layers.Layer):
-    """2x nearest-neighbour upsampling for inputs of unknown height and width.
-
-    `UpSampling2D` loses the channel count on such inputs, so the next convolution needs
-    TensorFlow Flex ops in TFLite; reshaping with the static channel count keeps it builtin.
-    Tile rather than `repeat`, which tf2onnx 1.17 converts into a wrong ONNX Reshape.
-    """
-
-    def call(self, x):
-        shape = ops.shape(x)
-        channels = x.shape[-1]
-        x = ops.reshape(x, (shape[0], shape[1], 1, shape[2], 1, channels))
-        x = ops.tile(x, (1, 1, 2, 1, 2, 1))  # [B, H, 2, W, 2, C]
-        return ops.reshape(x, (shape[0], shape[1] * 2, shape[2] * 2, channels))
-
-    def compute_output_shape(self, shape):
-        double = lambda d: None if d is None else 2 * d  # noqa: E731
-        return (shape[0], double(shape[1]), double(shape[2]), shape[3])
-
+from zoo.style import release
+from zoo.style.data import photos_dir, resolve_styles, style_name
+from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
+from zoo.style.model import MAIN, TILE
+from zoo.style.tiling import (CORE_BOX, CORE_STATS, MULTIPLE, NORM_CHANNELS, NORM_STATS, STYLE_WEIGHTS as STYLE_INPUT,
+                              STYLIZED as OUTPUT, random_core_boxes)
+from zoo.style.vgg import VGGFeatures, resolve_weights
 
 VARIANTS = ("plain", "stats", "tile")
 
@@ -304,8 +181,6 @@ def norm_channels_of(transformer) -> list:
 def transformer_variant(transformer, variant):
     """A copy of the trained `transformer` built as `variant` (see `build_transformer`), with its
     weights; its shape (styles, widths, residual blocks) is read from its layers."""
-    import re
-
     num_styles = transformer.inputs[1].shape[-1]
     widths = tuple(transformer.get_layer(n).filters for n in ("in_conv", "down1_conv", "down2_conv"))
     blocks = sum(1 for layer in transformer.layers if re.fullmatch(r"res\d+", layer.name))
@@ -370,8 +245,6 @@ class Stylizer(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The perceptual loss of `call`'s stylized photos `y_pred`, `x` being (photos, style
         weights): Keras's own train and test steps call it, on every backend."""
-        from zoo.models.common import scale_for_replicas
-
         values = self._mean_losses(*x, y_pred)
         for tracker, value in zip(self.trackers.values(), values):
             tracker.update_state(value)
@@ -407,11 +280,6 @@ HOLD_OUT_EVERY = 10  # every 10th photo of a folder (in name order) is held out 
 
 def offline_photos():
     """(train paths, test paths) of the photos in scikit-image's package folder (no import)."""
-    import importlib.util
-    from pathlib import Path
-
-    from zoo.errors import ZooError
-
     spec = importlib.util.find_spec("skimage")
     if spec is None or not spec.submodule_search_locations:
         raise ZooError("no --content given and scikit-image is not installed for its sample photos; "
@@ -427,9 +295,6 @@ def offline_photos():
 def split_photos(folder):
     """(train, held-out) image paths of a photo folder: every `HOLD_OUT_EVERY`-th is held out,
     so the held-out photos come from every source of a folder sorted by name."""
-    from zoo.data.sources import scan_image_folder
-    from zoo.errors import ZooError
-
     paths, _, _ = scan_image_folder(folder)
     if len(paths) < 2:
         raise ZooError(f"--content {folder} needs at least 2 photos (one is held out for evaluation)")
@@ -438,8 +303,6 @@ def split_photos(folder):
 
 
 def one_hot(index, count):
-    import numpy as np
-
     weights = np.zeros((1, count), np.float32)
     weights[0, index] = 1.0
     return weights
@@ -453,8 +316,6 @@ class SampleStylizations(keras.callbacks.Callback):
         self.folder, self.photos, self.style_names = folder, photos, style_names
 
     def on_epoch_end(self, epoch, logs=None):
-        from zoo.images import grid, save_image
-
         save_image(self.folder / f"stylized-epoch-{epoch + 1:04d}.png",
                    grid(stylized_rows(self.model, self.photos, len(self.style_names)), ["photo", *self.style_names],
                         height=128))
@@ -462,10 +323,6 @@ class SampleStylizations(keras.callbacks.Callback):
 
 def stylized_rows(model, photos, num_styles):
     """[[photo, photo in style 0, photo in style 1, ...] for each photo] as uint8 images."""
-    import numpy as np
-
-    from zoo.images import to_uint8
-
     eye = np.eye(num_styles, dtype=np.float32)
     rows = []
     for p in photos:
@@ -478,7 +335,9 @@ def stylized_rows(model, photos, num_styles):
 @register
 class StylizerRecipe(Recipe):
     name = "stylizer"
+    model_class = Stylizer
     task = "image-to-image"
+    data_options = ("limit",)
     description = ("Fast feed-forward style transfer for many paintings in one network (Johnson et al. with "
                    "Dumoulin et al.'s conditional instance norm); styles blend at run time")
     paper = ("Johnson, Alahi & Fei-Fei 2016, Perceptual Losses for Real-Time Style Transfer; Dumoulin, Shlens & "
@@ -492,8 +351,6 @@ class StylizerRecipe(Recipe):
     def __init__(self, config):
         super().__init__(config)
         if "style_files" not in config:  # a new run: resolve --styles once, config.json keeps the result
-            from zoo.style.data import resolve_styles, style_name
-            from zoo.errors import ZooError, check_at_least
 
             spec = config.get("styles") or config.get("style")
             if not spec:
@@ -510,8 +367,6 @@ class StylizerRecipe(Recipe):
 
     @classmethod
     def add_arguments(cls, parser):
-        import argparse
-
         parser.add_argument("--styles", help="style images: comma-separated image files and folders (a folder gives "
                                              "all its images, in name order); each is named by its file stem")
         parser.add_argument("--style", help=argparse.SUPPRESS)  # one style image: the old flag
@@ -535,19 +390,11 @@ class StylizerRecipe(Recipe):
 
     def load_data(self):
         """Content photos: paths for local folders (decoded in the pipeline), or TFDS images."""
-        from pathlib import Path
-
         import tensorflow as tf
-
-        from zoo.data.sources import DatasetInfo, Splits
-        from zoo.style.data import photos_dir
-        from zoo.errors import ZooError
 
         c = self.config
         content = c.get("content")
         if content and not Path(content).expanduser().exists() and not content.startswith((".", "/", "~")):
-            from zoo import data
-
             splits = data.load(content, data_dir=c.get("data_dir"), image_size=2 * c["crop_size"], channels=3,
                                limit=c.get("limit"))
             images = lambda ds: ds.map(lambda x, _: x)  # noqa: E731
@@ -605,11 +452,6 @@ class StylizerRecipe(Recipe):
         return train, test
 
     def _loss(self):
-        from zoo.errors import ZooError
-        from zoo.images import load_rgb, to_float
-        from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
-        from zoo.style.vgg import VGGFeatures
-
         c = self.config
         styles = []
         for path in c["style_files"]:
@@ -625,8 +467,6 @@ class StylizerRecipe(Recipe):
 
     @property
     def widths(self) -> tuple:
-        from zoo.errors import ZooError
-
         try:
             widths = tuple(int(w) for w in str(self.config["widths"]).split(","))
         except ValueError:
@@ -658,12 +498,6 @@ class StylizerRecipe(Recipe):
     def evaluate(self, model, splits):
         """Mean VGG losses of the held-out photos (at `eval_size`) in every style, per style too,
         and the speed."""
-        import time
-
-        import numpy as np
-
-        from zoo.images import to_float
-
         if model.perceptual_loss is None:  # the reloaded model.keras does not carry its VGG19 loss
             model.compile(optimizer=model.optimizer, perceptual_loss=self._loss())
         photos = np.stack(self._test_photos(splits))
@@ -689,8 +523,6 @@ class StylizerRecipe(Recipe):
     def report(self, run, model, splits):
         """The contact sheet: the first `sheet_photos` held-out photos, whole, in every style."""
         from PIL import Image
-
-        from zoo.images import grid, save_image
 
         rows = []
         for image in splits.test.take(self.sheet_photos):
@@ -724,14 +556,7 @@ class StylizerRecipe(Recipe):
     def release(self, run_root, dest):
         """styles/NAME.jpg for every style, and card sections: the paintings' provenance, the
         photos' sources, the contact sheet, and the benchmark figures if they were measured."""
-        import shutil
-        from pathlib import Path
-
         from PIL import Image
-
-        from zoo.style import release
-        from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
-        from zoo.style.vgg import resolve_weights
 
         folder = Path(dest) / "styles"
         folder.mkdir(parents=True, exist_ok=True)
@@ -763,10 +588,11 @@ class StylizerRecipe(Recipe):
                    ("tiling", "Big photos in tiles", "benchmark_tiling.py"),
                    ("grid", "Grid texture", "benchmark_grid.py")))
 
-    def export_metadata(self) -> dict:
-        """What the export manifest says beyond the files: the styles, in input order, and the
-        layout of `norm_stats` (channels per normalisation layer) for tiling."""
-        return {"styles": self.style_names, NORM_CHANNELS: norm_channels(self.widths, self.config["residual_blocks"])}
+    def export_metadata(self, networks) -> dict:
+        """What the export manifest says beyond the files: the styles, in input order (None for
+        a .keras file without its run's configuration), and the layout of `norm_stats`
+        (channels per normalisation layer) for tiling."""
+        return {"styles": self.config.get("style_names"), NORM_CHANNELS: norm_channels_of(networks[MAIN])}
 
 
 def centre_square(image, size):

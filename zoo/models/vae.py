@@ -22,13 +22,19 @@ Wider convolutions (`--width`) or extra ones (`--depth`) help per epoch but not 
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import keras
+import numpy as np
 from keras import layers, ops
 
+from zoo.images import sample_grid, save_image
 from zoo.models.common import (add_schedule_argument, image_input, latent_input, learning_rate, num_halvings,
                                scale_for_replicas)
-from zoo.recipe import DECODER, ENCODER, IMAGE, GenerativeRecipe, Task
+from zoo.names import DECODER, ENCODER, IMAGE, Task
+from zoo.recipe import GenerativeRecipe
 from zoo.registry import register
+from zoo.training.evaluation import test_arrays, vae_negative_elbo
 
 Z_MEAN, Z_LOG_VAR = "z_mean", "z_log_var"  # the encoder's outputs: the mean and log-variance of q(z|x)
 
@@ -75,6 +81,29 @@ def bernoulli_nll(x, x_hat, eps=1e-6):
     x_hat = ops.clip(x_hat, eps, 1.0 - eps)
     nll = -(x * ops.log(x_hat) + (1.0 - x) * ops.log(1.0 - x_hat))
     return ops.sum(ops.reshape(nll, (ops.shape(nll)[0], -1)), axis=-1)
+
+
+def reconstructions_png(path, model, splits, count=16):
+    """Top row: test images; bottom row: decoder(z_mean) of each."""
+    x, _ = test_arrays(splits, limit=count)
+    recon = np.asarray(model.decoder(model.encoder(x)[Z_MEAN]))
+    save_image(path, sample_grid(np.concatenate([x, recon]), cols=len(x)))
+
+
+def latent_walk_png(path, model, splits, steps=15):
+    """Decode a grid over the two most-used latent dimensions (largest mean KL on the test set),
+    the others held at 0, at Gaussian quantiles 5%..95% as in Kingma & Welling's figure 4."""
+    x, _ = test_arrays(splits, limit=2000)
+    q = model.encoder(x)
+    mean, log_var = np.asarray(q[Z_MEAN]), np.asarray(q[Z_LOG_VAR])
+    per_dim_kl = -0.5 * (1 + log_var - mean ** 2 - np.exp(log_var)).mean(0)
+    dims = np.argsort(-per_dim_kl)[:2]
+    values = [NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, steps)]
+    z = np.zeros((steps * steps, mean.shape[1]), np.float32)
+    for i, a in enumerate(values[::-1]):
+        for j, b in enumerate(values):
+            z[i * steps + j, dims[1]], z[i * steps + j, dims[0]] = a, b
+    save_image(path, sample_grid(np.asarray(model.decoder(z)), cols=steps))
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -140,6 +169,7 @@ class VAE(keras.Model):
 @register
 class VAERecipe(GenerativeRecipe):
     name = "vae"
+    model_class = VAE
     task = Task.VAE
     description = "convolutional VAE: reparameterisation trick, ELBO = reconstruction + KL"
     paper = "Kingma & Welling 2014, Auto-Encoding Variational Bayes"
@@ -176,16 +206,12 @@ class VAERecipe(GenerativeRecipe):
         model.compile(optimizer=keras.optimizers.Adam(rate), **self.compile_options())
 
     def evaluate(self, model, splits):
-        from zoo.training.evaluation import vae_negative_elbo
-
         return vae_negative_elbo(model, splits)
 
     def report(self, run, model, splits):
-        from zoo.training.plots import vae_latent_walk_png, vae_reconstructions_png
-
         super().report(run, model, splits)
-        vae_reconstructions_png(run.images / "reconstructions.png", model, splits)
-        vae_latent_walk_png(run.images / "latent_walk.png", model, splits)
+        reconstructions_png(run.images / "reconstructions.png", model, splits)
+        latent_walk_png(run.images / "latent_walk.png", model, splits)
 
     def exportables(self, model):
         return {ENCODER: model.encoder, DECODER: model.decoder}

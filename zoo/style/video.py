@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import ZooError
+from zoo.fileio import atomic_path
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv")
 OUTPUT_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv")  # containers that take H.264
@@ -125,8 +126,6 @@ def stylize_video(src, dst, render, deflicker: float = 0.0, max_side: int | None
     """Write `render(frame)` of every frame of `src` to `dst` (smoothed by `Deflicker(deflicker)`),
     with a progress bar on stderr; returns the frame count, fps and size written."""
     from tqdm import tqdm
-
-    from zoo.fileio import atomic_path
 
     dst = Path(dst)
     if dst.suffix.lower() not in OUTPUT_SUFFIXES:

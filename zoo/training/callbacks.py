@@ -145,10 +145,10 @@ class ValidationFrechetDistance(keras.callbacks.Callback):
     while the test split is left for the end. The noise is the same every epoch, so the curve
     shows the generator change, not the draw. Listed before RunHistory, which records it."""
 
-    def __init__(self, generator_of, validation_images, classifier, seed=0, count=5000):
+    def __init__(self, generator_of, validation_images, classifier, feature_layer, seed=0, count=5000):
         super().__init__()
         self.generator_of, self.seed, self.count = generator_of, seed, min(count, len(validation_images))
-        self.features = feature_extractor(classifier, validation_images.shape[1:])
+        self.features = feature_extractor(classifier, feature_layer, validation_images.shape[1:])
         self.real = self.features.predict(validation_images, batch_size=EVAL_BATCH, verbose=0)
 
     def on_epoch_end(self, epoch, logs=None):

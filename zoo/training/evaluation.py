@@ -68,17 +68,15 @@ def frechet_distance(a, b):
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * cross)
 
 
-def feature_extractor(classifier, image_shape):
-    """The zoo CNN up to its global pooling layer: the features the Fréchet distance compares,
-    of images of `image_shape` (H, W, C), which the CNN must take."""
+def feature_extractor(classifier, feature_layer, image_shape):
+    """`classifier` up to its layer `feature_layer` (the zoo CNN's global pooling): the features
+    the Fréchet distance compares, of images of `image_shape` (H, W, C), which it must take."""
     import keras
-
-    from zoo.models.cnn import FEATURE_LAYER
 
     if tuple(classifier.inputs[0].shape[1:]) != tuple(image_shape):
         raise ZooError(f"classifier takes {tuple(classifier.inputs[0].shape[1:])} images, the data is "
                        f"{tuple(image_shape)}; pass --classifier a zoo CNN trained on this data")
-    return keras.Model(classifier.inputs, classifier.get_layer(FEATURE_LAYER).output)
+    return keras.Model(classifier.inputs, classifier.get_layer(feature_layer).output)
 
 
 def generated_features(generator, features, count, rng):
@@ -87,14 +85,14 @@ def generated_features(generator, features, count, rng):
     return features.predict(generator.predict(z, batch_size=EVAL_BATCH, verbose=0), batch_size=EVAL_BATCH, verbose=0)
 
 
-def gan_frechet_distance(generator, splits, classifier, seed=0):
+def gan_frechet_distance(generator, splits, classifier, feature_layer, seed=0):
     """Fréchet distance of generated images to half of the test set, and the real-vs-real floor.
 
     Inception weights are not available offline, so features come from the zoo's own trained CNN
     for the same dataset; numbers are comparable only between runs measured with the same CNN.
     """
     x, _ = test_arrays(splits)
-    features = feature_extractor(classifier, x.shape[1:])
+    features = feature_extractor(classifier, feature_layer, x.shape[1:])
     half = len(x) // 2
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))

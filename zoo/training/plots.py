@@ -1,5 +1,5 @@
-"""Pictures a person looks at to judge a run: charts (matplotlib, headless), and the VAE's
-pictures, which are grids of zoo.images."""
+"""Charts a person looks at to judge a run (matplotlib, headless): loss curves, a confusion
+matrix, the worst predictions. A model's own pictures live in its file."""
 
 from __future__ import annotations
 
@@ -87,36 +87,3 @@ def worst_predictions_png(path, images, labels, logits, class_names, count=24):
         pred = int(logits[i].argmax())
         ax.set_title(f"true {class_names[labels[i]]}\npred {class_names[pred]} {np.exp(log_probs[i, pred]):.0%}", fontsize=6)
     _figure_png(path, fig)
-
-
-def vae_reconstructions_png(path, model, splits, count=16):
-    """Top row: test images; bottom row: decoder(z_mean) of each."""
-    from zoo.training.evaluation import test_arrays
-    from zoo.images import sample_grid, save_image
-    from zoo.models.vae import Z_MEAN
-
-    x, _ = test_arrays(splits, limit=count)
-    recon = np.asarray(model.decoder(model.encoder(x)[Z_MEAN]))
-    save_image(path, sample_grid(np.concatenate([x, recon]), cols=len(x)))
-
-
-def vae_latent_walk_png(path, model, splits, steps=15):
-    """Decode a grid over the two most-used latent dimensions (largest mean KL on the test set),
-    the others held at 0, at Gaussian quantiles 5%..95% as in Kingma & Welling's figure 4."""
-    from statistics import NormalDist
-
-    from zoo.training.evaluation import test_arrays
-    from zoo.images import sample_grid, save_image
-    from zoo.models.vae import Z_LOG_VAR, Z_MEAN
-
-    x, _ = test_arrays(splits, limit=2000)
-    q = model.encoder(x)
-    mean, log_var = np.asarray(q[Z_MEAN]), np.asarray(q[Z_LOG_VAR])
-    per_dim_kl = -0.5 * (1 + log_var - mean ** 2 - np.exp(log_var)).mean(0)
-    dims = np.argsort(-per_dim_kl)[:2]
-    values = [NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, steps)]
-    z = np.zeros((steps * steps, mean.shape[1]), np.float32)
-    for i, a in enumerate(values[::-1]):
-        for j, b in enumerate(values):
-            z[i * steps + j, dims[1]], z[i * steps + j, dims[0]] = a, b
-    save_image(path, sample_grid(np.asarray(model.decoder(z)), cols=steps))

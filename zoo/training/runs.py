@@ -18,6 +18,7 @@ from pathlib import Path
 
 from zoo.errors import ZooError
 from zoo.fileio import creating, read_json, write_json
+from zoo.names import DISTRIBUTION
 
 RUNS_ROOT = Path("saved_models") / "runs"
 VERSIONED = ("tensorflow", "keras", "jax", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert")
@@ -55,9 +56,7 @@ def versions() -> dict:
     import importlib.metadata
     import platform
 
-    import zoo
-
-    found = {"zoo": zoo.__version__, "python": platform.python_version()}
+    found = {"zoo": importlib.metadata.version(DISTRIBUTION), "python": platform.python_version()}
     for dist in VERSIONED:
         try:
             found[dist] = importlib.metadata.version(dist)
@@ -121,15 +120,16 @@ class Run:
 
 
 def load_keras_model(path):
-    """Load a `.keras` file in safe mode, turning every failure into a one-line ZooError."""
+    """Load a `.keras` file in safe mode, turning every failure into a one-line ZooError.
+
+    The zoo's own Keras classes must be registered first, by importing the module that defines
+    them (`import zoo.models` registers every model's): this module sits below the models."""
     path = Path(path)
     if not path.is_file():
         raise ZooError(f"no model file at {path}; train the run first or give a .keras file")
     if not zipfile.is_zipfile(path):
         raise ZooError(f"cannot load {path}: corrupt or not a .keras file (not a zip archive)")
     import keras
-
-    import zoo.models  # noqa: F401  (registers the zoo's custom classes for deserialisation)
 
     try:
         return keras.saving.load_model(path, safe_mode=True)
@@ -141,18 +141,6 @@ def load_keras_model(path):
     except Exception as e:  # zip, h5 or JSON damage
         first = (str(e).splitlines() or [type(e).__name__])[0]
         raise ZooError(f"cannot load {path}: corrupt or not a .keras file ({type(e).__name__}: {first})") from None
-
-
-def find_classifier(path, dataset_name):
-    """The zoo CNN to measure a generator with: `path` (run folder or .keras), else the released
-    `saved_models/cnn-DATASET`, else None."""
-    if path is None:
-        default = Path("saved_models") / f"cnn-{dataset_name}" / "model.keras"
-        if not default.is_file():
-            return None
-        path = default
-    path = Path(path)
-    return load_keras_model(path / "model.keras" if path.is_dir() else path)
 
 
 def is_chief() -> bool:
