@@ -153,9 +153,9 @@ def test_runtime_refuses_bad_inputs_and_files(exported, tmp_path):
 
 def test_cli_errors_are_one_line(exported, tmp_path):
     cnn = exported("cnn")
-    assert "has no float32 onnx file of generator or decoder" in error_line(run_cli("zoo.generate", cnn))
-    assert "takes 'image' of shape" in error_line(run_cli("zoo.generate", cnn, "--model", cnn / "export" / "model.onnx",
-                                                          "--out", tmp_path / "g.png"))
+    assert "is a cnn with classifier, not a generator or decoder" in error_line(run_cli("zoo.generate", cnn))
+    assert "model.onnx is a cnn with classifier, not a generator" in error_line(
+        run_cli("zoo.generate", cnn, "--model", cnn / "export" / "model.onnx", "--out", tmp_path / "g.png"))
     assert "no manifest.json in" in error_line(run_cli("zoo.generate", tmp_path))
     assert "is not an image file" in error_line(run_cli("zoo.classify", cnn, cnn / "config.json"))
     assert "--top must be at least 1, got 0" in error_line(run_cli("zoo.classify", cnn, cnn / "config.json", "--top", 0))
