@@ -14,6 +14,7 @@ from pathlib import Path
 from zoo import models
 from zoo.deploy import runtime
 from zoo.deploy.bundle import Bundle
+from zoo.models.common import float32_copy
 from zoo.training.runs import Run, load_keras_model
 
 
@@ -57,7 +58,8 @@ def open_keras(source, threads=None) -> Bundle:
     """The networks of a trained model in Keras: `source` is a run or released folder (its
     model.keras and config.json), or a .keras file (read with the config.json beside it, as in
     a run folder, else as the model its top-level class names). The manifest holds what an
-    export's would: the model, its task, class names and the recipe's `export_metadata`."""
+    export's would: the model, its task, class names and the recipe's `export_metadata`. The
+    networks compute in float32, as the exported ones do, whatever policy they were trained in."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
@@ -76,6 +78,8 @@ def open_keras(source, threads=None) -> Bundle:
     manifest = {"model": recipe.name, "task": recipe.task,
                 "class_names": (config.get("dataset_info") or {}).get("class_names"),
                 **recipe.export_metadata(networks)}
-    runners = {name: KerasRunner(serving_function(network, recipe.dynamic_hw)) for name, network in networks.items()}
+    # in float32, as every export is made and validated (a mixed-precision run computes in 16 bits)
+    runners = {name: KerasRunner(serving_function(float32_copy(network), recipe.dynamic_hw))
+               for name, network in networks.items()}
     return Bundle(runners, manifest, "keras")
 

@@ -22,15 +22,16 @@ from zoo.deploy import runtime
 from zoo.errors import ZooError
 from zoo.names import Task
 
-# The classifier's export (eight files, each checked on 1,000 images x 10 views) is made in the
-# first test that asks for it, and took 13 minutes with three other jobs on both cores: more
-# than the suite's 900 s a test, with its training.
+# The classifier's export (eight files) is made in the first test that asks for it, with its
+# training: longer than the suite's 900 s a test on a loaded machine.
 pytestmark = pytest.mark.timeout(1800)
 
-# A classifier's run keeps 1,000 test images (--limit 5000), so "accuracy within 0.5 points"
-# means at most 5 images may change class; 10 steps keep its training short. Its test-time
-# augmentation is the long preset's (the released CNN's): ten views averaged in one graph.
-CLASSIFIER_FLAGS = ("--limit", "5000", "--epochs", "1", "--steps-per-epoch", "10", "--tta", "flip+shift")
+# A classifier's run keeps 1,000 test images (--limit 5000); 10 steps keep its training short.
+# Test-time augmentation by flipping puts two views, averaged, in the exported graph (the
+# released CNN's ten views are checked by its own release and test_released.py). Each file's
+# accuracy is checked on EVAL_IMAGES of them: "within 0.5 points" is one image.
+CLASSIFIER_FLAGS = ("--limit", "5000", "--epochs", "1", "--steps-per-epoch", "10", "--tta", "flip")
+EVAL_IMAGES = 200
 # Models exported to every format elsewhere, whose every variant here (int8 calibration of a
 # VGG19-sized network included) would cost minutes of CI.
 EXPORTED_ELSEWHERE = {
@@ -56,9 +57,9 @@ def exported_run(model, train_run, build_once) -> Path:
         classifier = models.get(model).task == Task.CLASSIFIER
         run = release_layout(train_run(model, *(CLASSIFIER_FLAGS if classifier else ())), folder / f"{model}-fashion_mnist")
         start = time.perf_counter()
-        if classifier:  # as a user runs it; eight files, each checked on 1,000 images x 10 views, the ONNX
-            # fp16 and int8 ones in onnxruntime's slower CPU kernels (float32 behind casts, ConvInteger)
-            result = run_cli("exporters", run, env={"HOME": str(run.parent)}, timeout=1800)
+        if classifier:  # as a user runs it: eight files, each checked for accuracy
+            result = run_cli("exporters", run, "--eval-images", EVAL_IMAGES, env={"HOME": str(run.parent)},
+                             timeout=1800)
             assert result.returncode == 0, result.stderr[-3000:]
         else:  # in this process: the same code without another TensorFlow start-up
             from exporters.__main__ import main
@@ -119,7 +120,7 @@ def test_every_format_is_exported_validated_and_described(exported, model):
                 assert o.get("psnr_db", 100) >= checks["min_psnr_db"]
         if classifier:
             assert abs(checks["accuracy"]["value"] - checks["accuracy"]["keras"]) <= 0.5
-            assert checks["accuracy"]["images"] == 1000
+            assert checks["accuracy"]["images"] == EVAL_IMAGES
         # Every file has the inputs and outputs of the Keras network it came from, by name.
         serve = serving_function(networks[entry["exportable"]], recipe.dynamic_hw)
         assert sorted(t["name"] for t in entry["inputs"]) == sorted(s.name for s in serve.input_signature), name
@@ -283,7 +284,7 @@ def test_bad_runs_and_options_get_one_line(exported, tmp_path, capsys):
 def test_benchmark_times_every_variant_and_saves_the_table(exported, tmp_path):
     run = exported("cnn")
     result = run_cli("exporters.benchmark", run, "--format", "tflite,onnx", "--quantize", "dynamic", "--threads", "1",
-                     env={"HOME": str(tmp_path)})
+                     "--eval-images", EVAL_IMAGES, "--warmup", 1, env={"HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-3000:]
     assert "1 thread(s)" in result.stdout and "| classifier | tflite_dynamic | ok (reused) |" in result.stdout
     report = json.loads((run / "export" / "benchmark.json").read_text())

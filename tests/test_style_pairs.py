@@ -1,18 +1,14 @@
-"""AdaIN's photo and painting pairs without TensorFlow (zoo.style.pairs), and a whole AdaIN run on
-JAX with TensorFlow unimportable, as on an accelerator machine that has JAX alone."""
+"""AdaIN's photo and painting pairs without TensorFlow (zoo.style.pairs). A whole run on JAX with
+TensorFlow unimportable, as on an accelerator machine that has JAX alone: test_backends.py."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, SKIMAGE_DATA, adain_data
+from conftest import SKIMAGE_DATA
 from zoo.errors import ZooError
 from zoo.style import pairs
 
@@ -70,31 +66,3 @@ def test_undecodable_files_are_skipped_and_none_left_is_an_error(tmp_path):
     assert len(images) == 1 and min(images[0].shape[:2]) == 64
     with pytest.raises(ZooError, match="none of the 1 images could be decoded"):
         pairs.load_resized([tmp_path / "truncated.jpg"], 64)
-
-
-# zoo.train's main() with TensorFlow unimportable; fails if it got imported anyway.
-NO_TF_TRAIN = ("import sys; sys.modules['tensorflow'] = None; from zoo.train import main; rc = main(sys.argv[1:]); "
-               "assert sys.modules['tensorflow'] is None; sys.exit(rc)")
-
-
-def test_adain_trains_on_jax_without_tensorflow_and_the_run_loads_with_it(tmp_path):
-    out = tmp_path / "run"
-    args = ["adain", *adain_data(tmp_path), "--crop-size", 32, "--widths", "8,16,32", "--batch-size", 2,
-            "--steps-per-epoch", 2, "--epochs", 2, "--out", out]
-    result = subprocess.run([sys.executable, "-c", NO_TF_TRAIN, *map(str, args)], capture_output=True, text=True,
-                            cwd=ROOT, timeout=900, env={**os.environ, "KERAS_BACKEND": "jax"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "TensorFlow is not installed: no TensorBoard logs" in result.stderr
-    config = json.loads((out / "config.json").read_text())
-    assert config["backend"] == "jax"
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["epochs"] == 2 and np.isfinite(metrics["test_loss"])
-    assert {"stylized-epoch-0001.png", "stylized-epoch-0002.png", "loss_curves.png"} <= {
-        p.name for p in (out / "images").iterdir()}
-    assert not list(out.rglob("events.out.tfevents.*"))
-    # The run is an ordinary one here, with TensorFlow: it exports (ONNX, validated against Keras).
-    result = subprocess.run([sys.executable, "-m", "exporters", out, "--format", "onnx", "--quantize", "none"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=900,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert (out / "export" / "transfer.onnx").is_file()

@@ -47,7 +47,8 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     a flag that is simply not given, nor "(default: False)" for a switch."""
 
     def _get_help_string(self, action):
-        if action.default in (None, False, argparse.SUPPRESS) or "%(default)" in (action.help or ""):
+        switch = isinstance(action, argparse._StoreConstAction)  # store_true, store_false: the flag says it
+        if switch or action.default in (None, False, argparse.SUPPRESS) or "%(default)" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 
