@@ -3,7 +3,8 @@
     python scripts/release_model.py saved_models/runs/cnn-release saved_models/cnn-fashion_mnist
 
 Copies model.keras, config.json, metrics.json and the run's pictures (the last sample grid
-only), then writes MODEL_CARD.md from them. An earlier release in `dest` is replaced, its
+only), records the model's reference outputs (exporters.reference: what tests/test_released.py
+holds the released files to), then writes MODEL_CARD.md from them. An earlier release in `dest` is replaced, its
 pictures and exports included: export the new one with `python -m exporters DEST`. The released
 folder is itself a run folder, so `zoo.evaluate`, `python -m exporters` and `zoo.generate` take it.
 """
@@ -17,6 +18,7 @@ import shutil
 import sysconfig
 from pathlib import Path
 
+from exporters import reference
 from zoo import models
 from zoo.fileio import write_text
 
@@ -108,6 +110,7 @@ def main():
         for name in ("config.json", "metrics.json"):
             shutil.copy2(args.run / name, args.dest / name)
         save_without_optimizer(args.run / "model.keras", args.dest / "model.keras")
+        reference.record(args.dest)
         for p in pictures:
             shutil.copy2(p, args.dest / "images" / p.name)
     extra = recipe.release(args.run, args.dest)
