@@ -19,7 +19,7 @@ import sysconfig
 from pathlib import Path
 
 from exporters import reference
-from zoo import models
+from zoo import hparams, models
 from zoo.fileio import write_text
 
 DATA_LICENCES = {
@@ -41,7 +41,7 @@ def portable_paths(text: str) -> str:
 def model_card(title, config, metrics, recipe, pictures, extra):
     info = config.get("dataset_info", {})
     backend = f"KERAS_BACKEND={config['backend']} " if config.get("backend", "tensorflow") != "tensorflow" else ""
-    hp = {k: v for k, v in recipe.hyperparameters(config).items() if v is not None}
+    others = {k: v for k, v in recipe.hyperparameters(config).items() if v is not None and k not in recipe.defaults}
     lines = [
         f"# {title}", "",
         f"{recipe.description}. After {recipe.paper}.", "",
@@ -52,7 +52,9 @@ def model_card(title, config, metrics, recipe, pictures, extra):
         "## How it was made", "",
         "```", backend + " ".join(config.get("command", [])),
         *(backend + " ".join(cmd) + "   # resumed" for cmd in config.get("resumed_with", [])), "```", "",
-        "Configuration: " + ", ".join(f"{k}={v}" for k, v in hp.items()) + ".",
+        "Hyper-parameters (`python -m zoo.train " + recipe.name + " --help` says the same):", "",
+        *hparams.table(recipe.Hyperparameters, recipe.hyperparameter_values(config)), "",
+        *(["Data options, seed and preset: " + ", ".join(f"{k}={v}" for k, v in others.items()) + "."] if others else []),
         f"Versions: {', '.join(f'{k} {v}' for k, v in config.get('versions', {}).items())}.",
         *([f"Training time: {metrics['train_seconds'] / 60:.0f} min, the sum of the Keras epoch times"
            + (f", on {config['device']}." if config.get("device") else ".")]

@@ -96,7 +96,7 @@ def create_model(name: str, preset: str | None = None, **hparams):
                        image_shape=(side or height, side or width, config["channels"] or channels),
                        num_classes=num_classes, class_names=None, num_train=0, num_test=0)
     try:
-        check_values(config)
+        check_values(config, recipe_cls)
         return recipe_cls(config).build_model(info)
     except (TypeError, ValueError) as e:  # a value of the wrong type or size, as Keras words it
         raise ZooError(f"cannot create {name} with {hparams}: {e}") from None

@@ -48,7 +48,8 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action):
         switch = isinstance(action, argparse._StoreConstAction)  # store_true, store_false: the flag says it
-        if switch or action.default in (None, False, argparse.SUPPRESS) or "%(default)" in (action.help or ""):
+        unset = action.default is None or action.default is False or action.default == argparse.SUPPRESS  # not 0
+        if switch or unset or "%(default)" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from zoo import data
+from zoo import data, hparams
 from zoo.errors import ZooError
 from zoo.names import GENERATOR, Task
 from zoo.training.callbacks import SampleGrid, save_samples
@@ -20,11 +20,12 @@ class Recipe:
     task: str = ""  # one of Task's
     description: str = ""
     paper: str = ""
-    # Hyper-parameter defaults for this model; the CLI's flags override them.
-    # validation_split: the share of the training images held out for monitoring and tuning
-    # (zoo.data.hold_out_validation), so that the test split is read once, at the end.
-    defaults: dict = {"epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "latent_dim": None,
-                      "validation_split": 0.1}
+    # The model's typed hyper-parameters (zoo.hparams): its flags, defaults, checks and card table.
+    Hyperparameters: type = hparams.FashionMNISTHyperparameters
+    defaults: dict = hparams.defaults(hparams.FashionMNISTHyperparameters)  # {name: default}, from Hyperparameters
+    # What runs from before a hyper-parameter existed used, {name: value}: their config.json lacks
+    # it, and they load, evaluate and export as they were trained (`hp`).
+    legacy: dict = {}
     # Named sets of defaults for other time budgets, {name: {config key: value}}: `python -m
     # zoo.train MODEL --preset NAME`, `zoo.create_model(MODEL, preset=NAME)`. Flags the user gives
     # still override them, and config.json records the values a run used.
@@ -45,17 +46,37 @@ class Recipe:
     # {metric: what a reader must know about it}, printed by zoo.evaluate next to the metric.
     metric_notes: dict = {}
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.defaults = hparams.defaults(cls.Hyperparameters)
+        for preset, values in cls.presets.items():
+            unknown = set(values) - set(cls.defaults) - set(cls.data_options)
+            if unknown:
+                raise TypeError(f"{cls.__name__}'s preset {preset!r} sets {sorted(unknown)}, not hyper-parameters")
+            hparams.check(cls.Hyperparameters, values)
+
     def __init__(self, config: dict):
         self.config = config
 
     @classmethod
     def hyperparameters(cls, config: dict) -> dict:
-        """What makes a run what it is, read from its configuration: the preset, every
-        hyper-parameter of `defaults`, the data options it reads (`data_options`), the steps per
-        epoch and the seed, not where it ran or wrote to. The model card lists these; the training
-        benchmark reuses an earlier run only if they all match today's."""
-        keys = ("preset", *cls.defaults, *cls.data_options, "steps_per_epoch", "seed")
+        """What makes a run what it is, read from its configuration: the preset, every field of
+        `Hyperparameters`, the data options it reads (`data_options`) and the seed, not where it
+        ran or wrote to. The model card lists these; the training benchmark reuses an earlier run
+        only if they all match today's."""
+        keys = ("preset", *cls.defaults, *cls.data_options, "seed")
         return {key: config.get(key) for key in dict.fromkeys(keys)}
+
+    @classmethod
+    def hyperparameter_values(cls, config: dict) -> dict:
+        """Every hyper-parameter of a run: config.json's value, a `legacy` run's, else the default."""
+        given = {k: config[k] for k in cls.defaults if config.get(k) is not None}
+        return {**cls.defaults, **cls.legacy, **given}
+
+    @property
+    def hp(self):
+        """The run's hyper-parameters as its typed `Hyperparameters` (`hyperparameter_values`)."""
+        return self.Hyperparameters(**self.hyperparameter_values(self.config))
 
     @property
     def seed(self) -> int:

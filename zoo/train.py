@@ -19,7 +19,7 @@ from pathlib import Path
 STARTED = time.perf_counter()  # before Keras is imported: a run's wall time counts its start-up too
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from zoo import models  # noqa: E402
+from zoo import hparams, models  # noqa: E402
 from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E402
 from zoo.fileio import write_json  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
@@ -39,6 +39,11 @@ def build_parser(model_name=None):
                     "tensorflow (the default) or jax (pip install -e '.[jax]').",
     )
     parser.add_argument("model", choices=models.names(), help="which model to train (see python -m zoo.list)")
+    recipe = models.get(model_name) if model_name in models.names() else None
+    # The shared hyper-parameters' flags default to None, so that a --preset's value or a resumed
+    # run's is kept unless the flag is given; their help shows the model's default.
+    shared = (lambda name, fallback: hparams.common_help(recipe.Hyperparameters, name)  # noqa: E731
+              if recipe and name in recipe.defaults else fallback)
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", default="fashion_mnist",
                       help="tensorflow-datasets name (mnist, fashion_mnist, cifar10...), a folder of IDX files, "
@@ -48,16 +53,16 @@ def build_parser(model_name=None):
     data.add_argument("--channels", type=int, choices=(1, 3), help="convert images to 1 or 3 channels")
     data.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
     data.add_argument("--validation-split", type=float, metavar="FRACTION",
-                      help="share of the training images held out and monitored after every epoch (the test "
-                           "split is read once, at the end); 0 holds out none")
+                      help=shared("validation_split", "share of the training images held out and monitored after "
+                                                      "every epoch; 0 holds out none"))
     data.add_argument("--augment", choices=("none", "crop", "flip", "crop+flip"),
                       help="tf.data augmentation (default: the model's own)")
-    hp = parser.add_argument_group("training (defaults depend on the model: see python -m zoo.list)")
-    hp.add_argument("--epochs", type=int)
-    hp.add_argument("--batch-size", type=int, help="global batch size (split across replicas)")
-    hp.add_argument("--learning-rate", type=float)
-    hp.add_argument("--latent-dim", type=int, help="latent size of the VAE and DCGAN")
-    hp.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the data)")
+    hp = parser.add_argument_group("training" if recipe else "training (defaults depend on the model: see python -m "
+                                                             "zoo.list)")
+    hp.add_argument("--epochs", type=int, help=shared("epochs", None))
+    hp.add_argument("--batch-size", type=int, help=shared("batch_size", "global batch size (split across replicas)"))
+    hp.add_argument("--learning-rate", type=float, help=shared("learning_rate", None))
+    hp.add_argument("--steps-per-epoch", type=int, help=shared("steps_per_epoch", "batches per epoch"))
     hp.add_argument("--seed", type=int, default=0, help="seed for weights, noise, shuffling and augmentation")
     run = parser.add_argument_group("run")
     run.add_argument("--out", help="run folder to create (default: saved_models/runs/MODEL-DATASET-TIME)")
@@ -67,8 +72,9 @@ def build_parser(model_name=None):
                      help="stop at the end of the first epoch that ends after this many minutes of training (this "
                           "session's); the run stays resumable, and --epochs is then an upper bound")
     run.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
-                     help="mixed_float16 on GPU, mixed_bfloat16 on CPU (default: the model's; 'auto' models use it "
-                          "on GPUs and on CPUs with bfloat16 instructions)")
+                     help=shared("mixed_precision", "mixed_float16 on GPU, mixed_bfloat16 on CPU (default: the "
+                                                    "model's; 'auto' models use it on GPUs and on CPUs with bfloat16 "
+                                                    "instructions)"))
     run.add_argument("--jit-compile", action="store_true",
                      help="compile train steps with XLA (always so with the JAX backend)")
     run.add_argument("--strategy", choices=STRATEGIES, default="default",
@@ -77,13 +83,14 @@ def build_parser(model_name=None):
                           "MultiWorkerMirroredStrategy from TF_CONFIG (TensorFlow only)")
     run.add_argument("--cpu-devices", type=int, default=1,
                      help="split the CPU into N devices (to run --strategy mirrored without GPUs)")
-    if model_name in models.names():
-        recipe = models.get(model_name)
+    if recipe:
         if recipe.presets:
             hp.add_argument("--preset", choices=sorted(recipe.presets),
                             help="named defaults for another time budget (the flags given still override them): "
                                  + "; ".join(f"{name}: {flags(values)}" for name, values in recipe.presets.items()))
-        recipe.add_arguments(parser.add_argument_group(f"{model_name} options"))
+        own = parser.add_argument_group(f"{model_name} options")
+        hparams.add_flags(own, recipe.Hyperparameters)
+        recipe.add_arguments(own)
     return parser
 
 
@@ -102,17 +109,19 @@ def parse(argv):
     presets = models.get(known.model).presets if known.model in models.names() else {}
     parser.set_defaults(**presets.get(known.preset, {}))  # an unknown preset: the parser's own error
     args = parser.parse_args(argv)
-    check_values(vars(args))
+    check_values(vars(args), models.get(args.model))
     return args
 
 
-def check_values(values: dict):
+def check_values(values: dict, recipe_cls):
     """Refuse values that no run can use, with the flag's name: the CLI's flags, and the
-    hyper-parameters of `zoo.create_model` (config keys, which are the flags' names)."""
-    for flag in ("epochs", "batch_size", "latent_dim", "limit", "image_size", "steps_per_epoch", "cpu_devices"):
-        check_at_least(flag, values.get(flag))
+    hyper-parameters of `zoo.create_model` (config keys, which are the flags' names), checked
+    against the model's `Hyperparameters` (types, choices, least values)."""
     if values.get("learning_rate") is not None and not values["learning_rate"] > 0:
         raise ZooError(f"--learning-rate must be positive, got {values['learning_rate']}")
+    hparams.check(recipe_cls.Hyperparameters, {k: v for k, v in values.items() if v is not None})
+    for flag in ("limit", "image_size", "cpu_devices"):
+        check_at_least(flag, values.get(flag))
     if values.get("time_limit") is not None and not values["time_limit"] > 0:
         raise ZooError(f"--time-limit must be a positive number of minutes, got {values['time_limit']}")
 

@@ -37,6 +37,7 @@ without TensorFlow (KERAS_BACKEND=jax), the folders are read by `zoo.style.pairs
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -48,6 +49,7 @@ from keras import layers, ops
 from zoo import data
 from zoo.data.sources import DatasetInfo, Splits, scan_image_folder
 from zoo.errors import ZooError, check_at_least
+from zoo.hparams import Hyperparameters, default, hp
 from zoo.images import grid, load_rgb, save_image, to_uint8
 from zoo.layers import CoreStatistics, NearestUpsampling2D, NormStatistics, ReflectionPadding2D
 from zoo.models.common import float32_policy, has_tensorflow, image_input, scale_for_replicas
@@ -362,6 +364,19 @@ def _files(paths):
     return paths.map(decode_rgb, num_parallel_calls=tf.data.AUTOTUNE)
 
 
+@dataclasses.dataclass(frozen=True)
+class AdaINHyperparameters(Hyperparameters):
+    epochs: int = default(Hyperparameters, "epochs", 20)
+    batch_size: int = default(Hyperparameters, "batch_size", 4)
+    learning_rate: float = default(Hyperparameters, "learning_rate", 1e-4)
+    steps_per_epoch: int | None = default(Hyperparameters, "steps_per_epoch", 200)
+    crop_size: int = hp(128, "side of the random training crops; images are first resized to twice it on their "
+                             "shorter side (the paper: 256 and 512)", minimum=16)
+    style_weight: float = hp(10.0, "lambda of L = Lc + lambda Ls", minimum=0.0)
+    widths: str = hp("64,128,256", "decoder channels at full, 1/2 and 1/4 resolution (the paper's: VGG19's)",
+                     metavar="C1,C2,C3")
+
+
 @register
 class AdaINRecipe(Recipe):
     name = "adain"
@@ -371,7 +386,7 @@ class AdaINRecipe(Recipe):
     description = ("Arbitrary style transfer: any painting, unseen ones too, by adaptive instance normalisation of "
                    "VGG19 features and a trained decoder (exports a style encoder and a transfer network)")
     paper = "Huang & Belongie 2017, Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization"
-    defaults = {"epochs": 20, "batch_size": 4, "learning_rate": 1e-4, "latent_dim": None, "steps_per_epoch": 200}
+    Hyperparameters = AdaINHyperparameters
     default_image_shape = (None, None, 3)  # photos of any size (sides multiples of 8)
     sample_photos, sample_paintings = 3, 4  # held-out photos (rows) x held-out paintings (columns) per epoch
     # Training crops at one scale (None: images resized to twice the crop first), or at random
@@ -400,12 +415,6 @@ class AdaINRecipe(Recipe):
         parser.add_argument("--styles", help="style paintings: a folder of images (every 5th held out) or a "
                                              "tensorflow-datasets name (default: the paintings built by "
                                              "scripts/build_style_data.py)")
-        parser.add_argument("--crop-size", type=int, default=128,
-                            help="side of the random training crops; images are first resized to twice it on their "
-                                 "shorter side (the paper: 256 and 512)")
-        parser.add_argument("--style-weight", type=float, default=10.0, help="lambda of L = Lc + lambda Ls")
-        parser.add_argument("--widths", default="64,128,256",
-                            help="decoder channels at full, 1/2 and 1/4 resolution (the paper's: VGG19's)")
         parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.style.vgg)")
 
     @property

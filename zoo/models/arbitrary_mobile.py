@@ -47,6 +47,7 @@ P(photo), the style vector of the photo itself at alpha = 0.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import keras
@@ -54,8 +55,10 @@ from keras import layers, ops
 
 from zoo.data.sources import PROVENANCE, DatasetInfo, Splits, scan_image_folder
 from zoo.errors import ZooError, check_at_least
+from zoo.hparams import Hyperparameters, default, hp
 from zoo.layers import BilinearUpsampling2D, ReflectionPadding2D, StyleVectorNormalization
-from zoo.models.adain import AdaINRecipe, PhotoPaintingModel, StyleStatistics, _files, encode, split_paintings
+from zoo.models.adain import (AdaINHyperparameters, AdaINRecipe, PhotoPaintingModel, StyleStatistics, _files, encode,
+                              split_paintings)
 from zoo.models.common import float32_policy, image_input
 from zoo.models.stylizer import offline_photos, split_photos
 from zoo.registry import register
@@ -203,6 +206,18 @@ def split_styles(folder):
     return split_paintings(folder)
 
 
+@dataclasses.dataclass(frozen=True)
+class ArbitraryMobileHyperparameters(AdaINHyperparameters):
+    epochs: int = default(Hyperparameters, "epochs", 400)
+    learning_rate: float = default(Hyperparameters, "learning_rate", 3e-4)
+    steps_per_epoch: int | None = default(Hyperparameters, "steps_per_epoch", 100)
+    crop_size: int = hp(128, f"side of the random training crops; images are first resized to a random shorter side "
+                             f"between it and {MAX_SCALE:g} times it", minimum=16)
+    style_weight: float = default(AdaINHyperparameters, "style_weight", 5.0)
+    widths: str = hp("16,32,64", "transfer network channels at full, 1/2 and 1/4 resolution", metavar="C1,C2,C3")
+    residual_blocks: int = hp(5, "residual blocks of the transfer network", minimum=1)
+
+
 @register
 class ArbitraryMobileRecipe(AdaINRecipe):
     """AdaIN's recipe (its photos, held-out pairs, pictures, evaluation and export checks) with
@@ -218,7 +233,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
     paper = ("Ghiasi et al. 2017, Exploring the structure of a real-time, arbitrary neural artistic stylization "
              "network; Wang et al. 2023, MicroAST")
     # Adam at 3e-4, three times MicroAST's 1e-4: a CPU affords thousands of steps, not its 160,000.
-    defaults = {"epochs": 400, "batch_size": 4, "learning_rate": 3e-4, "latent_dim": None, "steps_per_epoch": 100}
+    Hyperparameters = ArbitraryMobileHyperparameters
     # The held-out losses go through VGG19 at twice the crop: on a CPU they cost as much as a short
     # epoch of training, and short epochs are what make a CPU run resumable every few minutes. The
     # held-out pictures of every epoch stay, and the end of a run measures the held-out losses.
@@ -238,13 +253,6 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         parser.add_argument("--styles", help="style images: a folder (its PROVENANCE.csv split column, else every 5th "
                                              "held out) or a tensorflow-datasets name (default: the styles/ of "
                                              "scripts/build_style_data.py --styles, else its paintings/)")
-        parser.add_argument("--crop-size", type=int, default=128,
-                            help=f"side of the random training crops; images are first resized to a random shorter "
-                                 f"side between it and {MAX_SCALE:g} times it")
-        parser.add_argument("--style-weight", type=float, default=5.0, help="lambda of L = Lc + lambda Ls")
-        parser.add_argument("--widths", default="16,32,64",
-                            help="transfer network channels at full, 1/2 and 1/4 resolution")
-        parser.add_argument("--residual-blocks", type=int, default=5, help="residual blocks of the transfer network")
         parser.add_argument("--vgg-weights", help="VGG19 weights of the loss: a Keras .h5 file, or 'random'")
 
     def load_data(self):

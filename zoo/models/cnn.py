@@ -25,10 +25,13 @@ Input: images in [0, 1], NHWC. Output: class logits.
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 from keras import layers, ops
 
 from zoo.errors import ZooError
+from zoo.hparams import FashionMNISTHyperparameters, Hyperparameters, default, hp
 from zoo.layers import reverse
 from zoo.models.common import image_input, learning_rate
 from zoo.names import CLASSIFIER, LOGITS, PROBABILITIES, Task
@@ -153,6 +156,24 @@ def with_view_averaging(model, tta):
     return keras.Model(image, averaged, name=f"{model.name}_{tta.replace('+', '_')}_averaged")
 
 
+@dataclasses.dataclass(frozen=True)
+class CNNHyperparameters(FashionMNISTHyperparameters):
+    epochs: int = default(Hyperparameters, "epochs", 13)
+    learning_rate: float = default(Hyperparameters, "learning_rate", 2e-3)
+    widths: str = hp("48,96,192", "channels of the three conv blocks", metavar="C1,C2,C3")
+    blocks: str = hp("pooled", "pooled: conv, pool, conv in each block, after a stem conv (twice the work per pixel "
+                               "at the same cost); vgg: conv, conv, pool", choices=BLOCKS)
+    stem: int = hp(24, "channels of a first conv at full resolution before the blocks; 0: none", minimum=0)
+    dropout: float = hp(0.1, "dropout before the classifier (half of it after each pooling); 0: none", minimum=0.0)
+    label_smoothing: float = hp(0.1, "share of each target's probability spread over all classes", minimum=0.0)
+    weight_decay: float = hp(0.0, "AdamW's decoupled weight decay (each step shrinks the weights by learning rate x "
+                                  "this); 0: Adam", minimum=0.0)
+    warmup_epochs: float = hp(0.5, "linear learning-rate warm-up before the cosine decay", minimum=0.0)
+    tta: str = hp("none", "test-time augmentation: the evaluated and exported classifier averages the logits of each "
+                          "image and its mirror image (flip), and of both moved one pixel up, down, left and right "
+                          "(flip+shift: 10 views, for networks trained with --augment crop)", choices=tuple(TTA_VIEWS))
+
+
 @register
 class CNNRecipe(Recipe):
     name = "cnn"
@@ -160,10 +181,8 @@ class CNNRecipe(Recipe):
     description = ("CNN classifier: pooled conv-BN-ReLU blocks, label smoothing, bfloat16 where the CPU has it; "
                    "the long preset adds width, translations, weight decay and test-time augmentation")
     paper = "Ioffe & Szegedy 2015 (batch norm); Szegedy et al. 2016 (label smoothing); Jordan 2024 (airbench)"
-    defaults = {"epochs": 13, "batch_size": 128, "learning_rate": 2e-3, "latent_dim": None,
-                "validation_split": 0.1, "mixed_precision": "auto", "widths": "48,96,192", "dropout": 0.1,
-                "label_smoothing": 0.1, "warmup_epochs": 0.5, "tta": "none", "weight_decay": 0.0,
-                "blocks": "pooled", "stem": 24}
+    Hyperparameters = CNNHyperparameters
+    legacy = {"blocks": "vgg", "stem": 0}
     # "long": the schedule for the best accuracy in the time the earlier recipe took (87 minutes on
     # a 2-core CPU): a wider network for more epochs, whose overfitting random translations and
     # AdamW's weight decay then hold back (translations cost the short default more than they gave).
@@ -171,29 +190,6 @@ class CNNRecipe(Recipe):
                         "weight_decay": 0.05, "tta": "flip+shift"}}
     needs_labels = True
     augment = "flip"
-
-    @classmethod
-    def add_arguments(cls, parser):
-        d = cls.defaults  # the flags' defaults are the recipe's, one table for the CLI and create_model
-        parser.add_argument("--widths", default=d["widths"], help="channels of the three conv blocks")
-        parser.add_argument("--blocks", choices=BLOCKS, default=d["blocks"],
-                            help="pooled: conv, pool, conv in each block, after a stem conv (twice the work per "
-                                 "pixel at the same cost); vgg: conv, conv, pool")
-        parser.add_argument("--stem", type=int, default=d["stem"],
-                            help="channels of a first conv at full resolution before the blocks; 0: none")
-        parser.add_argument("--dropout", type=float, default=d["dropout"],
-                            help="dropout before the classifier (half of it after each pooling); 0: none")
-        parser.add_argument("--label-smoothing", type=float, default=d["label_smoothing"],
-                            help="share of each target's probability spread over all classes")
-        parser.add_argument("--weight-decay", type=float, default=d["weight_decay"],
-                            help="AdamW's decoupled weight decay (each step shrinks the weights by learning rate x "
-                                 "this); 0: Adam")
-        parser.add_argument("--warmup-epochs", type=float, default=d["warmup_epochs"],
-                            help="linear learning-rate warm-up before the cosine decay")
-        parser.add_argument("--tta", choices=tuple(TTA_VIEWS), default=d["tta"],
-                            help="test-time augmentation: the evaluated and exported classifier averages the logits "
-                                 "of each image and its mirror image (flip), and of both moved one pixel up, down, "
-                                 "left and right (flip+shift: 10 views, for networks trained with --augment crop)")
 
     @property
     def widths(self) -> tuple:
@@ -208,9 +204,8 @@ class CNNRecipe(Recipe):
     def build_model(self, info):
         if not info.num_classes:
             raise ValueError("the CNN needs a labelled dataset")
-        c = self.config  # runs from before --blocks and --stem were VGG blocks without a stem
-        return build_cnn(info.image_shape, info.num_classes, self.widths, c["dropout"], c.get("blocks", "vgg"),
-                         c.get("stem", 0))
+        hp = self.hp
+        return build_cnn(info.image_shape, info.num_classes, self.widths, hp.dropout, hp.blocks, hp.stem)
 
     def compile_model(self, model, info):
         c = self.config

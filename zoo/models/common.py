@@ -6,6 +6,7 @@ import contextlib
 
 import keras
 
+from zoo.hparams import hp
 from zoo.names import IMAGE, LATENT
 
 
@@ -47,11 +48,10 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         return {"rate": self.rate, "decay_start": self.decay_start, "total_steps": self.total_steps}
 
 
-def add_schedule_argument(parser, default):
-    """The --schedule flag of recipes that offer a choice of `learning_rate` schedules."""
-    parser.add_argument("--schedule", choices=SCHEDULES, default=default,
-                        help="cosine: the learning rate decays to 1%% of --learning-rate over the run; anneal: it "
-                             "stays constant, then decays linearly to 0 over the run's last quarter")
+def schedule(default: str):
+    """The `schedule` hyper-parameter of recipes that offer a choice of `learning_rate` schedules."""
+    return hp(default, "cosine: the learning rate decays to 1% of --learning-rate over the run; anneal: it stays "
+                       "constant, then decays linearly to 0 over the run's last quarter", choices=SCHEDULES)
 
 
 def learning_rate(config, info, rate=None, schedule="constant", warmup_epochs=0.0):
@@ -118,26 +118,31 @@ def _policy_names(layer):
         yield from _policy_names(sub)
 
 
-def _with_float32_policies(config):
+def _with_policy(config, policy: str):
     if isinstance(config, list):
-        return [_with_float32_policies(value) for value in config]
+        return [_with_policy(value, policy) for value in config]
     if not isinstance(config, dict):
         return config
     if config.get("class_name") == "DTypePolicy":
-        return {**config, "config": {**config["config"], "name": "float32"}}
-    return {key: _with_float32_policies(value) for key, value in config.items()}
+        return {**config, "config": {**config["config"], "name": policy}}
+    return {key: _with_policy(value, policy) for key, value in config.items()}
+
+
+def copy_in(model, policy: str):
+    """The same network, weights shared by value, computing in `policy`'s dtype."""
+    copy = keras.saving.deserialize_keras_object(_with_policy(keras.saving.serialize_keras_object(model), policy))
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def float32_copy(model):
-    """The same network, weights shared by value, computing in float32: what a model trained under
-    `--mixed-precision` is exported and validated as. TFLite has no bfloat16 kernels (the
-    converter would need TensorFlow ops), and a deployed graph should not depend on the CPU that
-    trained it. The model itself if it already computes in float32."""
+    """The same network computing in float32: what a model trained under `--mixed-precision` is
+    exported and validated as. TFLite has no bfloat16 kernels (the converter would need
+    TensorFlow ops), and a deployed graph should not depend on the CPU that trained it. The model
+    itself if it already computes in float32."""
     if all(name == "float32" for name in _policy_names(model)):
         return model  # (also what networks that hold custom, unserialisable layers are: built in float32)
-    copy = keras.saving.deserialize_keras_object(_with_float32_policies(keras.saving.serialize_keras_object(model)))
-    copy.set_weights(model.get_weights())
-    return copy
+    return copy_in(model, "float32")
 
 
 def has_tensorflow() -> bool:

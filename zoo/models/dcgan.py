@@ -32,15 +32,16 @@ Spectral norm with the hinge loss and two time-scale rates (`--spectral-norm`, `
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import keras
 from keras import layers, ops
 
+from zoo.hparams import FashionMNISTHyperparameters, Hyperparameters, default, hp
 from zoo.log import log
 from zoo.models import cnn
-from zoo.models.common import (add_schedule_argument, image_input, latent_input, learning_rate, num_halvings,
-                               scale_for_replicas)
+from zoo.models.common import image_input, latent_input, learning_rate, num_halvings, scale_for_replicas, schedule
 from zoo.names import GENERATOR, IMAGE, Task
 from zoo.recipe import GenerativeRecipe
 from zoo.registry import register
@@ -291,6 +292,26 @@ def find_classifier(path, dataset_name):
     return load_keras_model(path / "model.keras" if path.is_dir() else path)
 
 
+@dataclasses.dataclass(frozen=True)
+class DCGANHyperparameters(FashionMNISTHyperparameters):
+    epochs: int = default(Hyperparameters, "epochs", 30)
+    learning_rate: float = default(Hyperparameters, "learning_rate", 3e-4)
+    latent_dim: int = hp(100, "size of the latent vector z", minimum=1)
+    schedule: str = schedule("anneal")
+    ema: float | None = hp(None, "sample, evaluate and export an exponential moving average of the generator's "
+                                 "weights, updated after every step with this decay (0.999: over about 1,000 "
+                                 "steps); it averages out the oscillation of adversarial training (Yazici et al. "
+                                 "2019)", minimum=0.0, metavar="DECAY")
+    d_learning_rate: float | None = hp(None, "the discriminator's learning rate (none: --learning-rate); a faster "
+                                             "discriminator than generator is the two time-scale rule (Heusel et "
+                                             "al. 2017)", minimum=0.0)
+    loss: str = hp("bce", "bce: the paper's cross-entropy with the non-saturating generator loss; hinge: D minimises "
+                          "relu(1 - D(x)) + relu(1 + D(G(z))), G maximises D(G(z)) (Lim & Ye 2017, Miyato et al. "
+                          "2018)", choices=("bce", "hinge"))
+    spectral_norm: bool = hp(False, "spectrally normalise the discriminator's layers instead of batch-normalising "
+                                    "them")
+
+
 @register
 class DCGANRecipe(GenerativeRecipe):
     name = "dcgan"
@@ -299,8 +320,7 @@ class DCGANRecipe(GenerativeRecipe):
     description = ("DCGAN: transposed-conv generator, strided-conv discriminator, Adam(3e-4, 0.5) annealed over the "
                    "last quarter, bfloat16 where the CPU has it")
     paper = "Radford, Metz & Chintala 2016, Unsupervised Representation Learning with DCGANs"
-    defaults = {"epochs": 30, "batch_size": 128, "learning_rate": 3e-4, "latent_dim": 100, "validation_split": 0.1,
-                "mixed_precision": "auto", "schedule": "anneal"}
+    Hyperparameters = DCGANHyperparameters
     drop_remainder = True
     # A GAN's losses on held-out data say little: its held-out images are compared with its samples
     # instead, by the Fréchet distance after every epoch (`callbacks`).
@@ -327,20 +347,6 @@ class DCGANRecipe(GenerativeRecipe):
 
     @classmethod
     def add_arguments(cls, parser):
-        add_schedule_argument(parser, cls.defaults["schedule"])
-        parser.add_argument("--ema", type=float, metavar="DECAY",
-                            help="sample, evaluate and export an exponential moving average of the generator's "
-                                 "weights, updated after every step with this decay (0.999: over about 1,000 steps); "
-                                 "it averages out the oscillation of adversarial training (Yazici et al. 2019)")
-        parser.add_argument("--d-learning-rate", type=float,
-                            help="the discriminator's learning rate (default: --learning-rate); a faster "
-                                 "discriminator than generator is the two time-scale rule (Heusel et al. 2017)")
-        parser.add_argument("--loss", choices=("bce", "hinge"), default="bce",
-                            help="bce: the paper's cross-entropy with the non-saturating generator loss; hinge: "
-                                 "D minimises relu(1 - D(x)) + relu(1 + D(G(z))), G maximises D(G(z)) "
-                                 "(Lim & Ye 2017, Miyato et al. 2018)")
-        parser.add_argument("--spectral-norm", action="store_true",
-                            help="spectrally normalise the discriminator's layers instead of batch-normalising them")
         parser.add_argument("--classifier", metavar="RUN_OR_KERAS",
                             help="trained zoo CNN whose features the Fréchet distance uses "
                                  "(default: saved_models/cnn-DATASET if present)")

@@ -36,6 +36,7 @@ needed for training).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import re
 import shutil
@@ -49,6 +50,7 @@ from keras import layers, ops
 from zoo import data
 from zoo.data.sources import DatasetInfo, Splits, scan_image_folder
 from zoo.errors import ZooError, check_at_least
+from zoo.hparams import Hyperparameters, default, hp
 from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
 from zoo.layers import (BilinearUpsampling2D, ConditionalInstanceNormalization, CoreStatistics, NearestUpsampling2D,
                         NormStatistics, ReflectionPadding2D)
@@ -332,6 +334,22 @@ def stylized_rows(model, photos, num_styles):
     return rows
 
 
+@dataclasses.dataclass(frozen=True)
+class StylizerHyperparameters(Hyperparameters):
+    batch_size: int = default(Hyperparameters, "batch_size", 4)
+    steps_per_epoch: int | None = default(Hyperparameters, "steps_per_epoch", 200)
+    crop_size: int = hp(256, "side of the random training crops", minimum=16)
+    style_size: int = hp(512, "each style image is scaled to this longer side before its Gram matrices are taken (the "
+                              "scale of its brush strokes relative to the photos)", minimum=16)
+    content_weight: float = hp(1.0, "weight of the content (relu4_1 feature) loss", minimum=0.0)
+    style_weight: float = hp(1e-4, "weight of the style (Gram matrix) loss", minimum=0.0)
+    tv_weight: float = hp(3e6, "weight of the total-variation loss (smoothness)", minimum=0.0)
+    residual_blocks: int = hp(5, "residual blocks at 1/4 resolution", minimum=1)
+    widths: str = hp("16,32,64", "channels at full, 1/2 and 1/4 resolution", metavar="C1,C2,C3")
+    upsampling: str = hp("bilinear", "2x upsampling before the last convolutions; nearest prints a grid of 2 and 4 "
+                                     "pixels into the pictures, kept for runs made with it", choices=tuple(UPSAMPLING))
+
+
 @register
 class StylizerRecipe(Recipe):
     name = "stylizer"
@@ -342,7 +360,8 @@ class StylizerRecipe(Recipe):
                    "Dumoulin et al.'s conditional instance norm); styles blend at run time")
     paper = ("Johnson, Alahi & Fei-Fei 2016, Perceptual Losses for Real-Time Style Transfer; Dumoulin, Shlens & "
              "Kudlur 2017, A Learned Representation for Artistic Style")
-    defaults = {"epochs": 10, "batch_size": 4, "learning_rate": 1e-3, "latent_dim": None, "steps_per_epoch": 200}
+    Hyperparameters = StylizerHyperparameters
+    legacy = {"upsampling": "nearest"}
     default_image_shape = (None, None, 3)  # photos of any size
     eval_size = 256  # held-out photos are evaluated at this shorter side, centre-cropped square
     sample_photos = 3  # held-out photos in the per-epoch picture
@@ -374,19 +393,7 @@ class StylizerRecipe(Recipe):
         parser.add_argument("--content", help="content photos: a folder of images or a tensorflow-datasets name "
                                               "such as coco/2017 (default: the photos built by "
                                               "scripts/build_style_data.py, else scikit-image's sample photos)")
-        parser.add_argument("--crop-size", type=int, default=256, help="side of the random training crops")
-        parser.add_argument("--style-size", type=int, default=512,
-                            help="each style image is scaled to this longer side before its Gram matrices are taken "
-                                 "(the scale of its brush strokes relative to the photos)")
         parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.style.vgg)")
-        parser.add_argument("--content-weight", type=float, default=1.0)
-        parser.add_argument("--style-weight", type=float, default=1e-4)
-        parser.add_argument("--tv-weight", type=float, default=3e6)
-        parser.add_argument("--residual-blocks", type=int, default=5)
-        parser.add_argument("--widths", default="16,32,64", help="channels at full, 1/2 and 1/4 resolution")
-        parser.add_argument("--upsampling", choices=tuple(UPSAMPLING), default="bilinear",
-                            help="2x upsampling before the last convolutions; nearest prints a grid of 2 and 4 "
-                                 "pixels into the pictures, kept for runs made with it (default: %(default)s)")
 
     def load_data(self):
         """Content photos: paths for local folders (decoded in the pipeline), or TFDS images."""
@@ -476,11 +483,10 @@ class StylizerRecipe(Recipe):
         return widths
 
     def build_model(self, info):
-        c = self.config
+        hp = self.hp  # a run from before --upsampling used nearest (`legacy`)
         with float32_policy():  # --mixed-precision computes only the VGG19 of the loss in 16 bits
-            # A run from before --upsampling used nearest: its config has no key.
-            model = Stylizer(build_transformer(len(self.style_names), self.widths, c["residual_blocks"],
-                                               upsampling=c.get("upsampling") or "nearest"), name="stylizer_trainer")
+            model = Stylizer(build_transformer(len(self.style_names), self.widths, hp.residual_blocks,
+                                               upsampling=hp.upsampling), name="stylizer_trainer")
             model.build([(None, None, None, 3), (None, len(self.style_names))])
         return model
 

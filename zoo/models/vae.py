@@ -22,15 +22,16 @@ Wider convolutions (`--width`) or extra ones (`--depth`) help per epoch but not 
 
 from __future__ import annotations
 
+import dataclasses
 from statistics import NormalDist
 
 import keras
 import numpy as np
 from keras import layers, ops
 
+from zoo.hparams import FashionMNISTHyperparameters, Hyperparameters, default, hp
 from zoo.images import sample_grid, save_image
-from zoo.models.common import (add_schedule_argument, image_input, latent_input, learning_rate, num_halvings,
-                               scale_for_replicas)
+from zoo.models.common import image_input, latent_input, learning_rate, num_halvings, scale_for_replicas, schedule
 from zoo.names import DECODER, ENCODER, IMAGE, Task
 from zoo.recipe import GenerativeRecipe
 from zoo.registry import register
@@ -166,6 +167,23 @@ class VAE(keras.Model):
         return cls(**config)
 
 
+@dataclasses.dataclass(frozen=True)
+class VAEHyperparameters(FashionMNISTHyperparameters):
+    epochs: int = default(Hyperparameters, "epochs", 15)
+    batch_size: int = default(Hyperparameters, "batch_size", 64)
+    learning_rate: float = default(Hyperparameters, "learning_rate", 3e-3)
+    latent_dim: int = hp(32, "size of the latent vector z", minimum=1)
+    width: int = hp(32, "channels of the first convolution (doubled at each halving) and the last deconvolution",
+                    minimum=1)
+    hidden: int = hp(512, "units of the dense layer on each side of z", minimum=1)
+    depth: int = hp(1, "convolutions per resolution: 1 is the strided one alone, each more a 3x3 at the same "
+                       "resolution (capacity for sharper reconstructions)", minimum=1)
+    activation: str = hp("silu", "nonlinearity of every hidden layer; silu (x * sigmoid(x)) is smooth, so the "
+                                 "decoder's grey levels fit faster per epoch, at some 10% more time per step",
+                         choices=("relu", "silu"))
+    schedule: str = schedule("cosine")
+
+
 @register
 class VAERecipe(GenerativeRecipe):
     name = "vae"
@@ -173,31 +191,15 @@ class VAERecipe(GenerativeRecipe):
     task = Task.VAE
     description = "convolutional VAE: reparameterisation trick, ELBO = reconstruction + KL"
     paper = "Kingma & Welling 2014, Auto-Encoding Variational Bayes"
-    defaults = {"epochs": 15, "batch_size": 64, "learning_rate": 3e-3, "latent_dim": 32, "validation_split": 0.1,
-                "mixed_precision": "auto", "width": 32, "hidden": 512, "depth": 1, "activation": "silu",
-                "schedule": "cosine"}
+    Hyperparameters = VAEHyperparameters
+    legacy = {"depth": 1, "activation": "relu"}
     generator_name = DECODER
 
-    @classmethod
-    def add_arguments(cls, parser):
-        d = cls.defaults  # the flags' defaults are the recipe's, one table for the CLI and create_model
-        parser.add_argument("--width", type=int, default=d["width"],
-                            help="channels of the first convolution (doubled at each halving) and the last deconvolution")
-        parser.add_argument("--hidden", type=int, default=d["hidden"], help="units of the dense layer on each side of z")
-        parser.add_argument("--depth", type=int, default=d["depth"],
-                            help="convolutions per resolution: 1 is the strided one alone, each more a 3x3 at the "
-                                 "same resolution (capacity for sharper reconstructions)")
-        parser.add_argument("--activation", choices=("relu", "silu"), default=d["activation"],
-                            help="nonlinearity of every hidden layer; silu (x * sigmoid(x)) is smooth, so the "
-                                 "decoder's grey levels fit faster per epoch, at some 10%% more time per step")
-        add_schedule_argument(parser, d["schedule"])
-
     def build_model(self, info):
-        c = self.config
-        shape = dict(latent_dim=c["latent_dim"], width=c["width"], hidden=c["hidden"], depth=c.get("depth", 1),
-                     activation=c.get("activation", "relu"))
+        hp = self.hp
+        shape = dict(latent_dim=hp.latent_dim, width=hp.width, hidden=hp.hidden, depth=hp.depth, activation=hp.activation)
         model = VAE(build_encoder(info.image_shape, **shape), build_decoder(info.image_shape, **shape),
-                    seed=c.get("seed"), name=self.name)
+                    seed=self.config.get("seed"), name=self.name)
         model.build((None, *info.image_shape))
         return model
 
