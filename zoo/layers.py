@@ -89,6 +89,15 @@ class StyleVectorNormalization(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
+class SignedImage(layers.Layer):
+    """Images in [0, 1] to [-1, 1]. keras.layers.Rescaling would do it, but Keras's preprocessing
+    layers need TensorFlow installed, and the networks must train where JAX is alone."""
+
+    def call(self, x):
+        return x * 2.0 - 1.0
+
+
+@keras.saving.register_keras_serializable(package="zoo")
 class ReflectionPadding2D(layers.Layer):
     """Pads height and width by mirroring the image (TFLite MIRROR_PAD, ONNX Pad reflect)."""
 

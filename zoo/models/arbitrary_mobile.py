@@ -56,7 +56,7 @@ from keras import layers, ops
 from zoo.data.sources import PROVENANCE, DatasetInfo, Splits, scan_image_folder
 from zoo.errors import ZooError, check_at_least
 from zoo.hparams import Hyperparameters, default, hp
-from zoo.layers import BilinearUpsampling2D, ReflectionPadding2D, StyleVectorNormalization
+from zoo.layers import BilinearUpsampling2D, ReflectionPadding2D, SignedImage, StyleVectorNormalization
 from zoo.models.adain import (AdaINHyperparameters, AdaINRecipe, PhotoPaintingModel, StyleStatistics, _files, encode,
                               split_paintings)
 from zoo.models.common import float32_policy, image_input
@@ -94,7 +94,7 @@ def build_style_predictor(size=STYLE_VECTOR_SIZE):
     1/16 and 1/16 of the painting's resolution; the statistics (means, standard deviations) of the
     last three, concatenated, through one dense layer."""
     painting = image_input((None, None, 3), name=STYLE_IMAGE)
-    x = layers.Rescaling(2.0, offset=-1.0, name="to_signed")(painting)
+    x = SignedImage(name="to_signed")(painting)
     x = layers.Conv2D(16, 3, strides=2, padding="same", activation="relu", name="stem")(x)
     x = separable(x, 32, 2, "stage1")
     pooled = []
