@@ -197,6 +197,7 @@ def test_bad_options_are_one_zoo_error(data, flags, message):
         recipe(data, **option).build_model(None)
 
 
+@pytest.mark.slow
 def test_cli_bad_painting_is_one_error_line(data, tmp_path):
     photos, _ = data
     styles = skimage_folder(tmp_path / "paintings", SKIMAGE_PAINTINGS)

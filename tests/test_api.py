@@ -192,6 +192,7 @@ def run_copy(tmp_path):
     return run
 
 
+@pytest.mark.slow
 def test_load_a_run_folder_an_export_folder_and_files(run_copy):
     images = fashion_images(4)[0]
     want = np.asarray(zoo.load("cnn-fashion_mnist")(images))

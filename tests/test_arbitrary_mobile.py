@@ -102,6 +102,7 @@ def recipe(data, **overrides):
                 **overrides})
 
 
+@pytest.mark.slow
 def test_training_steps_lower_the_loss_of_both_networks(data):
     """Real VGG19 loss, real images: 20 steps on one fixed batch lower the loss, and both P and T
     are what is trained (the VGG19 is not)."""

@@ -1,9 +1,12 @@
-"""The JAX backend: every registered model trains two steps with KERAS_BACKEND=jax (a subprocess
-each: Keras picks its backend when it is imported), its run folder says so, its model.keras loads
-on TensorFlow, and the TensorFlow exporters export a JAX-trained run. The arbitrary-style models
-train with TensorFlow unimportable, as on an accelerator machine that has JAX alone. On the way:
-the CNN with --strategy mirrored (keras.distribution.DataParallel over two CPU devices), the DCGAN
-in mixed precision and resumed, and the one-line errors of what JAX does not do."""
+"""The JAX backend: the models whose training differs on it train two steps with KERAS_BACKEND=jax
+(a subprocess each: Keras picks its backend when it is imported), their run folders say so, their
+model.keras load on TensorFlow, and the TensorFlow exporters export a JAX-trained run. The CNN
+with --strategy mirrored (keras.distribution.DataParallel over two CPU devices), the DCGAN (its
+two optimizers' step written per backend) in mixed precision and resumed, the multi-style
+stylizer, whose exports must pass parity from either backend, and the arbitrary-style network
+with TensorFlow unimportable, as on an accelerator machine that has JAX alone (its recipe and
+data are AdaIN's, whose release was trained so). The VAE's and AdaIN's steps are the same Keras
+`compute_loss` code as the stylizer's. Then the one-line errors of what JAX does not do."""
 
 from __future__ import annotations
 
@@ -17,7 +20,6 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, error_line, run_cli, tiny_flags
-from zoo import models
 
 JAX = {"KERAS_BACKEND": "jax"}
 TENSORFLOW = {"KERAS_BACKEND": "tensorflow"}
@@ -25,6 +27,7 @@ FLAGS = {  # beyond the tiny run's (conftest.TINY_RUNS): what these models also 
     "cnn": ["--strategy", "mirrored", "--cpu-devices", 2],
     "dcgan": ["--mixed-precision"],
 }
+JAX_MODELS = ["cnn", "dcgan", "stylizer", "arbitrary"]
 # Models whose data come without tf.data (zoo.style.pairs): they train where JAX is alone.
 WITHOUT_TENSORFLOW = {"adain", "arbitrary"}
 # zoo.train's main() with TensorFlow unimportable; fails if it got imported anyway.
@@ -50,7 +53,10 @@ def jax_run(model, tmp_path_factory):
     return _runs[model]
 
 
-@pytest.mark.parametrize("model", models.names())
+pytestmark = pytest.mark.slow  # every test here trains or exports in a subprocess
+
+
+@pytest.mark.parametrize("model", JAX_MODELS)
 def test_trains_on_jax(model, tmp_path_factory):
     from zoo.training.runs import load_keras_model
 
@@ -73,24 +79,25 @@ def test_trains_on_jax(model, tmp_path_factory):
 
 
 def test_jax_run_exports_with_tensorflow(tmp_path_factory):
-    run, _ = jax_run("vae", tmp_path_factory)
+    run, _ = jax_run("dcgan", tmp_path_factory)
     result = run_cli("exporters", run, "--format", "onnx,tflite", "--quantize", "none", env=TENSORFLOW)
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((run / "export" / "manifest.json").read_text())
-    assert sorted(manifest["files"]) == ["decoder.onnx", "decoder.tflite", "encoder.onnx", "encoder.tflite"]
+    assert sorted(manifest["files"]) == ["model.onnx", "model.tflite"]
 
 
 @pytest.mark.parametrize("backend", ["jax", "tensorflow"])
 def test_stylizer_exports_pass_parity_from_either_backend(backend, tmp_path_factory, train_run):
     """The multi-style stylizer, 22 normalisations deep, trained on either backend: its float32
-    ONNX and TFLite files pass the exporters' comparison with Keras."""
+    ONNX files pass the exporters' comparison with Keras (TFLite's are checked from TensorFlow
+    runs by test_stylize.py and the release's tests)."""
     run = jax_run("stylizer", tmp_path_factory)[0] if backend == "jax" else train_run("stylizer")
     out = tmp_path_factory.mktemp(f"export-{backend}")
-    result = run_cli("exporters", run, "--format", "onnx,tflite", "--quantize", "none", "--out", out,
+    result = run_cli("exporters", run, "--format", "onnx", "--quantize", "none", "--out", out,
                      env={**TENSORFLOW, "HOME": str(out)})
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert {"stylizer.onnx", "stylizer.tflite"} <= set(manifest["files"])
+    assert sorted(manifest["files"]) == ["stylizer.onnx", "stylizer_tile.onnx"]
     for entry in manifest["files"].values():
         assert entry["validation"]["outputs"]
 

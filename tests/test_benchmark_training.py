@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 
+import pytest
+
 from conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("benchmark_training", ROOT / "scripts" / "benchmark_training.py")
@@ -92,6 +94,7 @@ def test_the_cnn_targets_share_the_old_run(tmp_path):
     assert results["cnn"]["old"]["time_to_target"] == 100.0 and results["cnn-long"]["old"]["time_to_target"] == 200.0
 
 
+@pytest.mark.slow
 def test_a_run_is_trained_recorded_at_once_and_reused(tmp_path):
     """A real (small) run: trained by zoo.train in a fresh process, its row written as soon as it
     finished, with the hyper-parameters it ran with; the next call reuses it instead of training."""

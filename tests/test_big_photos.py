@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import error_line, run_cli
@@ -18,6 +19,7 @@ from exporters.validate import psnr
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "saved_models" / "stylizer-paintings"
+pytestmark = pytest.mark.slow  # photos of several megapixels through the released stylizer
 PHOTO = Path(importlib.util.find_spec("skimage").submodule_search_locations[0]) / "data" / "coffee.png"
 
 
@@ -101,8 +103,6 @@ def test_108_megapixel_jpeg_with_max_size(tmp_path):
 def test_only_jpegs_skip_the_full_size_limit(tmp_path):
     """Other formats are decoded whole whatever size is asked for: still refused from the header,
     saying why; a JPEG above the limit is read when a smaller size is asked for."""
-    import pytest
-
     from test_images import png_header_only
     from zoo.errors import ZooError
     from zoo.images import load_rgb

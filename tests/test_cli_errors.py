@@ -24,6 +24,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", CASES)
 def test_an_out_that_cannot_be_created_is_one_error_line(module):
     args, out = CASES[module]

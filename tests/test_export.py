@@ -176,6 +176,7 @@ def _image_to_image_exportable(model, samples):
     return Exportable("stylizer", model, serve, checks, lambda: ([samples[0][i:i + 1]] for i in range(len(samples[0]))))
 
 
+@pytest.mark.slow
 def test_image_to_image_models_keep_dynamic_height_and_width(tmp_path):
     """An image -> image net exported with any height and width runs at sizes it never saw."""
     import keras

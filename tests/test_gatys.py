@@ -34,6 +34,7 @@ def content():
     return to_float(load_rgb(SKIMAGE_DATA / "chelsea.png", max_side=64))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_optimisation_moves_towards_the_style(gatys, content, optimizer):
     before = gatys.evaluate(content, content)
@@ -53,6 +54,7 @@ def test_multiscale_starts_fine_scale_from_the_coarse_result(gatys, content):
     assert history[4][1] < gatys.evaluate(content, content)[0]
 
 
+@pytest.mark.slow
 def test_cli_optimize_writes_result_and_comparison(tmp_path):
     out = tmp_path / "result.png"
     result = run_cli("zoo.stylize", SKIMAGE_DATA / "coffee.png", "--style", SKIMAGE_DATA / "ihc.png",

@@ -68,6 +68,7 @@ def test_num_halvings(side, expected):
     assert num_halvings(side) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", each_model(COVERED))
 def test_train_steps_save_and_safe_load(name, tmp_path_factory, tmp_path):
     recipe, images, model = trained(name, tmp_path_factory)
@@ -225,6 +226,7 @@ def test_float32_copy_of_a_mixed_precision_network():
     assert float32_copy(copy) is copy
 
 
+@pytest.mark.slow
 def test_dcgan_ema_generator_averages_the_generator(tmp_path):
     """--ema: after each step the averaged generator moves (1 - decay) of the way to the trained
     one (batch-norm statistics too); it is what samples and exports, and model.keras keeps it."""
@@ -247,6 +249,7 @@ def test_dcgan_ema_generator_averages_the_generator(tmp_path):
     assert cls({**cls.defaults, "latent_dim": 8}).build(splits.info).ema_generator is None
 
 
+@pytest.mark.slow
 def test_dcgan_hinge_loss_spectral_norm_and_two_rates_train_and_reload(tmp_path):
     """--loss hinge --spectral-norm --d-learning-rate: D's layers are spectrally normalised (no batch
     norm), each optimizer gets its rate, a step trains both nets and model.keras keeps the choice."""

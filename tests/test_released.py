@@ -61,6 +61,7 @@ def test_released_model_loads_in_safe_mode_without_warnings(name):
 RELEASES = sorted(p.parent.name for p in RELEASED.glob("*/MODEL_CARD.md"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", RELEASES)
 def test_released_files_give_their_reference_outputs(name):
     """Every released model, in Keras and in its float32 ONNX and TFLite files, gives the outputs

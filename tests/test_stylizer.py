@@ -161,6 +161,7 @@ def test_styles_from_a_folder_by_name_and_count(tmp_path):
         recipe(styles=str(tmp_path / "empty"))
 
 
+@pytest.mark.slow
 def test_mixed_precision_trains_a_float32_transformer():
     """--mixed-precision runs the loss's VGG19 in bfloat16 (much faster on CPUs with bfloat16
     units) but keeps the transformer, its normalisation statistics, the losses and hence the
@@ -193,13 +194,11 @@ def test_widths_need_three_channel_counts():
 def test_new_runs_upsample_bilinear_and_every_variant_keeps_the_upsampling():
     """Bilinear for new runs (nearest printed a grid); a network built with nearest (the first
     releases) keeps it in its stats and tile variants, so its exports match it."""
-    import argparse
-
     from zoo.models.stylizer import UPSAMPLING, build_transformer, transformer_variant
+    from zoo.train import build_parser
 
-    parser = argparse.ArgumentParser()
-    models.get("stylizer").add_arguments(parser)
-    assert parser.parse_args([]).upsampling == "bilinear"
+    assert build_parser("stylizer").parse_args(["stylizer"]).upsampling == "bilinear"
+    assert models.get("stylizer")({"style_files": [], "style_names": []}).hp.upsampling == "nearest"  # older runs
     for name, layer in UPSAMPLING.items():
         network = build_transformer(2, (8, 16, 32), 1, upsampling=name)
         for variant in ("plain", "stats", "tile"):

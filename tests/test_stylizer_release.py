@@ -45,6 +45,7 @@ def test_styles_are_named_alike_everywhere_and_shipped():
         assert needed in card, f"MODEL_CARD.md does not mention {needed}"
 
 
+@pytest.mark.slow
 def test_every_file_stylizes_like_keras(tmp_path, monkeypatch):
     from zoo.images import load_rgb
     from zoo.style.model import stylize_image, stylizer_model

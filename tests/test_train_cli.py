@@ -105,6 +105,7 @@ def test_resume_extends_a_finished_run(train_run, tmp_path):
     assert (run / "images" / "samples_epoch_003.png").is_file()
 
 
+@pytest.mark.slow
 def test_time_limit_stops_after_the_epoch_that_passes_it_and_the_run_resumes(tmp_path):
     run = tmp_path / "run"
     result = run_cli("zoo.train", "vae", "--limit", 256, "--batch-size", 64, "--epochs", 5, "--time-limit", 0.001,
@@ -117,6 +118,7 @@ def test_time_limit_stops_after_the_epoch_that_passes_it_and_the_run_resumes(tmp
     assert [h["epoch"] for h in read(run / "checkpoint" / "state.json")["history"]] == [1, 2]
 
 
+@pytest.mark.slow
 def test_kill_9_mid_epoch_then_resume_finishes(tmp_path):
     """SIGKILL during the second epoch; --resume continues from the epoch-1 checkpoint."""
     run = tmp_path / "run"
@@ -154,6 +156,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(train_run, tmp_path):
     assert (run / "model.keras").read_bytes() == good
 
 
+@pytest.mark.slow
 def test_same_seed_same_losses(tmp_path):
     def losses(seed, out):
         result = run_cli("zoo.train", "cnn", "--limit", 256, "--epochs", 1, "--batch-size", 64,
@@ -175,10 +178,12 @@ def test_same_seed_same_losses(tmp_path):
     (["vae", "--time-limit", "0"], "--time-limit must be a positive number of minutes"),
     (["vae", "--out", "/proc/version/run"], "cannot write /proc/version/run: "),
 ])
+@pytest.mark.slow
 def test_bad_input_gets_one_line(args, expected):
     assert expected in error_line(run_cli("zoo.train", *args))
 
 
+@pytest.mark.slow
 def test_bad_data_folders_get_one_line(tmp_path):
     (tmp_path / "empty").mkdir()
     assert "no usable images" in error_line(run_cli("zoo.train", "vae", "--dataset", tmp_path / "empty"))
@@ -192,6 +197,7 @@ def test_bad_data_folders_get_one_line(tmp_path):
     assert "cannot read IDX" in error_line(run_cli("zoo.train", "cnn", "--dataset", idx))
 
 
+@pytest.mark.slow
 def test_unlabelled_folder_is_refused_for_the_cnn(tmp_path):
     for i in range(3):
         Image.fromarray(np.full((30, 30, 3), i * 40, np.uint8)).save(tmp_path / f"{i}.png")
@@ -226,6 +232,7 @@ def test_mixed_precision_auto_default_and_flags(monkeypatch):
     assert train.resolve_precision(None, "tensorflow") is False and train.resolve_precision(True, "jax") is True
 
 
+@pytest.mark.slow
 def test_a_preset_sets_defaults_that_flags_override(capsys):
     """--preset long: the CNN's named defaults, which flags given on the command line still
     override, and which zoo.list shows as flags; a model without presets, or an unknown preset,
