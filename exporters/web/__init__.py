@@ -27,7 +27,7 @@ from pathlib import Path
 
 from zoo.errors import ZooError
 from zoo.fileio import atomic_dir, read_json, write_json, write_text
-from zoo.deploy.runtime import export_folder, read_manifest, sha256
+from zoo.deploy.runtime import export_folder, manifest_files, read_manifest, sha256
 from zoo.names import CLASSIFIER, DECODER, GENERATOR, MANIFEST, PROBABILITIES, Task
 from zoo.style.arbitrary import ALPHA, MIN_STYLE_SIDE, MULTIPLE as ARBITRARY_MULTIPLE, STYLE_ENCODER, STYLE_IMAGE
 from zoo.style.arbitrary import STYLE_SIDE, STYLE_STATS, TRANSFER
@@ -102,9 +102,8 @@ def smallest_onnx(manifest: dict, exportable: str, folder: Path, quantizations=P
     smallest float one: its integer convolutions run several times slower than float32 on
     WebAssembly (as on CPUs), a price worth paying for VGG19's 28 MB, not for a small network."""
     candidates = [(entry["size_bytes"], entry.get("quantization") == "dynamic", name)
-                  for name, entry in manifest.get("files", {}).items()
-                  if entry.get("exportable") == exportable and entry.get("format") == "onnx"
-                  and entry.get("quantization") in quantizations and entry.get("validation", {}).get("outputs")]
+                  for name, entry in manifest_files(manifest, exportable, "onnx", quantizations).items()
+                  if entry.get("validation", {}).get("outputs")]
     if not candidates:
         raise ZooError(f"{folder} has no validated ONNX file of {exportable!r}; export it first: "
                        f"python -m exporters RUN_DIR --format onnx")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from zoo.deploy.runtime import export_folder, load, read_manifest
+from zoo.deploy.runtime import export_folder, load, manifest_files, read_manifest
 from zoo.errors import ZooError
 from zoo.names import MANIFEST
 
@@ -75,20 +75,13 @@ def open_export(source, runtime: str, threads=None, low_memory=(), strict=False)
         raise ZooError(f"{folder / MANIFEST} lists no exported networks; export the run again")
     runners = {}
     for name in names:
-        file = _float32_file(manifest, name, runtime)
+        file = next(iter(manifest_files(manifest, name, runtime)), None)
         if file is None:
             raise ZooError(f"the export in {folder} has no float32 {runtime} file of {name}; "
                            f"run: python -m exporters RUN_DIR --format {runtime}")
         runners[name] = load(folder / file, threads=threads, low_memory=name in low_memory)
     main = next(iter(runners.values()))
     return Bundle(runners, manifest, f"{runtime}: {main.path.name}")
-
-
-def _float32_file(manifest, exportable, runtime):
-    for file, entry in manifest.get("files", {}).items():
-        if entry.get("exportable") == exportable and entry.get("format") == runtime and entry.get("quantization") == "float32":
-            return file
-    return None
 
 
 def _open_file(path: Path, threads, low_memory, strict) -> Bundle:

@@ -196,6 +196,15 @@ SUFFIXES = {f.name: f.suffix for f in FILE_FORMATS}
 RUNNERS = {f.suffix: f.runner for f in FILE_FORMATS if f.runner}
 
 
+def manifest_files(manifest: dict, exportable: str, format: str, quantizations=("float32",)) -> dict:
+    """{file name: entry} of the manifest's files of one network in one format and any of
+    `quantizations` ("float32", "fp16", "dynamic", "int8"): how every reader of an export finds
+    a network's file."""
+    return {name: entry for name, entry in manifest.get("files", {}).items()
+            if entry.get("exportable") == exportable and entry.get("format") == format
+            and entry.get("quantization") in quantizations}
+
+
 def read_manifest(folder) -> dict:
     """The manifest.json of an export folder, or {} when there is none."""
     path = Path(folder) / MANIFEST
