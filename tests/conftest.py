@@ -55,19 +55,10 @@ def build_once(tmp_path_factory, worker_id):
 SLOW_FIXTURES = {"build_once", "train_run", "run_dir", "exported", "trained", "keras_reference", "browser", "site"}
 
 
-# Files whose tests pytest-xdist may spread over both workers: they share only build_once's
-# runs. Every other file's tests stay on one worker (`--dist loadgroup`), as their module
-# fixtures (a trained network, a browser) and caches are per process.
-SPREAD = {"test_train_cli.py", "test_export.py", "test_stylize.py", "test_deploy.py", "test_released.py",
-          "test_models.py"}
-
-
 def pytest_collection_modifyitems(items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-        if item.path.name not in SPREAD:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 def key_name(*parts) -> str:
