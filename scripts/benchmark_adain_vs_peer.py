@@ -77,8 +77,8 @@ def speed(release: Path, size: int, threads: int, repeats: int) -> dict:
 
 def held_out(config: dict):
     """The photos and paintings the run held out of training, as it split its folders."""
-    from zoo.models.adain import split_paintings
-    from zoo.models.stylizer import split_photos
+    from zoo.style.pipelines import split_paintings
+    from zoo.style.pipelines import split_photos
 
     return split_photos(Path(config["content"]))[1], split_paintings(Path(config["styles"]))[1]
 

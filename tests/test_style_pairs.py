@@ -18,7 +18,7 @@ def photo(name="chelsea.png"):
 
 
 def test_resize_shorter_and_centre_square_match_the_tf_data_recipe():
-    from zoo.models.stylizer import centre_square as tf_centre_square
+    from zoo.style.pipelines import centre_square as tf_centre_square
 
     image = photo()  # 300 x 451
     assert pairs.resize_shorter(image, 128).shape == (128, 193, 3)

@@ -23,7 +23,7 @@ from zoo import hparams, models  # noqa: E402
 from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E402
 from zoo.fileio import write_json  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
-from zoo.models.common import has_tensorflow  # noqa: E402
+from zoo.data.sources import has_tensorflow  # noqa: E402
 from zoo.training.callbacks import ResumableCheckpoint, RunHistory, StopOnNaN, TimeLimit  # noqa: E402
 from zoo.training.runs import Run, device_name, is_chief, versions  # noqa: E402
 

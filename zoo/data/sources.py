@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import importlib.util
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +60,15 @@ class Splits:
     # What training monitors after every epoch and what hyper-parameters are tuned on, so that the
     # test split is read once, at the end; None: nothing is monitored.
     validation: tf.data.Dataset | None = None
+
+
+def has_tensorflow() -> bool:
+    """Whether TensorFlow is installed. Accelerator machines may have JAX alone: zoo.train then
+    trains without TensorBoard logs, and the photo-painting pairs are read with `zoo.style.pairs`."""
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except ValueError:  # sys.modules["tensorflow"] is None: its import is blocked
+        return False
 
 
 def hold_out_validation(splits: Splits, fraction: float) -> Splits:

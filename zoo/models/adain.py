@@ -38,31 +38,27 @@ without TensorFlow (KERAS_BACKEND=jax), the folders are read by `zoo.style.pairs
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-from zoo import data
-from zoo.data.sources import DatasetInfo, Splits, scan_image_folder
 from zoo.errors import ZooError, check_at_least
 from zoo.hparams import Hyperparameters, default, hp
-from zoo.images import grid, load_rgb, save_image, to_uint8
+from zoo.images import grid, save_image, to_uint8
 from zoo.layers import CoreStatistics, NearestUpsampling2D, NormStatistics, ReflectionPadding2D
-from zoo.models.common import float32_policy, has_tensorflow, image_input, scale_for_replicas
-from zoo.models.stylizer import centre_square, offline_photos, split_photos
+from zoo.models.common import float32_policy, image_input, scale_for_replicas
 from zoo.recipe import Recipe
 from zoo.registry import register
-from zoo.style import pairs, release
+from zoo.style import pipelines, release, samples
 from zoo.style.arbitrary import (ALPHA, MIN_STYLE_SIDE, MULTIPLE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER,
                                  TRANSFER_TILE)
 from zoo.style.data import BUILD_COMMAND, paintings_dir, photos_dir
 from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
-from zoo.style.tiling import CORE_BOX, CORE_STATS, IMAGE, NORM_CHANNELS, NORM_STATS, STYLIZED, random_core_boxes
-from zoo.style.vgg import VGGFeatures, resolve_weights
+from zoo.style.pipelines import split_paintings
+from zoo.style.tiling import CORE_BOX, CORE_STATS, IMAGE, NORM_CHANNELS, NORM_STATS, STYLIZED
+from zoo.style.vgg import VGGFeatures
 
 # The paper's layers: style statistics at relu1_1 ... relu4_1, the encoder's output at relu4_1
 # (Keras's block4_conv1 includes its ReLU).
@@ -77,8 +73,6 @@ ENCODER_CHANNELS = 512
 # normalised network's scale.
 LAYER_SCALES = {"block1_conv1": 20.6, "block2_conv1": 119.0, "block3_conv1": 127.0, "block4_conv1": 493.0}
 EPSILON = 1e-5  # added to variances, as in the paper's code
-HOLD_OUT_PAINTINGS_EVERY = 5  # every 5th painting of a folder (in name order) is held out of training
-CACHE_UP_TO = 1000  # folders of at most this many images stay in memory after their first pass
 
 
 def split_statistics(statistics):
@@ -310,60 +304,6 @@ def deployables(decoder, features) -> dict:
     return networks
 
 
-def decode_rgb(path):
-    """An image file -> uint8 [H, W, 3] in the tf.data graph, as `zoo.images.load_rgb` reads
-    files for the CLIs: grey replicated into RGB, transparency composited on white (a painting
-    cut out on a transparent background is a painting on white paper)."""
-    import tensorflow as tf
-
-    image = tf.cast(tf.io.decode_image(tf.io.read_file(path), expand_animations=False), tf.float32)  # 1 to 4 channels
-    channels = tf.shape(image)[-1]
-    has_alpha = channels % 2 == 0  # grey + alpha, RGBA
-    alpha = tf.cond(has_alpha, lambda: image[..., -1:] / 255.0, lambda: tf.ones_like(image[..., :1]))
-    colour = image[..., :channels - tf.cast(has_alpha, tf.int32)]
-    colour = tf.broadcast_to(colour, tf.concat([tf.shape(image)[:2], [3]], axis=0))
-    image = colour * alpha + 255.0 * (1.0 - alpha)
-    return tf.ensure_shape(tf.cast(tf.round(image), tf.uint8), (None, None, 3))
-
-
-def resize_shorter(image, side):
-    """uint8 [H, W, 3] -> uint8 with its shorter side `side` (antialiased)."""
-    import tensorflow as tf
-
-    hw = tf.cast(tf.shape(image)[:2], tf.float32)
-    size = tf.cast(tf.math.ceil(hw * side / tf.reduce_min(hw)), tf.int32)
-    return tf.cast(tf.clip_by_value(tf.round(tf.image.resize(image, size, antialias=True)), 0, 255), tf.uint8)
-
-
-def split_paintings(folder):
-    """(train, held-out) painting paths of a folder: every `HOLD_OUT_PAINTINGS_EVERY`-th held
-    out. Files that are not images are skipped with one warning (`scan_image_folder`); a
-    painting too small to have texture is refused, naming it."""
-    from PIL import Image
-
-    paths, _, _ = scan_image_folder(folder)
-    for path in paths:
-        with Image.open(path) as im:
-            width, height = im.size
-        if min(width, height) < MIN_STYLE_SIDE:
-            raise ZooError(f"style image {path} is {width}x{height}; a painting needs at least {MIN_STYLE_SIDE} "
-                           f"pixels on each side to have texture to learn: remove it from {folder}")
-    if len(paths) < 2:
-        raise ZooError(f"--styles {folder} needs at least 2 paintings (one is held out for the sample pictures)")
-    test = paths[::HOLD_OUT_PAINTINGS_EVERY]
-    return [p for p in paths if p not in set(test)], test
-
-
-def _files(paths):
-    """A folder's images as a tf.data dataset of uint8 images, or their paths without TensorFlow."""
-    if not has_tensorflow():
-        return [str(p) for p in paths]
-    import tensorflow as tf
-
-    paths = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
-    return paths.map(decode_rgb, num_parallel_calls=tf.data.AUTOTUNE)
-
-
 @dataclasses.dataclass(frozen=True)
 class AdaINHyperparameters(Hyperparameters):
     epochs: int = default(Hyperparameters, "epochs", 20)
@@ -427,98 +367,16 @@ class AdaINRecipe(Recipe):
             raise ZooError(f"--widths needs three positive channel counts, got {self.config['widths']!r}")
         return widths
 
-    def _images(self, spec, flag, split):
-        """(train, test, description, train count, test count) of one image source: a folder
-        split by `split` (decoded in the tf.data graph) or a TFDS name's own splits."""
-        c = self.config
-        folder = Path(spec).expanduser()
-        if folder.exists() or spec.startswith((".", "/", "~")):
-            if not folder.is_dir():
-                raise ZooError(f"{flag} {spec} is not a folder of images")
-            train, test = split(folder)
-            train = train[:c["limit"]] if c.get("limit") else train
-            for path in test:  # few, and read every epoch: a corrupt one is refused now, by name
-                load_rgb(path, max_side=MIN_STYLE_SIDE)
-            return (_files(train), _files(test), f"image folder {folder} ({len(train)} train / {len(test)} held out)",
-                    len(train), len(test))
-        if not has_tensorflow():
-            raise ZooError(f"{flag} {spec} is not a folder; tensorflow-datasets names need TensorFlow installed")
-        splits = data.load(spec, data_dir=c.get("data_dir"), image_size=2 * c["crop_size"], channels=3,
-                           limit=c.get("limit"))
-        images = lambda ds: ds.map(lambda x, _: x)  # noqa: E731
-        info = splits.info
-        return images(splits.train), images(splits.test), info.source, info.num_train, info.num_test
-
     def load_data(self):
-        """Photos and paintings, each with held-out images: `Splits.train` and `.test` are
-        (photos, paintings) pairs of datasets of uint8 images of any size."""
-        c = self.config
-        content = c.get("content")
-        if content:
-            photos = self._images(content, "--content", split_photos)
-        else:
-            train, test = offline_photos()
-            train = train[:c["limit"]] if c.get("limit") else train
-            source = f"scikit-image sample photos in {train[0].parent} ({', '.join(p.stem for p in test)} held out)"
-            photos = (_files(train), _files(test), source, len(train), len(test))
-        if not c.get("styles"):
-            raise ZooError(f"no --styles given and no offline paintings in {paintings_dir()}; build them with "
-                           f"{BUILD_COMMAND} or pass --styles with a folder of paintings")
-        paintings = self._images(c["styles"], "--styles", split_paintings)
-        info = DatasetInfo(name=Path(content).name if content else "photos",
-                           source=f"photos: {photos[2]}; paintings: {paintings[2]}", image_shape=(None, None, 3),
-                           num_classes=None, class_names=None, num_train=photos[3], num_test=photos[4])
-        held_out = (photos[1], paintings[1])  # too few images for a third split: training monitors these
-        return Splits((photos[0], paintings[0]), held_out, info, validation=held_out)
+        """Photos and paintings, each with held-out images (`zoo.style.pipelines.load_pairs`)."""
+        return pipelines.load_pairs(self.config, split_paintings, "paintings",
+                                    f"no --styles given and no offline paintings in {paintings_dir()}; build them "
+                                    f"with {BUILD_COMMAND} or pass --styles with a folder of paintings")
 
     def pipelines(self, splits, global_batch_size):
-        """Train: endless pairs of a random photo and a random painting, each resized on its
-        shorter side (to twice the crop, or with `max_scale` to a random side between the crop and
-        max_scale x crop), randomly cropped and flipped. Test: centre squares (of twice the crop)
-        of the held-out photos, each with the next held-out painting in turn. A training file that
-        passes the folder scan but fails to decode (a truncated JPEG) is skipped: one bad file
-        among thousands must not stop a run of hours."""
-        if not has_tensorflow():
-            return self._numpy_pipelines(splits, global_batch_size)
-        import tensorflow as tf
-
-        crop, side = self.config["crop_size"], 2 * self.config["crop_size"]
-        largest = side if self.max_scale is None else int(np.ceil(self.max_scale * crop))
-
-        def crops(images, seed):
-            small = 0 <= int(images.cardinality()) <= CACHE_UP_TO
-            images = images.ignore_errors().map(lambda x: resize_shorter(x, largest),
-                                                num_parallel_calls=tf.data.AUTOTUNE)
-            images = images.cache() if small else images
-
-            def crop_and_flip(image, s):
-                s1, s2, *s3 = tf.unstack(tf.random.experimental.stateless_split(s, 2 if self.max_scale is None else 3))
-                if self.max_scale is not None:
-                    shorter = tf.random.stateless_uniform((), s3[0], crop, largest + 1, dtype=tf.int32)
-                    image = resize_shorter(image, tf.cast(shorter, tf.float32))
-                image = tf.image.stateless_random_crop(image, (crop, crop, 3), s1)
-                return tf.cast(tf.image.stateless_random_flip_left_right(image, s2), tf.float32) / 255.0
-
-            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-            images = tf.data.Dataset.zip((images.repeat().shuffle(256, seed=seed), seeds))
-            return images.map(crop_and_flip, num_parallel_calls=tf.data.AUTOTUNE)
-
-        (photos, paintings), (test_photos, test_paintings) = splits.train, splits.test
-        train = tf.data.Dataset.zip((crops(photos, self.seed), crops(paintings, self.seed + 1)))
-        train = train.batch(global_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-        centre = lambda ds: ds.map(lambda image: centre_square(image, side))  # noqa: E731
-        test = tf.data.Dataset.zip((centre(test_photos), centre(test_paintings).repeat())).batch(global_batch_size)
-        return train, test
-
-    def _numpy_pipelines(self, splits, global_batch_size):
-        """`pipelines` without TensorFlow, from the folders' paths (`zoo.style.pairs`)."""
-        crop, side = self.config["crop_size"], 2 * self.config["crop_size"]
-        (photos, paintings), (test_photos, test_paintings) = splits.train, splits.test
-        train = pairs.RandomPairs(pairs.load_resized(photos, side), pairs.load_resized(paintings, side), crop,
-                                  global_batch_size, self.seed)
-        test = pairs.HeldOutPairs(pairs.centre_squares(test_photos, side), pairs.centre_squares(test_paintings, side),
-                                  global_batch_size)
-        return train, test
+        """Random pairs of crops, and the held-out pairs (`zoo.style.pipelines.pair_pipelines`)."""
+        return pipelines.pair_pipelines(splits, self.config["crop_size"], global_batch_size, self.seed,
+                                        self.max_scale)
 
     def attach_encoder(self, model):
         """Give `model` (new, or loaded from model.keras) its VGG19 encoder, once."""
@@ -544,13 +402,8 @@ class AdaINRecipe(Recipe):
 
     def held_out(self, splits):
         """(photos, paintings): the first held-out ones, float32 centre squares of twice the crop."""
-        side = 2 * self.config["crop_size"]
-        photos, paintings = splits.test
-        if not has_tensorflow():
-            return (pairs.centre_squares(photos[:self.sample_photos], side),
-                    pairs.centre_squares(paintings[:self.sample_paintings], side))
-        squares = lambda ds, n: [centre_square(x, side).numpy() for x in ds.take(n)]  # noqa: E731
-        return squares(photos, self.sample_photos), squares(paintings, self.sample_paintings)
+        return pipelines.held_out_pairs(splits, 2 * self.config["crop_size"], self.sample_photos,
+                                        self.sample_paintings)
 
     def callbacks(self, run, splits):
         return [SampleTransfers(run.images, *self.held_out(splits))]
@@ -584,70 +437,11 @@ class AdaINRecipe(Recipe):
         return dict(self._exported)  # sample_input takes real statistics from the style encoder
 
     def sample_input(self, name, shape, images, rng):
-        """Real style statistics (those of the other images of the batch, by the style encoder)
-        and content-style trade-offs in [0, 1], every other one 1 (the default)."""
-        if name == STYLE_STATS:
-            encoder = self._exported[STYLE_ENCODER]
-            paintings = np.roll(images, 1, axis=0)
-            return np.concatenate([np.asarray(encoder(paintings[i:i + 8])[STYLE_STATS])
-                                   for i in range(0, len(paintings), 8)])
-        if name == ALPHA:
-            alpha = rng.uniform(0, 1, (len(images), 1)).astype(np.float32)
-            alpha[::2] = 1.0
-            return alpha
-        if name == NORM_STATS:  # the photos' own moments, as `transfer` returns them for tiles
-            transfer = self._exported[TRANSFER]
-            style = self.sample_input(STYLE_STATS, shape, images, rng)
-            alpha = np.ones((len(images), 1), np.float32)
-            return np.concatenate([np.asarray(transfer([images[i:i + 8], style[i:i + 8], alpha[i:i + 8]])[NORM_STATS])
-                                   for i in range(0, len(images), 8)])
-        if name == CORE_BOX:
-            return random_core_boxes(len(images), rng)
-        return super().sample_input(name, shape, images, rng)
+        value = samples.arbitrary_input(name, images, rng, self._exported)
+        return super().sample_input(name, shape, images, rng) if value is None else value
 
     def release(self, run_root, dest):
-        """Card sections: how to use it, which paintings it trained on and which it never saw
-        (with their provenance), the loss, the photos' sources, the last held-out grid, and the
-        benchmark figures if they were measured."""
-        c = self.config
-        lines = [*release.interim_note(c, run_root, Path(dest).name),
-                 "## Use", "", "```",
-                 f"python -m zoo.stylize PHOTO --model {Path(dest).as_posix()} --style PAINTING.jpg "
-                 "[--strength 0.7] [--preserve-color]",
-                 f"python -m zoo.stylize PHOTO --model {Path(dest).as_posix()} --style a.jpg:0.5,b.jpg:0.5   "
-                 "# two paintings' statistics, blended",
-                 "```", "",
-                 f"Any painting with sides of at least {MIN_STYLE_SIDE} pixels. The exports are a `{STYLE_ENCODER}` "
-                 f"(painting -> {2 * ENCODER_CHANNELS} statistics, once per painting) and a `{TRANSFER}` network "
-                 f"(photo + statistics + alpha -> stylized photo); `export/manifest.json` says how they connect.", ""]
-        styles = Path(c["styles"])
-        if styles.is_dir():
-            train, held = split_paintings(styles)
-            lines += ["## Paintings", "",
-                      f"{len(train)} paintings trained on and {len(held)} held out (every {HOLD_OUT_PAINTINGS_EVERY}th "
-                      f"in name order, never seen in training), from {styles}, rebuilt by `{release.BUILD_COMMAND}`:",
-                      "", "| split | file | title | artist | source (Debian package: path) | licence |",
-                      "|---|---|---|---|---|---|",
-                      *(release.painting_row(p, split, f"`{Path(p).name}`")
-                        for split, paths in (("train", train), ("held out", held)) for p in paths), ""]
-        lines += ["## Loss", "",
-                  f"- Content loss at {ENCODER_LAYER} against the AdaIN target, style loss on the means and standard "
-                  f"deviations of {', '.join(STYLE_LAYERS)} (weight {c['style_weight']:g}), on VGG19 features "
-                  "divided by each layer's mean activation (the paper's normalised network). Random "
-                  f"{c['crop_size']} px crops of photos resized to {2 * c['crop_size']} px, each with a random "
-                  f"painting, batch {c['batch_size']}, Adam at {c['learning_rate']:g}; decoder widths {c['widths']}.",
-                  f"- VGG19 weights: {resolve_weights(c.get('vgg_weights'))[1]}.", "",
-                  *release.photo_sources((c.get("dataset_info") or {}).get("source", ""))]
-        grids = sorted((Path(run_root) / "images").glob("stylized-epoch-*.png"))
-        if grids:
-            (Path(dest) / "images").mkdir(parents=True, exist_ok=True)
-            if Path(dest).resolve() != Path(run_root).resolve():
-                shutil.copy2(grids[-1], Path(dest) / "images" / grids[-1].name)
-            lines += ["## Held-out pairs", "", "Held-out photos (rows) in the style of held-out paintings (columns), "
-                      "after the last epoch:", "", f"![held-out pairs](images/{grids[-1].name})", ""]
-        return lines + release.looked_at(dest) + release.benchmark_figures(
-            dest, (("benchmark", "Quality and speed", "benchmark_adain_vs_peer.py"),
-                   ("grid", "Grid texture", "benchmark_grid.py")))
+        return release.adain_card(self.config, run_root, dest, statistics=2 * ENCODER_CHANNELS)
 
     def export_metadata(self, networks) -> dict:
         """How the two networks connect, what their inputs mean, and the sizes they take."""

@@ -46,25 +46,22 @@ P(photo), the style vector of the photo itself at alpha = 0.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-from pathlib import Path
 
 import keras
 from keras import layers, ops
 
-from zoo.data.sources import PROVENANCE, DatasetInfo, Splits, scan_image_folder
-from zoo.errors import ZooError, check_at_least
+from zoo.errors import check_at_least
 from zoo.hparams import Hyperparameters, default, hp
 from zoo.layers import BilinearUpsampling2D, ReflectionPadding2D, SignedImage, StyleVectorNormalization
-from zoo.models.adain import (AdaINHyperparameters, AdaINRecipe, PhotoPaintingModel, StyleStatistics, _files, encode,
-                              split_paintings)
+from zoo.models.adain import AdaINHyperparameters, AdaINRecipe, PhotoPaintingModel, StyleStatistics, encode
 from zoo.models.common import float32_policy, image_input
-from zoo.models.stylizer import offline_photos, split_photos
 from zoo.registry import register
+from zoo.style import pipelines
 from zoo.style.arbitrary import ALPHA, MIN_STYLE_SIDE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER
 from zoo.style.data import BUILD_COMMAND, styles_dir
 from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
+from zoo.style.pipelines import split_styles
 from zoo.style.tiling import IMAGE, STYLIZED
 
 STYLE_LAYERS = STYLIZER_STYLE_LAYERS  # relu1_1 ... relu4_1
@@ -191,21 +188,6 @@ def deployables(predictor, transfer) -> dict:
     return {STYLE_ENCODER: encoder, TRANSFER: network}
 
 
-def split_styles(folder):
-    """(train, held-out) style paths of a folder: the `split` column of its PROVENANCE.csv where
-    it has one (`build_style_data.py --styles`: adain-paintings' six held-out paintings and every
-    10th other image are `test`), else AdaIN's rule (every 5th painting held out)."""
-    provenance = Path(folder) / PROVENANCE
-    if provenance.is_file():
-        with open(provenance, encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-        if rows and "split" in rows[0]:
-            held = {r["file"] for r in rows if r["split"] == "test"}
-            paths, _, _ = scan_image_folder(Path(folder))
-            return [p for p in paths if p.name not in held], [p for p in paths if p.name in held]
-    return split_paintings(folder)
-
-
 @dataclasses.dataclass(frozen=True)
 class ArbitraryMobileHyperparameters(AdaINHyperparameters):
     epochs: int = default(Hyperparameters, "epochs", 400)
@@ -257,23 +239,9 @@ class ArbitraryMobileRecipe(AdaINRecipe):
 
     def load_data(self):
         """Photos and style images with their held-out ones (`split_styles`), as AdaIN's."""
-        c = self.config
-        if c.get("content"):
-            photos = self._images(c["content"], "--content", split_photos)
-        else:
-            train, test = offline_photos()
-            train = train[:c["limit"]] if c.get("limit") else train
-            photos = (_files(train), _files(test), f"scikit-image sample photos in {train[0].parent}", len(train),
-                      len(test))
-        if not c.get("styles"):
-            raise ZooError(f"no --styles given and no offline style images; build them with {BUILD_COMMAND} --styles "
-                           "or pass --styles with a folder of paintings")
-        styles = self._images(c["styles"], "--styles", split_styles)
-        info = DatasetInfo(name=Path(c["content"]).name if c.get("content") else "photos",
-                           source=f"photos: {photos[2]}; styles: {styles[2]}", image_shape=(None, None, 3),
-                           num_classes=None, class_names=None, num_train=photos[3], num_test=photos[4])
-        held_out = (photos[1], styles[1])
-        return Splits((photos[0], styles[0]), held_out, info, validation=held_out)
+        return pipelines.load_pairs(self.config, split_styles, "styles",
+                                    f"no --styles given and no offline style images; build them with "
+                                    f"{BUILD_COMMAND} --styles or pass --styles with a folder of paintings")
 
     def build_model(self, info):
         """P and T in float32 (--mixed-precision computes only the VGG19 of the loss in 16 bits),

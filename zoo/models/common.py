@@ -143,14 +143,3 @@ def float32_copy(model):
     if all(name == "float32" for name in _policy_names(model)):
         return model  # (also what networks that hold custom, unserialisable layers are: built in float32)
     return copy_in(model, "float32")
-
-
-def has_tensorflow() -> bool:
-    """Whether TensorFlow is installed. Accelerator machines may have JAX alone: zoo.train then
-    trains without TensorBoard logs, and the AdaIN recipe reads its folders with `zoo.style.pairs`."""
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("tensorflow") is not None
-    except ValueError:  # sys.modules["tensorflow"] is None: its import is blocked
-        return False

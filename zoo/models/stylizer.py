@@ -37,18 +37,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import re
-import shutil
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-from zoo import data
-from zoo.data.sources import DatasetInfo, Splits, scan_image_folder
 from zoo.errors import ZooError, check_at_least
 from zoo.hparams import Hyperparameters, default, hp
 from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
@@ -57,13 +52,13 @@ from zoo.layers import (BilinearUpsampling2D, ConditionalInstanceNormalization, 
 from zoo.models.common import float32_policy, image_input, scale_for_replicas
 from zoo.recipe import Recipe
 from zoo.registry import register
-from zoo.style import release
-from zoo.style.data import photos_dir, resolve_styles, style_name
+from zoo.style import pipelines, release, samples
+from zoo.style.data import resolve_styles, style_name
 from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
 from zoo.style.model import MAIN, TILE
 from zoo.style.tiling import (CORE_BOX, CORE_STATS, MULTIPLE, NORM_CHANNELS, NORM_STATS, STYLE_WEIGHTS as STYLE_INPUT,
-                              STYLIZED as OUTPUT, random_core_boxes)
-from zoo.style.vgg import VGGFeatures, resolve_weights
+                              STYLIZED as OUTPUT)
+from zoo.style.vgg import VGGFeatures
 
 VARIANTS = ("plain", "stats", "tile")
 
@@ -272,38 +267,6 @@ class Stylizer(keras.Model):
         return cls(**config)
 
 
-# Photos shipped inside installed packages: training works offline even without the photo folder
-# of scripts/build_style_data.py (which is the default when it has been built).
-SKIMAGE_TRAIN = ("astronaut.png", "rocket.jpg", "motorcycle_left.png", "motorcycle_right.png", "camera.png",
-                 "coins.png", "retina.jpg", "brick.png", "grass.png", "gravel.png", "color.png")
-SKIMAGE_TEST = ("chelsea.png", "coffee.png")
-HOLD_OUT_EVERY = 10  # every 10th photo of a folder (in name order) is held out of training
-
-
-def offline_photos():
-    """(train paths, test paths) of the photos in scikit-image's package folder (no import)."""
-    spec = importlib.util.find_spec("skimage")
-    if spec is None or not spec.submodule_search_locations:
-        raise ZooError("no --content given and scikit-image is not installed for its sample photos; "
-                       "pass --content with a folder of photos")
-    folder = Path(spec.submodule_search_locations[0]) / "data"
-    train = [folder / n for n in SKIMAGE_TRAIN if (folder / n).is_file()]
-    test = [folder / n for n in SKIMAGE_TEST if (folder / n).is_file()]
-    if not train or not test:
-        raise ZooError(f"scikit-image's sample photos are missing from {folder}; pass --content")
-    return train, test
-
-
-def split_photos(folder):
-    """(train, held-out) image paths of a photo folder: every `HOLD_OUT_EVERY`-th is held out,
-    so the held-out photos come from every source of a folder sorted by name."""
-    paths, _, _ = scan_image_folder(folder)
-    if len(paths) < 2:
-        raise ZooError(f"--content {folder} needs at least 2 photos (one is held out for evaluation)")
-    test = paths[::HOLD_OUT_EVERY]
-    return [p for p in paths if p not in set(test)], test
-
-
 def one_hot(index, count):
     weights = np.zeros((1, count), np.float32)
     weights[0, index] = 1.0
@@ -396,67 +359,14 @@ class StylizerRecipe(Recipe):
         parser.add_argument("--vgg-weights", help="VGG19 weights: a Keras .h5 file, or 'random' (see zoo.style.vgg)")
 
     def load_data(self):
-        """Content photos: paths for local folders (decoded in the pipeline), or TFDS images."""
-        import tensorflow as tf
-
-        c = self.config
-        content = c.get("content")
-        if content and not Path(content).expanduser().exists() and not content.startswith((".", "/", "~")):
-            splits = data.load(content, data_dir=c.get("data_dir"), image_size=2 * c["crop_size"], channels=3,
-                               limit=c.get("limit"))
-            images = lambda ds: ds.map(lambda x, _: x)  # noqa: E731
-            return Splits(images(splits.train), images(splits.test), splits.info, validation=images(splits.test))
-        if content or photos_dir().is_dir():
-            folder = Path(content).expanduser() if content else photos_dir()
-            if not folder.is_dir():
-                raise ZooError(f"--content {content} is not a folder of photos")
-            train, test = split_photos(folder)
-            source = f"image folder {folder} (every {HOLD_OUT_EVERY}th photo held out)"
-        else:
-            train, test = offline_photos()
-            source = f"scikit-image sample photos in {train[0].parent} ({', '.join(p.stem for p in test)} held out)"
-        if c.get("limit"):
-            train = train[:c["limit"]]
-
-        def decode(path):
-            image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-            return tf.ensure_shape(image, (None, None, 3))
-
-        files = lambda ps: tf.data.Dataset.from_tensor_slices([str(p) for p in ps]).map(decode)  # noqa: E731
-        info = DatasetInfo(name=Path(content).name if content else "photos", source=source,
-                           image_shape=(None, None, 3), num_classes=None, class_names=None,
-                           num_train=len(train), num_test=len(test))
-        # A few hundred photos make no third split: training monitors the held-out photos.
-        return Splits(files(train), files(test), info, validation=files(test))
+        """Content photos (`zoo.style.pipelines.load_photos`)."""
+        return pipelines.load_photos(self.config)
 
     def pipelines(self, splits, global_batch_size):
-        """Train: endless random crops of random scales, flipped at random, each with a random
-        style (one-hot weights). Test: centre squares of the held-out photos, cycling through
-        the styles."""
-        import tensorflow as tf
-
-        crop, seed, n = self.config["crop_size"], self.seed, len(self.style_names)
-
-        def augment(image, s):
-            s1, s2, s3, s4 = tf.unstack(tf.random.experimental.stateless_split(s, 4))
-            hw = tf.cast(tf.shape(image)[:2], tf.float32)
-            # shorter side scaled to between 1x and 2x the crop: from whole-photo views to details
-            side = tf.random.stateless_uniform((), s1, crop, 2.0 * crop)
-            size = tf.cast(tf.math.ceil(hw * side / tf.reduce_min(hw)), tf.int32)
-            image = tf.image.resize(tf.cast(image, tf.float32) / 255.0, size, antialias=True)
-            image = tf.image.stateless_random_crop(image, (crop, crop, 3), s2)
-            image = tf.clip_by_value(tf.image.stateless_random_flip_left_right(image, s3), 0.0, 1.0)
-            style = tf.random.stateless_uniform((), s4, 0, n, dtype=tf.int32)
-            return image, tf.one_hot(style, n)
-
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        train = splits.train.cache() if splits.info.num_train <= 1000 else splits.train  # photos stay in memory
-        train = tf.data.Dataset.zip((train.repeat().shuffle(256, seed=seed), seeds))
-        train = train.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-        train = train.batch(global_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-        test = splits.test.map(lambda image: centre_square(image, self.eval_size)).enumerate()
-        test = test.map(lambda i, image: (image, tf.one_hot(tf.cast(i % n, tf.int32), n))).batch(1)
-        return train, test
+        """Random crops with random styles, and the held-out photos in every style in turn
+        (`zoo.style.pipelines.photo_pipelines`)."""
+        return pipelines.photo_pipelines(splits, self.config["crop_size"], global_batch_size, self.seed,
+                                         len(self.style_names), self.eval_size)
 
     def _loss(self):
         c = self.config
@@ -543,56 +453,11 @@ class StylizerRecipe(Recipe):
         return dict(self._exported)  # sample_input takes real statistics with the first
 
     def sample_input(self, name, shape, images, rng):
-        """Style weights as users give them (single styles and blends: non-negative, sum 1), and
-        the normalisation statistics of `images` in random styles, as the stylizer computes them
-        for the tile network."""
-        if name == NORM_STATS:
-            stats_model = self._exported[MAIN]
-            weights = self.sample_input(STYLE_INPUT, (len(self.style_names),), images, rng)
-            return np.concatenate([np.asarray(stats_model([images[i:i + 8], weights[i:i + 8]])[NORM_STATS])
-                                   for i in range(0, len(images), 8)])
-        if name == CORE_BOX:
-            return random_core_boxes(len(images), rng)
-        if name != STYLE_INPUT:
-            return super().sample_input(name, shape, images, rng)
-        weights = rng.dirichlet(np.ones(shape[0]), len(images)).astype(np.float32)
-        weights[::2] = np.eye(shape[0], dtype=np.float32)[rng.integers(0, shape[0], len(weights[::2]))]
-        return weights
+        value = samples.stylizer_input(name, shape, images, rng, self._exported)
+        return super().sample_input(name, shape, images, rng) if value is None else value
 
     def release(self, run_root, dest):
-        """styles/NAME.jpg for every style, and card sections: the paintings' provenance, the
-        photos' sources, the contact sheet, and the benchmark figures if they were measured."""
-        from PIL import Image
-
-        folder = Path(dest) / "styles"
-        folder.mkdir(parents=True, exist_ok=True)
-        rows = []
-        for name, path in zip(self.style_names, map(Path, self.config["style_files"])):
-            if path.suffix.lower() in (".jpg", ".jpeg"):
-                shutil.copy2(path, folder / f"{name}.jpg")
-            else:
-                Image.open(path).convert("RGB").save(folder / f"{name}.jpg", quality=92)
-            rows.append(release.painting_row(path, f"`{name}`"))
-        c = self.config
-        lines = [*release.interim_note(c, run_root, Path(dest).name),
-                 "## Styles", "", "`python -m zoo.stylize PHOTO --model DIR --style NAME` (or `NAME:0.7,OTHER:0.3`); "
-                 "each painting is in `styles/NAME.jpg`.", "",
-                 "| style | title | artist | source (Debian package: path) | licence |", "|---|---|---|---|---|", *rows, "",
-                 "## Loss", "",
-                 f"- Gram style loss at {', '.join(STYLIZER_STYLE_LAYERS)} (weight {c['style_weight']:g}) against each "
-                 f"painting scaled to {c['style_size']} px on its longer side; content loss at "
-                 f"{', '.join(STYLIZER_CONTENT_LAYERS)} (weight {c['content_weight']:g}); total variation "
-                 f"(weight {c['tv_weight']:g}). Random {c['crop_size']} px crops of the photos, each with a random "
-                 f"painting, batch {c['batch_size']}, Adam.",
-                 f"- VGG19 weights: {resolve_weights(c.get('vgg_weights'))[1]}.", "",
-                 *release.photo_sources((c.get("dataset_info") or {}).get("source", ""))]
-        if (Path(run_root) / "images" / "contact_sheet.jpg").is_file():
-            lines += ["## Contact sheet", "", "Held-out photos (never trained on) in every style:", "",
-                      "![contact sheet](images/contact_sheet.jpg)", ""]
-        return lines + release.looked_at(dest) + release.benchmark_figures(
-            dest, (("benchmark", "Quality and speed", "benchmark_stylizer_vs_peer.py"),
-                   ("tiling", "Big photos in tiles", "benchmark_tiling.py"),
-                   ("grid", "Grid texture", "benchmark_grid.py")))
+        return release.stylizer_card(self.config, run_root, dest)
 
     def export_metadata(self, networks) -> dict:
         """What the export manifest says beyond the files: the styles, in input order (None for
@@ -600,12 +465,3 @@ class StylizerRecipe(Recipe):
         (channels per normalisation layer) for tiling."""
         return {"styles": self.config.get("style_names"), NORM_CHANNELS: norm_channels_of(networks[MAIN])}
 
-
-def centre_square(image, size):
-    """uint8 image -> float32 [size, size, 3] in [0, 1]: shorter side scaled to `size`, centre kept."""
-    import tensorflow as tf
-
-    hw = tf.cast(tf.shape(image)[:2], tf.float32)
-    scaled = tf.image.resize(tf.cast(image, tf.float32) / 255.0, tf.cast(tf.math.ceil(hw * size / tf.reduce_min(hw)), tf.int32),
-                             antialias=True)
-    return tf.clip_by_value(tf.image.resize_with_crop_or_pad(scaled, size, size), 0.0, 1.0)

@@ -1,17 +1,23 @@
-"""Model-card sections that the style-transfer releases share (the stylizer's and AdaIN's): where
-their paintings and photos came from and under which licences, whether the release is an interim
-one, what a person saw in its pictures, and the figures its benchmark scripts wrote next to it.
-Each returns Markdown lines for `Recipe.release`, or none when there is nothing to say."""
+"""The model cards of the style-transfer releases: where their paintings and photos came from and
+under which licences, whether the release is an interim one, what a person saw in its pictures,
+the figures its benchmark scripts wrote next to it, and each model's own sections (its use, its
+paintings, its loss). Each returns Markdown lines for `Recipe.release`, or none when there is
+nothing to say."""
 
 from __future__ import annotations
 
 import csv
+import shutil
 from collections import Counter
 from pathlib import Path
 
 from zoo.data.sources import PROVENANCE
 from zoo.fileio import read_json
+from zoo.style.arbitrary import MIN_STYLE_SIDE, STYLE_ENCODER, TRANSFER
 from zoo.style.data import BUILD_COMMAND
+from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
+from zoo.style.pipelines import HOLD_OUT_PAINTINGS_EVERY, split_paintings
+from zoo.style.vgg import resolve_weights
 
 
 def provenance(path) -> dict:
@@ -79,3 +85,87 @@ def benchmark_figures(dest, benchmarks) -> list:
             lines += [f"## {title}", "", f"From `python scripts/{script} {Path(dest).as_posix()}` "
                       f"(`{name}.md`, `{name}.json`):", "", *figures.read_text(encoding="utf-8").split("\n")[2:], ""]
     return lines
+
+
+def vgg_weights(config) -> str:
+    return f"- VGG19 weights: {resolve_weights(config.get('vgg_weights'))[1]}."
+
+
+def stylizer_card(config, run_root, dest) -> list:
+    """styles/NAME.jpg for every style of the stylizer, and its sections: the paintings'
+    provenance, the loss, the photos' sources, the contact sheet, and the benchmark figures if
+    they were measured."""
+    from PIL import Image
+
+    folder = Path(dest) / "styles"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name, path in zip(config["style_names"], map(Path, config["style_files"])):
+        if path.suffix.lower() in (".jpg", ".jpeg"):
+            shutil.copy2(path, folder / f"{name}.jpg")
+        else:
+            Image.open(path).convert("RGB").save(folder / f"{name}.jpg", quality=92)
+        rows.append(painting_row(path, f"`{name}`"))
+    c = config
+    lines = [*interim_note(c, run_root, Path(dest).name),
+             "## Styles", "", "`python -m zoo.stylize PHOTO --model DIR --style NAME` (or `NAME:0.7,OTHER:0.3`); "
+             "each painting is in `styles/NAME.jpg`.", "",
+             "| style | title | artist | source (Debian package: path) | licence |", "|---|---|---|---|---|", *rows, "",
+             "## Loss", "",
+             f"- Gram style loss at {', '.join(STYLIZER_STYLE_LAYERS)} (weight {c['style_weight']:g}) against each "
+             f"painting scaled to {c['style_size']} px on its longer side; content loss at "
+             f"{', '.join(STYLIZER_CONTENT_LAYERS)} (weight {c['content_weight']:g}); total variation "
+             f"(weight {c['tv_weight']:g}). Random {c['crop_size']} px crops of the photos, each with a random "
+             f"painting, batch {c['batch_size']}, Adam.", vgg_weights(c), "",
+             *photo_sources((c.get("dataset_info") or {}).get("source", ""))]
+    if (Path(run_root) / "images" / "contact_sheet.jpg").is_file():
+        lines += ["## Contact sheet", "", "Held-out photos (never trained on) in every style:", "",
+                  "![contact sheet](images/contact_sheet.jpg)", ""]
+    return lines + looked_at(dest) + benchmark_figures(
+        dest, (("benchmark", "Quality and speed", "benchmark_stylizer_vs_peer.py"),
+               ("tiling", "Big photos in tiles", "benchmark_tiling.py"),
+               ("grid", "Grid texture", "benchmark_grid.py")))
+
+
+def adain_card(config, run_root, dest, statistics: int) -> list:
+    """AdaIN's sections: how to use it, which paintings it trained on and which it never saw
+    (with their provenance), the loss, the photos' sources, the last held-out grid, and the
+    benchmark figures if they were measured. `statistics`: the style encoder's output size."""
+    c = config
+    lines = [*interim_note(c, run_root, Path(dest).name),
+             "## Use", "", "```",
+             f"python -m zoo.stylize PHOTO --model {Path(dest).as_posix()} --style PAINTING.jpg "
+             "[--strength 0.7] [--preserve-color]",
+             f"python -m zoo.stylize PHOTO --model {Path(dest).as_posix()} --style a.jpg:0.5,b.jpg:0.5   "
+             "# two paintings' statistics, blended",
+             "```", "",
+             f"Any painting with sides of at least {MIN_STYLE_SIDE} pixels. The exports are a `{STYLE_ENCODER}` "
+             f"(painting -> {statistics} statistics, once per painting) and a `{TRANSFER}` network "
+             f"(photo + statistics + alpha -> stylized photo); `export/manifest.json` says how they connect.", ""]
+    styles = Path(c["styles"])
+    if styles.is_dir():
+        train, held = split_paintings(styles)
+        lines += ["## Paintings", "",
+                  f"{len(train)} paintings trained on and {len(held)} held out (every {HOLD_OUT_PAINTINGS_EVERY}th "
+                  f"in name order, never seen in training), from {styles}, rebuilt by `{BUILD_COMMAND}`:",
+                  "", "| split | file | title | artist | source (Debian package: path) | licence |",
+                  "|---|---|---|---|---|---|",
+                  *(painting_row(p, split, f"`{Path(p).name}`")
+                    for split, paths in (("train", train), ("held out", held)) for p in paths), ""]
+    lines += ["## Loss", "",
+              f"- Content loss at {STYLIZER_CONTENT_LAYERS[0]} against the AdaIN target, style loss on the means and "
+              f"standard deviations of {', '.join(STYLIZER_STYLE_LAYERS)} (weight {c['style_weight']:g}), on VGG19 "
+              "features divided by each layer's mean activation (the paper's normalised network). Random "
+              f"{c['crop_size']} px crops of photos resized to {2 * c['crop_size']} px, each with a random "
+              f"painting, batch {c['batch_size']}, Adam at {c['learning_rate']:g}; decoder widths {c['widths']}.",
+              vgg_weights(c), "", *photo_sources((c.get("dataset_info") or {}).get("source", ""))]
+    grids = sorted((Path(run_root) / "images").glob("stylized-epoch-*.png"))
+    if grids:
+        (Path(dest) / "images").mkdir(parents=True, exist_ok=True)
+        if Path(dest).resolve() != Path(run_root).resolve():
+            shutil.copy2(grids[-1], Path(dest) / "images" / grids[-1].name)
+        lines += ["## Held-out pairs", "", "Held-out photos (rows) in the style of held-out paintings (columns), "
+                  "after the last epoch:", "", f"![held-out pairs](images/{grids[-1].name})", ""]
+    return lines + looked_at(dest) + benchmark_figures(
+        dest, (("benchmark", "Quality and speed", "benchmark_adain_vs_peer.py"),
+               ("grid", "Grid texture", "benchmark_grid.py")))
