@@ -5,15 +5,19 @@ trained runs that several tests reuse."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from filelock import FileLock
+from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +28,22 @@ def run_cli(module, *args, env=None, timeout=600, cwd=None):
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     return subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
                           env=full_env, timeout=timeout, cwd=cwd or ROOT)
+
+
+def call_cli(capsys, module, *args):
+    """`python -m module args...` run by its `main()` in this process, as `run_cli` reports it
+    (exit status, both streams): for the cases that end before a model is built (a refused flag,
+    folder or file), without the ten seconds of a new interpreter importing TensorFlow. The exit
+    status and the single error line of a real process are checked once per CLI with `run_cli`."""
+    module = importlib.import_module(module)
+    main = getattr(module, "main", None) or importlib.import_module(module.__name__ + ".__main__").main
+    capsys.readouterr()
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as e:  # argparse's refusals
+        code = e.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess([module.__name__, *map(str, args)], code, out, err)
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +72,7 @@ def build_once(tmp_path_factory, worker_id):
 
 # Fixtures that train, export or start a browser: a test that takes one is `slow`, so that
 # `pytest -m "not slow"` (the development tier, README) runs the rest in a few minutes.
-SLOW_FIXTURES = {"build_once", "train_run", "run_dir", "exported", "trained", "keras_reference", "browser", "site"}
+SLOW_FIXTURES = {"build_once", "train_run", "run_dir", "exported", "exported_float", "trained", "keras_reference", "browser", "site"}
 
 
 def pytest_collection_modifyitems(items):
@@ -97,8 +117,6 @@ def skimage_folder(root, names):
 def tiny_photos(folder):
     """Three small photos (one is held out), so that style transfer's evaluation and pictures
     take seconds."""
-    from PIL import Image
-
     folder.mkdir()
     for name in ("astronaut.png", "coffee.png", "rocket.jpg"):
         with Image.open(SKIMAGE_DATA / name) as im:
@@ -112,11 +130,18 @@ def stylizer_data(root):
     return ["--styles", ",".join(map(str, STYLE_FILES[:2])), "--content", tiny_photos(root / "photos")]
 
 
+def paintings(folder):
+    """scikit-image's six 'paintings' (grey and colour, 512 to 1411 pixels) and ihc.png with a
+    transparent half, `ihc_cut_out.png`: held out, in name order, are brick.png and the cut-out."""
+    skimage_folder(folder, SKIMAGE_PAINTINGS)
+    rgba = np.asarray(Image.open(SKIMAGE_DATA / "ihc.png").convert("RGBA")).copy()
+    rgba[:, : rgba.shape[1] // 2, 3] = 0
+    Image.fromarray(rgba).save(folder / "ihc_cut_out.png")
+    return folder
+
+
 def adain_data(root):
-    (root / "paintings").mkdir()
-    for path in STYLE_FILES:
-        shutil.copy(path, root / "paintings" / path.name)
-    return ["--content", tiny_photos(root / "photos"), "--styles", root / "paintings"]
+    return ["--content", tiny_photos(root / "photos"), "--styles", paintings(root / "paintings")]
 
 
 # The one table of tiny runs: per model, (a function that makes the data it trains on in a
@@ -167,24 +192,81 @@ def train_run(tmp_path_factory, build_once):
     return train
 
 
-@pytest.fixture(scope="session")
-def run_dir(build_once):
-    """Two big training steps of a real three-style stylizer run (enough for its styles to differ
-    visibly), exported to ONNX and float32 TFLite. Nearest upsampling, the released stylizer's:
-    the runtime, tiling and video tests' figures (the deflicker test's 0.8) were set on it. The exporter's own comparison with Keras is
-    skipped: test_runtimes_agree_with_keras makes it here, for blends too."""
+# A classifier's run keeps 1,000 test images (--limit 5000); 10 steps keep its training short.
+# Test-time augmentation by flipping puts two views, averaged, in the exported graph (the
+# released CNN's ten views are checked by its own release and test_released.py). Each file's
+# accuracy is checked on EVAL_IMAGES of them: "within 0.5 points" is one image.
+CLASSIFIER_FLAGS = ("--limit", "5000", "--epochs", "1", "--steps-per-epoch", "10", "--tta", "flip")
+EVAL_IMAGES = 200
+
+
+def release_layout(run: Path, dest: Path) -> Path:
+    """Copy a run as the released models ship: config.json, model.keras, metrics.json only."""
+    dest.mkdir(parents=True)
+    for name in ("config.json", "model.keras", "metrics.json"):
+        shutil.copy(run / name, dest / name)
+    return dest
+
+
+def exported_run(model, train_run, build_once) -> Path:
+    """A run folder of `model` exported to every format by the CLI (once per session)."""
 
     def build(folder):
-        result = run_cli("zoo.train", "stylizer", "--styles", ",".join(map(str, STYLE_FILES)), "--content",
-                         tiny_photos(folder / "photos"), "--crop-size", 64, "--style-size", 128, "--batch-size", 2,
-                         "--epochs", 1, "--steps-per-epoch", 2, "--learning-rate", 0.05, "--upsampling", "nearest",
-                         "--out", folder / "run", timeout=1200)
-        assert result.returncode == 0, result.stderr[-3000:]
-        result = run_cli("exporters", folder / "run", "--format", "onnx,tflite", "--quantize", "none", "--no-validate",
-                         env={"HOME": str(folder)}, timeout=1200)
-        assert result.returncode == 0, result.stderr[-3000:]
+        from zoo import models
+        from zoo.names import Task
 
-    return build_once("stylizer-run", build) / "run"
+        classifier = models.get(model).task == Task.CLASSIFIER
+        run = release_layout(train_run(model, *(CLASSIFIER_FLAGS if classifier else ())),
+                             folder / f"{model}-fashion_mnist")
+        start = time.perf_counter()
+        if classifier:  # as a user runs it: eight files, each checked for accuracy
+            result = run_cli("exporters", run, "--eval-images", EVAL_IMAGES, env={"HOME": str(run.parent)},
+                             timeout=1800)
+            assert result.returncode == 0, result.stderr[-3000:]
+        else:  # in this process: the same code without another TensorFlow start-up
+            from exporters.__main__ import main
+
+            assert main([str(run)]) == 0
+        print(f"\nexported {model} in {time.perf_counter() - start:.1f} s")
+
+    return build_once(f"exported-{model}", build) / f"{model}-fashion_mnist"
+
+
+@pytest.fixture(scope="session")
+def exported(train_run, build_once):
+    """exported(model): the tiny run of `model` as released models ship, exported to every format
+    (`exported_run`)."""
+    return lambda model: exported_run(model, train_run, build_once)
+
+
+@pytest.fixture(scope="session")
+def exported_float(train_run, build_once):
+    """exported_float(model): a copy of the tiny run of `model` (its pictures too) with float32
+    ONNX and TFLite files that the exporters checked against Keras, once per session: the
+    style models' deploy tests, without the minutes that int8 calibration of a VGG19 takes."""
+
+    def export(model):
+        def build(folder):
+            from exporters.__main__ import main
+
+            run = shutil.copytree(train_run(model), folder / "run")
+            assert main([str(run), "--format", "onnx,tflite", "--quantize", "none"]) == 0
+
+        return build_once(f"exported-float-{model}", build) / "run"
+
+    return export
+
+
+RELEASED_STYLIZER = ROOT / "saved_models" / "stylizer-paintings"
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory):
+    """A copy of the released multi-style stylizer's run folder (model.keras, config.json and the
+    ONNX and TFLite exports of `python -m exporters`, nearest upsampling), on which the runtime,
+    tiling and video tests run a trained network: tests may write beside it, the release stays
+    as it is. Training a stylizer from the command line is tested in test_train_cli.py."""
+    return shutil.copytree(RELEASED_STYLIZER, tmp_path_factory.mktemp("stylizer") / "stylizer-paintings")
 
 
 # Runs zoo.stylize's main() with TensorFlow and Keras unimportable, and fails if either got

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import zoo
-from conftest import SKIMAGE_DATA, SKIMAGE_PAINTINGS, SKIMAGE_PHOTOS, error_line, run_cli, skimage_folder
+from conftest import SKIMAGE_DATA, SKIMAGE_PAINTINGS, SKIMAGE_PHOTOS, error_line, paintings, run_cli, skimage_folder
 from zoo import models
 from zoo.errors import ZooError
 from zoo.models.adain import AdaptiveInstanceNormalization, StyleStatistics, StyleTransferNetwork, build_decoder
@@ -27,11 +27,7 @@ SMALL = {"crop_size": 32, "widths": "8,16,32"}  # 64-pixel held-out squares, a 0
 def data(tmp_path_factory):
     """(photos folder, paintings folder); one painting is RGBA with a transparent half."""
     root = tmp_path_factory.mktemp("adain-data")
-    paintings = skimage_folder(root / "paintings", SKIMAGE_PAINTINGS)
-    rgba = np.asarray(Image.open(SKIMAGE_DATA / "ihc.png").convert("RGBA")).copy()
-    rgba[:, : rgba.shape[1] // 2, 3] = 0
-    Image.fromarray(rgba).save(paintings / "ihc_cut_out.png")
-    return skimage_folder(root / "photos", SKIMAGE_PHOTOS), paintings
+    return skimage_folder(root / "photos", SKIMAGE_PHOTOS), paintings(root / "paintings")
 
 
 def recipe(data, **overrides):
@@ -209,17 +205,11 @@ def test_cli_bad_painting_is_one_error_line(data, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def exported(data, tmp_path_factory):
-    """Two training steps of a tiny CLI run, with its sample grid, exported to ONNX and float32
-    TFLite by the exporters' CLI (which validates every file against Keras)."""
-    photos, paintings = data
-    out = tmp_path_factory.mktemp("adain") / "run"
-    result = run_cli("zoo.train", "adain", "--content", photos, "--styles", paintings, "--crop-size", 32,
-                     "--widths", "8,16,32", "--batch-size", 2, "--epochs", 1, "--steps-per-epoch", 2, "--out", out)
-    assert result.returncode == 0, result.stderr[-3000:]
-    result = run_cli("exporters", out, "--format", "onnx,tflite", "--quantize", "none", env={"HOME": str(out.parent)})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return out
+def exported(exported_float):
+    """The tiny CLI run of AdaIN (conftest.TINY_RUNS: two epochs of two steps on conftest.paintings),
+    with its sample grids, exported to ONNX and float32 TFLite by the exporters (which validate
+    every file against Keras)."""
+    return exported_float("adain")
 
 
 def test_cli_run_has_held_out_grids_and_metrics(exported):

@@ -89,15 +89,17 @@ def test_jax_run_exports_with_tensorflow(tmp_path_factory):
 @pytest.mark.parametrize("backend", ["jax", "tensorflow"])
 def test_stylizer_exports_pass_parity_from_either_backend(backend, tmp_path_factory, train_run):
     """The multi-style stylizer, 22 normalisations deep, trained on either backend: its float32
-    ONNX files pass the exporters' comparison with Keras (TFLite's are checked from TensorFlow
-    runs by test_stylize.py and the release's tests)."""
+    ONNX files pass the exporters' comparison with Keras, and the TensorFlow run's TFLite files
+    too (the released stylizer's every file is checked by test_stylizer_release.py)."""
     run = jax_run("stylizer", tmp_path_factory)[0] if backend == "jax" else train_run("stylizer")
     out = tmp_path_factory.mktemp(f"export-{backend}")
-    result = run_cli("exporters", run, "--format", "onnx", "--quantize", "none", "--out", out,
+    formats = "onnx" if backend == "jax" else "onnx,tflite"
+    result = run_cli("exporters", run, "--format", formats, "--quantize", "none", "--out", out,
                      env={**TENSORFLOW, "HOME": str(out)})
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert sorted(manifest["files"]) == ["stylizer.onnx", "stylizer_tile.onnx"]
+    assert sorted(manifest["files"]) == sorted(f"{name}.{suffix}" for name in ("stylizer", "stylizer_tile")
+                                               for suffix in formats.split(","))
     for entry in manifest["files"].values():
         assert entry["validation"]["outputs"]
 

@@ -14,9 +14,11 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, error_line, run_cli
-from test_export import exported, pytestmark  # noqa: F401  (session fixture: the exported runs; their time limit)
 from zoo.deploy import runtime
 from zoo.errors import ZooError
+
+# The first test to ask for an exported classifier waits for its training and export (conftest.exported).
+pytestmark = pytest.mark.timeout(1800)
 
 # sitecustomize runs at interpreter start: from then on `import tensorflow` or `import keras`
 # fails as if they were not installed.

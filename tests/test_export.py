@@ -10,12 +10,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, each_model, error_line, run_cli
+from conftest import EVAL_IMAGES, ROOT, each_model, error_line, release_layout, run_cli
 from exporters import FORMATS
 from zoo import models
 from zoo.deploy import runtime
@@ -26,54 +25,15 @@ from zoo.names import Task
 # training: longer than the suite's 900 s a test on a loaded machine.
 pytestmark = pytest.mark.timeout(1800)
 
-# A classifier's run keeps 1,000 test images (--limit 5000); 10 steps keep its training short.
-# Test-time augmentation by flipping puts two views, averaged, in the exported graph (the
-# released CNN's ten views are checked by its own release and test_released.py). Each file's
-# accuracy is checked on EVAL_IMAGES of them: "within 0.5 points" is one image.
-CLASSIFIER_FLAGS = ("--limit", "5000", "--epochs", "1", "--steps-per-epoch", "10", "--tta", "flip")
-EVAL_IMAGES = 200
 # Models exported to every format elsewhere, whose every variant here (int8 calibration of a
 # VGG19-sized network included) would cost minutes of CI.
 EXPORTED_ELSEWHERE = {
-    "stylizer": "conftest.run_dir exports it to ONNX and TFLite for test_stylize.py, which checks every runtime "
-                "against Keras (test_runtimes_agree_with_keras); test_stylizer_release.py checks every file of its "
-                "release, the quantized ones too (test_every_file_stylizes_like_keras)",
+    "stylizer": "test_backends.py exports runs of either backend to ONNX and TFLite with the exporters' validation "
+                "(test_stylizer_exports_pass_parity_from_either_backend); test_stylizer_release.py checks every file "
+                "of its release, the quantized ones too (test_every_file_stylizes_like_keras)",
     "adain": "test_adain.py's exported fixture exports it to ONNX and TFLite with the exporters' validation "
              "(test_exports_connect_as_the_manifest_says_and_use_builtin_ops)",
 }
-
-def release_layout(run: Path, dest: Path) -> Path:
-    """Copy a run as the released models ship: config.json, model.keras, metrics.json only."""
-    dest.mkdir(parents=True)
-    for name in ("config.json", "model.keras", "metrics.json"):
-        shutil.copy(run / name, dest / name)
-    return dest
-
-
-def exported_run(model, train_run, build_once) -> Path:
-    """A run folder of `model` exported to every format by the CLI (once per session)."""
-
-    def build(folder):
-        classifier = models.get(model).task == Task.CLASSIFIER
-        run = release_layout(train_run(model, *(CLASSIFIER_FLAGS if classifier else ())), folder / f"{model}-fashion_mnist")
-        start = time.perf_counter()
-        if classifier:  # as a user runs it: eight files, each checked for accuracy
-            result = run_cli("exporters", run, "--eval-images", EVAL_IMAGES, env={"HOME": str(run.parent)},
-                             timeout=1800)
-            assert result.returncode == 0, result.stderr[-3000:]
-        else:  # in this process: the same code without another TensorFlow start-up
-            from exporters.__main__ import main
-
-            assert main([str(run)]) == 0
-        print(f"\nexported {model} in {time.perf_counter() - start:.1f} s")
-
-    return build_once(f"exported-{model}", build) / f"{model}-fashion_mnist"
-
-
-@pytest.fixture(scope="session")
-def exported(train_run, build_once):
-    return lambda model: exported_run(model, train_run, build_once)
-
 
 def manifest_of(run):
     return json.loads((run / "export" / "manifest.json").read_text())

@@ -1,8 +1,9 @@
-"""`zoo.stylize --model` on a tiny real three-style run exported by `python -m exporters`: Keras,
-ONNX and TFLite agree; styles are named, listed and blended; strength and preserve-colour do
-what they promise to the pixel; folders of photos carry on past bad files; the TFLite and ONNX
-paths run with TensorFlow made unimportable; bad input gives one `error:` line and writes
-nothing. Videos are in test_video.py, on the same run."""
+"""`zoo.stylize --model` on a copy of the released ten-style stylizer (`conftest.run_dir`: its run
+folder with model.keras and the exports of `python -m exporters`): Keras, ONNX and TFLite agree;
+styles are named, listed and blended; strength and preserve-colour do what they promise to the
+pixel; folders of photos carry on past bad files; the TFLite and ONNX paths run with TensorFlow
+made unimportable; bad input gives one `error:` line and writes nothing. Videos are in
+test_video.py, on the same run."""
 
 from __future__ import annotations
 
@@ -14,12 +15,16 @@ from PIL import Image
 
 import zoo
 
-from conftest import run_cli, run_without_tensorflow
+from conftest import RELEASED_STYLIZER, SKIMAGE_DATA, STYLE_FILES, run_cli, run_without_tensorflow
 from exporters.validate import psnr
 
-from conftest import SKIMAGE_DATA, STYLE_FILES, STYLIZER_STYLES as STYLES  # noqa: E402
-
 PHOTO = SKIMAGE_DATA / "chelsea.png"  # 451x300: 451 is not a multiple of 4, so padding is exercised
+STYLES = json.loads((RELEASED_STYLIZER / "config.json").read_text())["style_names"]
+
+
+def padded(weights) -> np.ndarray:
+    """Style weights for the first styles, zero for the others."""
+    return np.pad(np.asarray(weights, np.float32), (0, len(STYLES) - len(weights)))
 
 
 @pytest.fixture(autouse=True)
@@ -42,8 +47,7 @@ def read(path) -> np.ndarray:
 
 
 def test_run_folder_names_its_styles(run_dir):
-    config = json.loads((run_dir / "config.json").read_text())
-    assert config["style_names"] == STYLES
+    assert len(STYLES) == 10 and all((run_dir / "styles" / f"{name}.jpg").is_file() for name in STYLES)
     assert json.loads((run_dir / "export" / "manifest.json").read_text())["styles"] == STYLES
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert all(metrics[f"test_style_loss/{name}"] > 0 for name in STYLES)
@@ -56,7 +60,7 @@ def test_runtimes_agree_with_keras(run_dir):
     photo = load_rgb(PHOTO)
     keras = stylizer_model(zoo.open(run_dir, "keras"))
     assert keras.styles == STYLES
-    for weights in (np.eye(3)[1], np.array([0.2, 0.5, 0.3])):
+    for weights in (np.eye(len(STYLES))[1], padded([0.2, 0.5, 0.3])):
         reference = stylize_image(keras, photo, weights).astype(np.float32)
         assert reference.shape == (300, 451, 3)
         for model, runtime in ((run_dir, "onnx"), (run_dir, "tflite"), (run_dir / "export" / "stylizer.tflite", None),
@@ -74,23 +78,28 @@ def test_list_styles(run_dir, capsys):
 
 
 def test_blends_weigh_styles(run_dir, tmp_path, capsys):
-    """'ihc:1,gravel:0' is 'ihc' bit for bit; weights are relative; a blend lies between its styles."""
+    """'great_wave:1,composition_viii:0' is 'great_wave' bit for bit; weights are relative; a blend
+    lies between its styles."""
     from zoo.style.weights import parse_weights
 
-    np.testing.assert_allclose(parse_weights("ihc:2,gravel:1", STYLES), [0, 2 / 3, 1 / 3], rtol=1e-6)
-    np.testing.assert_array_equal(parse_weights("ihc,gravel", STYLES), [0, 0.5, 0.5])
+    assert STYLES[1:3] == ["great_wave", "composition_viii"]
+    np.testing.assert_allclose(parse_weights("great_wave:2,composition_viii:1", STYLES), padded([0, 2 / 3, 1 / 3]),
+                               rtol=1e-6)
+    np.testing.assert_array_equal(parse_weights("great_wave,composition_viii", STYLES), padded([0, 0.5, 0.5]))
     results = {}
-    for spec in ("ihc", "ihc:1,gravel:0", "gravel", "ihc:0.5,gravel:0.5"):
+    for spec in ("great_wave", "great_wave:1,composition_viii:0", "composition_viii",
+                 "great_wave:0.5,composition_viii:0.5"):
         out = tmp_path / f"{spec.replace(':', '_').replace(',', '+')}.png"
         rc, stdout, err = stylize_cli(capsys, PHOTO, "--model", run_dir, "--runtime", "onnx", "--style", spec,
                                       "--out", out)
         assert rc == 0, err
         results[spec] = read(out).astype(np.float32)
-    np.testing.assert_array_equal(results["ihc"], results["ihc:1,gravel:0"])
-    ihc, gravel, mixed = results["ihc"], results["gravel"], results["ihc:0.5,gravel:0.5"]
-    assert np.abs(ihc - gravel).mean() > 1  # the styles differ, even after one training step
-    assert np.abs(mixed - ihc).mean() < np.abs(gravel - ihc).mean()
-    assert np.abs(mixed - gravel).mean() < np.abs(gravel - ihc).mean()
+    np.testing.assert_array_equal(results["great_wave"], results["great_wave:1,composition_viii:0"])
+    wave, composition = results["great_wave"], results["composition_viii"]
+    mixed = results["great_wave:0.5,composition_viii:0.5"]
+    assert np.abs(wave - composition).mean() > 10  # two paintings far apart
+    assert np.abs(mixed - wave).mean() < np.abs(composition - wave).mean()
+    assert np.abs(mixed - composition).mean() < np.abs(composition - wave).mean()
 
 
 def test_strength(run_dir, tmp_path, capsys):
@@ -99,7 +108,7 @@ def test_strength(run_dir, tmp_path, capsys):
     outs = {}
     for strength in ("0", "0.5", "1"):
         outs[strength] = tmp_path / f"s{strength}.png"
-        rc, _, err = stylize_cli(capsys, PHOTO, "--model", run_dir, "--runtime", "tflite", "--style", "ihc",
+        rc, _, err = stylize_cli(capsys, PHOTO, "--model", run_dir, "--runtime", "tflite", "--style", "great_wave",
                                  "--strength", strength, "--out", outs[strength])
         assert rc == 0, err
     np.testing.assert_array_equal(read(outs["0"]), photo.astype(np.uint8))
@@ -114,7 +123,7 @@ def test_preserve_color_keeps_the_photos_chroma(run_dir, tmp_path, capsys):
 
     plain, kept = tmp_path / "plain.png", tmp_path / "kept.png"
     for out, extra in ((plain, []), (kept, ["--preserve-color"])):
-        rc, _, err = stylize_cli(capsys, PHOTO, "--model", run_dir, "--runtime", "onnx", "--style", "hubble_deep_field",
+        rc, _, err = stylize_cli(capsys, PHOTO, "--model", run_dir, "--runtime", "onnx", "--style", "starry_night",
                                  "--out", out, *extra)
         assert rc == 0, err
     photo, stylized, result = ycbcr(read(PHOTO)), ycbcr(read(plain)), ycbcr(read(kept))
@@ -141,12 +150,12 @@ def test_max_size_and_big_jpegs(run_dir, tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
     out = tmp_path / "small.png"
-    rc, _, err = stylize_cli(capsys, big, "--model", run_dir, "--runtime", "onnx", "--style", "ihc",
+    rc, _, err = stylize_cli(capsys, big, "--model", run_dir, "--runtime", "onnx", "--style", "great_wave",
                              "--max-size", 400, "--out", out)
     assert rc == 0, err
     assert Image.open(out).size == (400, 266)
     assert drafts and max(drafts[-1]) <= 4510 / 4 + 1, drafts  # decoded at 1/4 scale or less
-    rc, _, err = stylize_cli(capsys, PHOTO, "--model", run_dir, "--runtime", "onnx", "--style", "ihc",
+    rc, _, err = stylize_cli(capsys, PHOTO, "--model", run_dir, "--runtime", "onnx", "--style", "great_wave",
                              "--out", tmp_path / "full.png")
     assert rc == 0 and Image.open(tmp_path / "full.png").size == (451, 300)
 
@@ -157,7 +166,7 @@ def test_folder_of_photos(run_dir, tmp_path, capsys):
     Image.open(PHOTO).save(photos / "cat.png")
     Image.open(SKIMAGE_DATA / "coffee.png").convert("RGB").save(photos / "coffee.jpg")
     (photos / ".hidden").write_text("ignored")
-    rc, out, err = stylize_cli(capsys, photos, "--model", run_dir, "--runtime", "onnx", "--style", "ihc",
+    rc, out, err = stylize_cli(capsys, photos, "--model", run_dir, "--runtime", "onnx", "--style", "great_wave",
                                "--max-size", 128, "--out", results)
     assert rc == 0, err
     assert sorted(p.name for p in results.iterdir()) == ["cat.png", "coffee.png"]
@@ -165,7 +174,7 @@ def test_folder_of_photos(run_dir, tmp_path, capsys):
     assert "2 of 2 photos" in out and "photo/s" in err  # the summary and the progress bar
     (photos / "cut.jpg").write_bytes((SKIMAGE_DATA / "rocket.jpg").read_bytes()[:3000])
     (photos / "notes.txt").write_text("not a photo")
-    rc, out, err = stylize_cli(capsys, photos, "--model", run_dir, "--runtime", "onnx", "--style", "ihc",
+    rc, out, err = stylize_cli(capsys, photos, "--model", run_dir, "--runtime", "onnx", "--style", "great_wave",
                                "--max-size", 64, "--out", results)
     assert rc == 1, err
     assert "skipped cut.jpg: cannot decode image" in err and "skipped notes.txt" in err
@@ -173,7 +182,8 @@ def test_folder_of_photos(run_dir, tmp_path, capsys):
     assert sorted(p.name for p in results.iterdir()) == ["cat.png", "coffee.png"]
     assert Image.open(results / "cat.png").size == (64, 43)  # rewritten
     (photos / "cat.jpg").write_bytes(b"")
-    rc, _, err = stylize_cli(capsys, photos, "--model", run_dir, "--runtime", "onnx", "--style", "ihc", "--out", results)
+    rc, _, err = stylize_cli(capsys, photos, "--model", run_dir, "--runtime", "onnx", "--style", "great_wave",
+                             "--out", results)
     assert rc == 2 and "cat.jpg and cat.png would both be written" in err
 
 
@@ -181,7 +191,7 @@ def test_folder_of_photos(run_dir, tmp_path, capsys):
 def test_deploy_path_needs_no_tensorflow(tmp_path, run_dir, runtime):
     out = tmp_path / "phone.png"
     result = run_without_tensorflow(tmp_path, PHOTO, "--model", run_dir, "--runtime", runtime, "--style",
-                                    "ihc:0.7,gravel:0.3", "--strength", 0.8, "--preserve-color", "--out", out)
+                                    "great_wave:0.7,composition_viii:0.3", "--strength", 0.8, "--preserve-color", "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     assert Image.open(out).size == (451, 300)
     result = run_without_tensorflow(tmp_path, "--model", run_dir, "--runtime", runtime, "--list-styles")
@@ -196,27 +206,28 @@ def test_bad_input_is_one_error_line_and_writes_nothing(tmp_path, run_dir, capsy
     unlisted.parent.mkdir()
     unlisted.write_bytes((run_dir / "export" / "stylizer_tile.onnx").read_bytes())
     (tmp_path / "cut.jpg").write_bytes((SKIMAGE_DATA / "rocket.jpg").read_bytes()[:5000])
-    known = "hubble_deep_field, ihc, gravel"
+    known = ", ".join(STYLES)
     for argv, message in [
         ([photo, "--model", str(tmp_path / "missing")], "no released model or file"),
         ([photo, "--model", str(tmp_path / "broken.onnx")], "broken.onnx"),
         ([photo, "--model", str(run_dir / "export" / "stylizer.onnx"), "--runtime", "tflite"], "cannot run stylizer.onnx"),
         ([photo, "--model", str(tmp_path)], "no manifest.json"),
-        ([str(tmp_path / "cut.jpg"), *model, "--style", "ihc"], "cannot decode image"),
-        ([photo, *model], f"this model has 3 styles; choose with --style NAME or --style NAME:0.7,OTHER:0.3: {known}"),
-        ([photo, *model, "--style", "starry_night"], f"unknown style 'starry_night' in --style 'starry_night'; "
+        ([str(tmp_path / "cut.jpg"), *model, "--style", "great_wave"], "cannot decode image"),
+        ([photo, *model], f"this model has {len(STYLES)} styles; choose with --style NAME or --style NAME:0.7,OTHER:0.3: {known}"),
+        ([photo, *model, "--style", "hubble_deep_field"], f"unknown style 'hubble_deep_field' in --style 'hubble_deep_field'; "
                                                      f"this model's styles: {known}"),
-        ([photo, *model, "--style", "ihc:0.5,ihc:0.5"], "named twice"),
-        ([photo, *model, "--style", "ihc:-0.3,gravel:1"], "weight of style 'ihc' in --style 'ihc:-0.3,gravel:1' must be"),
-        ([photo, *model, "--style", "ihc:lots"], "must be a number >= 0, got 'lots'"),
-        ([photo, *model, "--style", "ihc:nan"], "must be a number >= 0, got 'nan'"),
-        ([photo, *model, "--style", "ihc:0,gravel:0"], "all zero"),
-        ([photo, *model, "--style", "ihc", "--strength", "1.5"], "--strength must be between 0 and 1"),
-        ([photo, *model, "--style", "ihc", "--strength", "-0.1"], "--strength must be between 0 and 1"),
-        ([photo, *model, "--style", "ihc", "--max-size", "4"], "--max-size must be at least 8"),
-        ([photo, *model, "--style", "ihc", "--deflicker", "0.5"], "--deflicker applies to videos only"),
+        ([photo, *model, "--style", "great_wave:0.5,great_wave:0.5"], "named twice"),
+        ([photo, *model, "--style", "great_wave:-0.3,composition_viii:1"],
+         "weight of style 'great_wave' in --style 'great_wave:-0.3,composition_viii:1' must be"),
+        ([photo, *model, "--style", "great_wave:lots"], "must be a number >= 0, got 'lots'"),
+        ([photo, *model, "--style", "great_wave:nan"], "must be a number >= 0, got 'nan'"),
+        ([photo, *model, "--style", "great_wave:0,composition_viii:0"], "all zero"),
+        ([photo, *model, "--style", "great_wave", "--strength", "1.5"], "--strength must be between 0 and 1"),
+        ([photo, *model, "--style", "great_wave", "--strength", "-0.1"], "--strength must be between 0 and 1"),
+        ([photo, *model, "--style", "great_wave", "--max-size", "4"], "--max-size must be at least 8"),
+        ([photo, *model, "--style", "great_wave", "--deflicker", "0.5"], "--deflicker applies to videos only"),
         (["--list-styles"], "--list-styles needs --model"),
-        ([*model, "--style", "ihc"], "give a photo, a folder of photos or a video"),
+        ([*model, "--style", "great_wave"], "give a photo, a folder of photos or a video"),
         ([photo, "--model", str(unlisted)], "not a multi-style stylizer (it has no stylizer network)"),
     ]:
         rc, _, err = stylize_cli(capsys, *argv, "--out", out)
@@ -227,7 +238,8 @@ def test_bad_input_is_one_error_line_and_writes_nothing(tmp_path, run_dir, capsy
 
 def test_cli_writes_result_and_comparison(tmp_path, run_dir):
     out = tmp_path / "cat.jpg"
-    result = run_cli("zoo.stylize", PHOTO, "--model", run_dir, "--runtime", "keras", "--style", "gravel", "--out", out)
+    result = run_cli("zoo.stylize", PHOTO, "--model", run_dir, "--runtime", "keras", "--style", "composition_viii",
+                     "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     assert Image.open(out).size == (451, 300) and Image.open(out).format == "JPEG"
     assert (tmp_path / "cat_compare.png").is_file()
@@ -259,7 +271,7 @@ def test_big_photos_go_through_in_tiles_without_seams(run_dir):
 
     model = stylizer_model(zoo.open(run_dir, "onnx"))
     assert model.tile_runner is not None and model.tile_runner.path.name == "stylizer_tile.onnx"
-    inputs = {STYLE_WEIGHTS: np.array([[0.2, 0.8, 0.0]], np.float32)}
+    inputs = {STYLE_WEIGHTS: padded([0.2, 0.8])[None]}
     photo, whole = big_photo_and_whole(model, inputs)
     tiles = []
     tiled = stylize_tiled(model.runner, model.tile_runner, photo, inputs, norm_channels=model.norm_channels, tile=256,
@@ -285,7 +297,7 @@ def test_tflite_tiles_rebuild_the_one_pass_result(run_dir):
 
     model = stylizer_model(zoo.open(run_dir, "tflite"))
     assert model.tile_runner.path.name == "stylizer_tile.tflite"
-    inputs = {STYLE_WEIGHTS: np.array([[0.2, 0.8, 0.0]], np.float32)}
+    inputs = {STYLE_WEIGHTS: padded([0.2, 0.8])[None]}
     photo, whole = big_photo_and_whole(model, inputs)
     exact = stylize_tiled(model.runner, model.tile_runner, photo, inputs, tile=256, stats_pixels=photo.size)
     assert psnr(whole / 255, exact / 255) >= 45

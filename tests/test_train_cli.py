@@ -1,19 +1,17 @@
-"""`python -m zoo.train` and `python -m zoo.evaluate` end to end, as a user runs them."""
+"""`python -m zoo.train` and `python -m zoo.evaluate` end to end, as a user runs them: a complete
+run folder of every model, its metrics, and one error line for every mistake (the refusals by
+their `main()` in this process; test_cli_errors.py checks a real process's exit). Resuming is in
+test_train_resume.py."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, error_line, run_cli
+from conftest import call_cli, error_line, run_cli
 from zoo import models
 from zoo.names import Task
 
@@ -94,84 +92,6 @@ def test_dcgan_frechet_distance_uses_the_zoo_cnn(train_run):
     assert metrics["test_frechet_distance_zoo_cnn"] > metrics["test_frechet_distance_floor"] >= 0
 
 
-def test_resume_extends_a_finished_run(train_run, tmp_path):
-    import shutil
-
-    run = tmp_path / "run"
-    shutil.copytree(train_run("vae"), run)
-    result = run_cli("zoo.train", "vae", "--resume", run, "--epochs", 3)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "restored checkpoint of epoch 2" in result.stderr
-    state = read(run / "checkpoint" / "state.json")
-    assert state["epoch"] == 3 and [h["epoch"] for h in state["history"]] == [1, 2, 3]
-    assert read(run / "metrics.json")["epochs"] == 3
-    assert (run / "images" / "samples_epoch_003.png").is_file()
-
-
-@pytest.mark.slow
-def test_time_limit_stops_after_the_epoch_that_passes_it_and_the_run_resumes(tmp_path):
-    run = tmp_path / "run"
-    result = run_cli("zoo.train", "vae", "--limit", 256, "--batch-size", 64, "--epochs", 5, "--time-limit", 0.001,
-                     "--out", run)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "--time-limit of 0.001 minutes reached after epoch 1" in result.stderr
-    assert read(run / "checkpoint" / "state.json")["epoch"] == 1 and read(run / "metrics.json")["epochs"] == 1
-    result = run_cli("zoo.train", "vae", "--resume", run, "--epochs", 2)  # the resumed run keeps the limit
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert [h["epoch"] for h in read(run / "checkpoint" / "state.json")["history"]] == [1, 2]
-
-
-@pytest.mark.slow
-def test_kill_9_mid_epoch_then_resume_finishes(tmp_path):
-    """SIGKILL during the second epoch; --resume continues from the epoch-1 checkpoint."""
-    run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "zoo.train", "vae", "--limit", 2048, "--epochs", 3, "--batch-size", 32, "--out", run]
-    proc = subprocess.Popen(list(map(str, cmd)), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    state_path = run / "checkpoint" / "state.json"
-    deadline = time.time() + 400
-    while not state_path.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    time.sleep(1.0)  # well inside epoch 2
-    assert proc.poll() is None, "training ended before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert read(state_path)["epoch"] == 1
-    assert not list(run.rglob("*.tmp*")) or all(p.name.startswith(".") for p in run.rglob("*.tmp*"))
-    result = run_cli("zoo.train", "vae", "--resume", run)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "restored checkpoint of epoch 1" in result.stderr
-    assert [h["epoch"] for h in read(state_path)["history"]] == [1, 2, 3]
-    assert read(run / "metrics.json")["epochs"] == 3
-
-
-def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(train_run, tmp_path):
-    import shutil
-
-    run = tmp_path / "run"
-    shutil.copytree(train_run("vae"), run)
-    good = (run / "model.keras").read_bytes()
-    result = run_cli("zoo.train", "vae", "--resume", run, "--epochs", 3, "--learning-rate", 1e30)
-    line = error_line(result)
-    assert "became nan" in line or "became inf" in line
-    assert "last good checkpoint" in line
-    assert read(run / "checkpoint" / "state.json")["epoch"] == 2
-    assert (run / "model.keras").read_bytes() == good
-
-
-@pytest.mark.slow
-def test_same_seed_same_losses(tmp_path):
-    def losses(seed, out):
-        result = run_cli("zoo.train", "cnn", "--limit", 256, "--epochs", 1, "--batch-size", 64,
-                         "--seed", seed, "--out", out)
-        assert result.returncode == 0, result.stderr[-2000:]
-        return read(out / "checkpoint" / "state.json")["history"][0]["loss"]
-
-    a, b, c = losses(7, tmp_path / "a"), losses(7, tmp_path / "b"), losses(8, tmp_path / "c")
-    assert a == pytest.approx(b, rel=1e-5)
-    assert a != pytest.approx(c, rel=1e-5)
-
-
 @pytest.mark.parametrize("args,expected", [
     (["nope"], "invalid choice: 'nope'"),
     (["vae", "--dataset", "no_such_dataset"], "unknown dataset 'no_such_dataset'"),
@@ -181,38 +101,35 @@ def test_same_seed_same_losses(tmp_path):
     (["vae", "--time-limit", "0"], "--time-limit must be a positive number of minutes"),
     (["vae", "--out", "/proc/version/run"], "cannot write /proc/version/run: "),
 ])
-@pytest.mark.slow
-def test_bad_input_gets_one_line(args, expected):
-    assert expected in error_line(run_cli("zoo.train", *args))
+def test_bad_input_gets_one_line(args, expected, capsys):
+    assert expected in error_line(call_cli(capsys, "zoo.train", *args))
 
 
-@pytest.mark.slow
-def test_bad_data_folders_get_one_line(tmp_path):
+def test_bad_data_folders_get_one_line(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
-    assert "no usable images" in error_line(run_cli("zoo.train", "vae", "--dataset", tmp_path / "empty"))
+    assert "no usable images" in error_line(call_cli(capsys, "zoo.train", "vae", "--dataset", tmp_path / "empty"))
     (tmp_path / "text").mkdir()
     (tmp_path / "text" / "readme.txt").write_text("hi")
-    assert "no usable images" in error_line(run_cli("zoo.train", "dcgan", "--dataset", tmp_path / "text"))
+    assert "no usable images" in error_line(call_cli(capsys, "zoo.train", "dcgan", "--dataset", tmp_path / "text"))
     idx = tmp_path / "idx"
     idx.mkdir()
     (idx / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b garbage")
     (idx / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b garbage")
-    assert "cannot read IDX" in error_line(run_cli("zoo.train", "cnn", "--dataset", idx))
+    assert "cannot read IDX" in error_line(call_cli(capsys, "zoo.train", "cnn", "--dataset", idx))
 
 
-@pytest.mark.slow
-def test_unlabelled_folder_is_refused_for_the_cnn(tmp_path):
+def test_unlabelled_folder_is_refused_for_the_cnn(tmp_path, capsys):
     for i in range(3):
         Image.fromarray(np.full((30, 30, 3), i * 40, np.uint8)).save(tmp_path / f"{i}.png")
-    assert "needs labelled images" in error_line(run_cli("zoo.train", "cnn", "--dataset", tmp_path))
+    assert "needs labelled images" in error_line(call_cli(capsys, "zoo.train", "cnn", "--dataset", tmp_path))
 
 
-def test_resume_and_evaluate_refuse_the_wrong_folders(train_run, tmp_path):
-    assert "is a 'vae' run; cannot resume it as 'cnn'" in error_line(
-        run_cli("zoo.train", "cnn", "--resume", train_run("vae")))
-    assert "not a zoo run folder" in error_line(run_cli("zoo.evaluate", tmp_path))
-    assert "--limit must be at least 1, got 0" in error_line(run_cli("zoo.evaluate", train_run("vae"), "--limit", 0))
-    assert "already holds a run" in error_line(run_cli("zoo.train", "vae", "--out", train_run("vae")))
+def test_resume_and_evaluate_refuse_the_wrong_folders(train_run, tmp_path, capsys):
+    vae = train_run("vae")
+    assert "is a 'vae' run; cannot resume it as 'cnn'" in error_line(call_cli(capsys, "zoo.train", "cnn", "--resume", vae))
+    assert "not a zoo run folder" in error_line(call_cli(capsys, "zoo.evaluate", tmp_path))
+    assert "--limit must be at least 1, got 0" in error_line(call_cli(capsys, "zoo.evaluate", vae, "--limit", 0))
+    assert "already holds a run" in error_line(call_cli(capsys, "zoo.train", "vae", "--out", vae))
 
 
 def test_mixed_precision_auto_default_and_flags(monkeypatch):
@@ -235,7 +152,6 @@ def test_mixed_precision_auto_default_and_flags(monkeypatch):
     assert train.resolve_precision(None, "tensorflow") is False and train.resolve_precision(True, "jax") is True
 
 
-@pytest.mark.slow
 def test_a_preset_sets_defaults_that_flags_override(capsys):
     """--preset long: the CNN's named defaults, which flags given on the command line still
     override, and which zoo.list shows as flags; a model without presets, or an unknown preset,
@@ -253,5 +169,4 @@ def test_a_preset_sets_defaults_that_flags_override(capsys):
     assert list_models() == 0
     assert f"--preset long: --epochs {long['epochs']} " in capsys.readouterr().out
     for argv in (["cnn", "--preset", "nope"], ["vae", "--preset", "long"]):
-        r = subprocess.run([sys.executable, "-m", "zoo.train", *argv], capture_output=True, text=True)
-        assert r.returncode == 2 and "Traceback" not in r.stderr and "--preset" in r.stderr.strip().splitlines()[-1]
+        assert "--preset" in error_line(call_cli(capsys, "zoo.train", *argv))

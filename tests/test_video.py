@@ -50,7 +50,7 @@ def flicker(frames) -> float:
 
 def test_video_keeps_frame_count_rate_and_size(run_dir, clip, tmp_path, capsys):
     out = tmp_path / "out" / "styled.mp4"
-    rc, stdout, err = stylize_cli(capsys, clip, "--model", run_dir, "--runtime", "onnx", "--style", "ihc",
+    rc, stdout, err = stylize_cli(capsys, clip, "--model", run_dir, "--runtime", "onnx", "--style", "great_wave",
                                   "--out", out)
     assert rc == 0, err
     meta, frames = frames_of(out)
@@ -64,7 +64,7 @@ def test_video_keeps_frame_count_rate_and_size(run_dir, clip, tmp_path, capsys):
 
 def test_max_size_scales_frames(run_dir, clip, tmp_path, capsys):
     out = tmp_path / "small.mkv"
-    rc, _, err = stylize_cli(capsys, clip, "--model", run_dir, "--runtime", "tflite", "--style", "gravel",
+    rc, _, err = stylize_cli(capsys, clip, "--model", run_dir, "--runtime", "tflite", "--style", "composition_viii",
                              "--max-size", 32, "--out", out)
     assert rc == 0, err
     meta, frames = frames_of(out)
@@ -76,7 +76,7 @@ def test_deflicker_steadies_the_video(run_dir, clip, tmp_path, capsys):
     results = {}
     for alpha in ("0", "0.6"):
         out = tmp_path / f"deflicker{alpha}.mp4"
-        rc, _, err = stylize_cli(capsys, clip, "--model", run_dir, "--runtime", "onnx", "--style", "hubble_deep_field",
+        rc, _, err = stylize_cli(capsys, clip, "--model", run_dir, "--runtime", "onnx", "--style", "starry_night",
                                  "--deflicker", alpha, "--out", out)
         assert rc == 0, err
         results[alpha] = frames_of(out)[1]
@@ -104,7 +104,7 @@ def test_deflicker_leaves_moving_parts_and_cuts_alone():
 
 def test_video_without_tensorflow(run_dir, clip, tmp_path):
     out = tmp_path / "phone.mp4"
-    result = run_without_tensorflow(tmp_path, clip, "--model", run_dir, "--runtime", "tflite", "--style", "ihc",
+    result = run_without_tensorflow(tmp_path, clip, "--model", run_dir, "--runtime", "tflite", "--style", "great_wave",
                                     "--deflicker", 0.5, "--preserve-color", "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(frames_of(out)[1]) == FRAMES
@@ -115,7 +115,7 @@ def test_videos_that_cannot_be_read_or_written(run_dir, clip, tmp_path, capsys):
     (tmp_path / "cut.mp4").write_bytes(clip.read_bytes()[:len(clip.read_bytes()) // 2])  # its index is at the end
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=duration=0.5", "-c:a",
                     "aac", str(tmp_path / "sound.mp4")], check=True)
-    model = ["--model", run_dir, "--runtime", "onnx", "--style", "ihc"]
+    model = ["--model", run_dir, "--runtime", "onnx", "--style", "great_wave"]
     out = tmp_path / "out" / "result.mp4"
     for argv, message in [
         ([tmp_path / "noise.mp4", *model], "cannot decode video"),
