@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from exporters import FORMAT_NAMES, QUANTIZATIONS, manifest, onnx, savedmodel, select, tflite
-from exporters.keras_runtime import KerasRunner, serving_function
+from exporters.keras_runtime import KerasRunner, network_feed, serving_function
 from exporters.validate import ValidationError, accuracy, validate
 from zoo import models
 from zoo.deploy import runtime
@@ -131,10 +131,8 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
         specs = serve.input_signature
         # Image inputs get real images; other inputs what the recipe draws (latent vectors: N(0, I)).
         images = test_x[:VALIDATION_BATCH]
-        inputs = {s.name: images if len(s.shape) == 4 else
-                  recipe.sample_input(s.name, tuple(s.shape[1:]), images, rng) for s in specs}
-        calibration = {s.name: calib_x if len(s.shape) == 4 else
-                       recipe.sample_input(s.name, tuple(s.shape[1:]), calib_x, rng) for s in specs}
+        inputs = network_feed(recipe, specs, images, rng)
+        calibration = network_feed(recipe, specs, calib_x, rng)
 
         def representative(calibration=calibration, specs=specs):
             # By name: a converted signature need not keep the network's input order.

@@ -18,6 +18,15 @@ from zoo.models.common import float32_copy
 from zoo.training.runs import Run, load_keras_model
 
 
+def network_feed(recipe, specs, images, rng) -> dict:
+    """{input name: array} of a network for a batch of `images`: the images where an input takes
+    images (4-D), what the recipe draws for the others (`Recipe.sample_input`: latent vectors,
+    style weights, statistics), one per image. `specs`: the network's inputs or its serving
+    function's signature (anything with a name and a shape)."""
+    return {s.name: images if len(s.shape) == 4 else recipe.sample_input(s.name, tuple(s.shape[1:]), images, rng)
+            for s in specs}
+
+
 def serving_function(model, dynamic_hw: bool):
     """The signature every format is converted from: inputs named like the model's, any batch
     (and any height and width for image-to-image models), a dict of named float32 outputs (a

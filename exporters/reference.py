@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from exporters.keras_runtime import KerasRunner, serving_function
+from exporters.keras_runtime import KerasRunner, network_feed, serving_function
 from zoo import models
 from zoo.errors import ArgumentParser, cli
 from zoo.fileio import atomic_path
@@ -31,20 +31,13 @@ SIDE = 48  # image-to-image networks take any size: a small one keeps the file s
 def reference_inputs(recipe, networks: dict, seed: int = 0) -> dict:
     """{network: {input name: array}}: uniform noise images of the network's shape (SIDE x SIDE
     where height and width are free), other inputs as the exporters draw them for validation
-    (the recipe's `sample_input`: latent vectors, style weights, statistics)."""
+    (`network_feed`)."""
     rng = np.random.default_rng(seed)
     feeds = {}
     for name, network in networks.items():
-        feed = {}
-        for x in network.inputs:
-            shape = tuple(d or SIDE for d in x.shape[1:])
-            if len(shape) == 3:
-                feed[x.name] = rng.random((BATCH, *shape), dtype=np.float32)
-        images = next(iter(feed.values()), np.zeros((BATCH, SIDE, SIDE, 3), np.float32))
-        for x in network.inputs:
-            if x.name not in feed:
-                feed[x.name] = recipe.sample_input(x.name, tuple(x.shape[1:]), images, rng)
-        feeds[name] = feed
+        shapes = [tuple(d or SIDE for d in x.shape[1:]) for x in network.inputs if len(x.shape) == 4]
+        images = rng.random((BATCH, *(shapes[0] if shapes else (SIDE, SIDE, 3))), dtype=np.float32)
+        feeds[name] = network_feed(recipe, network.inputs, images, rng)
     return feeds
 
 

@@ -81,3 +81,25 @@ def test_released_files_give_their_reference_outputs(name):
         assert sorted(bundle.runners) == sorted(reference), runtime_name
         for network, (inputs, outputs) in reference.items():
             compare(f"{name} {runtime_name} {network}", outputs, bundle[network](**inputs), tolerance[runtime_name])
+
+
+@pytest.mark.slow
+def test_recorded_references_feed_every_input_of_every_network(tmp_path, capsys):
+    """`python -m exporters.reference` on a copy of the released stylizer (whose tile network takes
+    statistics that its main network computes) draws the inputs it drew at release, every input
+    of every network, and records the outputs the Keras model gives for them."""
+    import shutil
+
+    import numpy as np
+
+    from exporters.reference import REFERENCE, load, main
+
+    copy = shutil.copytree(RELEASED / "stylizer-paintings", tmp_path / "stylizer", ignore=shutil.ignore_patterns(
+        "export", "images", REFERENCE))
+    assert main([str(copy)]) == 0 and "stylizer, stylizer_tile" in capsys.readouterr().out
+    recorded, committed = load(copy / REFERENCE), load(RELEASED / "stylizer-paintings" / REFERENCE)
+    for network, (inputs, outputs) in recorded.items():
+        for drawn, kept in zip((inputs, outputs), committed[network]):
+            assert sorted(drawn) == sorted(kept), network
+            for name in drawn:
+                np.testing.assert_allclose(drawn[name], kept[name], atol=1e-5, err_msg=f"{network}.{name}")
