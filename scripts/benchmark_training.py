@@ -105,7 +105,7 @@ def hyperparameters(model: str, config: dict) -> dict:
     precision: "auto" resolves per machine, and a run's config.json holds what it resolved to."""
     from zoo import models
 
-    return {k: v for k, v in models.get(model).hyperparameters(config).items() if k != "mixed_precision"}
+    return {k: v for k, v in models.get(model).run_identity(config).items() if k != "mixed_precision"}
 
 
 def run(model: str, flags: list, out: Path) -> dict:

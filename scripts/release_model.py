@@ -41,7 +41,7 @@ def portable_paths(text: str) -> str:
 def model_card(title, config, metrics, recipe, pictures, extra):
     info = config.get("dataset_info", {})
     backend = f"KERAS_BACKEND={config['backend']} " if config.get("backend", "tensorflow") != "tensorflow" else ""
-    others = {k: v for k, v in recipe.hyperparameters(config).items() if v is not None and k not in recipe.defaults}
+    others = {k: v for k, v in recipe.run_identity(config).items() if v is not None and k not in recipe.defaults}
     lines = [
         f"# {title}", "",
         f"{recipe.description}. After {recipe.paper}.", "",

@@ -72,7 +72,8 @@ def build_once(tmp_path_factory, worker_id):
 
 # Fixtures that train, export or start a browser: a test that takes one is `slow`, so that
 # `pytest -m "not slow"` (the development tier, README) runs the rest in a few minutes.
-SLOW_FIXTURES = {"build_once", "train_run", "run_dir", "exported", "exported_float", "trained", "keras_reference", "browser", "site"}
+SLOW_FIXTURES = {"build_once", "train_run", "run_dir", "exported", "exported_float", "trained", "keras_reference",
+                 "browser", "site"}
 
 
 def pytest_collection_modifyitems(items):
@@ -269,14 +270,31 @@ def run_dir(tmp_path_factory):
     return shutil.copytree(RELEASED_STYLIZER, tmp_path_factory.mktemp("stylizer") / "stylizer-paintings")
 
 
-# Runs zoo.stylize's main() with TensorFlow and Keras unimportable, and fails if either got
-# imported anyway: the deploy path of phones and servers without TensorFlow.
-BLOCK_TF = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None; "
-            "from zoo.stylize import main; rc = main(sys.argv[1:]); "
-            "assert not any(m.startswith(('tensorflow', 'keras')) and sys.modules[m] for m in sys.modules); sys.exit(rc)")
+# Runs `python -m MODULE ARGV...` by its main() with the packages of $ZOO_TEST_BLOCKED made
+# unimportable, as if they were not installed, and exits 3 if one got imported anyway.
+WITHOUT = """
+import importlib, os, sys
+blocked = os.environ["ZOO_TEST_BLOCKED"].split(",")
+for name in blocked:
+    sys.modules[name] = None
+module, argv = sys.argv[1], sys.argv[2:]
+main = getattr(importlib.import_module(module), "main", None) or importlib.import_module(module + ".__main__").main
+rc = main(argv)
+leaked = sorted(m for m in sys.modules if m.split(".")[0] in blocked and sys.modules[m] is not None)
+print(*["imported anyway:", *leaked] if leaked else [], file=sys.stderr)
+sys.exit(3 if leaked else rc)
+"""
+TENSORFLOW_AND_KERAS = ("tensorflow", "keras", "tf_keras")
 
 
-def run_without_tensorflow(tmp_path, *argv):
-    """`python -m zoo.stylize argv...` without TensorFlow or Keras, $HOME in `tmp_path`."""
-    return subprocess.run([sys.executable, "-c", BLOCK_TF, *map(str, argv)], capture_output=True, text=True,
-                          env={"HOME": str(tmp_path), "PATH": ""}, cwd=ROOT, timeout=300)
+def run_without(blocked, module, *argv, env=None, timeout=600):
+    """`python -m module argv...` where the packages `blocked` cannot be imported: the deploy path
+    of phones and servers without TensorFlow or Keras, training where JAX is alone."""
+    env = {**os.environ, **(env or {}), "ZOO_TEST_BLOCKED": ",".join(blocked)}
+    return subprocess.run([sys.executable, "-c", WITHOUT, module, *map(str, argv)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=timeout, env=env)
+
+
+def run_without_tensorflow(tmp_path, module, *argv):
+    """`python -m module argv...` without TensorFlow or Keras, $HOME in `tmp_path`."""
+    return run_without(TENSORFLOW_AND_KERAS, module, *argv, env={"HOME": str(tmp_path)}, timeout=300)

@@ -294,7 +294,7 @@ def stylize(runtime, tmp_path, *flags):
     out = tmp_path / f"{runtime}-{len(list(tmp_path.iterdir()))}.png"
     args = [PHOTO, "--runtime", runtime, "--max-size", 96, "--out", out, *flags]
     result = (run_cli("zoo.stylize", *args) if runtime == "keras"
-              else run_without_tensorflow(tmp_path, *args))
+              else run_without_tensorflow(tmp_path, "zoo.stylize", *args))
     return result, (np.asarray(Image.open(out), np.float32) / 255 if out.exists() else None)
 
 

@@ -11,15 +11,12 @@ data are AdaIN's, whose release was trained so). The VAE's and AdaIN's steps are
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, error_line, run_cli, tiny_flags
+from conftest import error_line, run_cli, run_without, tiny_flags
 
 JAX = {"KERAS_BACKEND": "jax"}
 TENSORFLOW = {"KERAS_BACKEND": "tensorflow"}
@@ -30,9 +27,6 @@ FLAGS = {  # beyond the tiny run's (conftest.TINY_RUNS): what these models also 
 JAX_MODELS = ["cnn", "dcgan", "stylizer", "arbitrary"]
 # Models whose data come without tf.data (zoo.style.pairs): they train where JAX is alone.
 WITHOUT_TENSORFLOW = {"adain", "arbitrary"}
-# zoo.train's main() with TensorFlow unimportable; fails if it got imported anyway.
-NO_TF_TRAIN = ("import sys; sys.modules['tensorflow'] = None; from zoo.train import main; rc = main(sys.argv[1:]); "
-               "assert sys.modules['tensorflow'] is None; sys.exit(rc)")
 _runs: dict = {}
 
 
@@ -44,8 +38,7 @@ def jax_run(model, tmp_path_factory):
         args = [model, *tiny_flags(model, tmp_path_factory), *FLAGS.get(model, []), "--epochs", 1,
                 "--steps-per-epoch", 2, "--out", out]
         if model in WITHOUT_TENSORFLOW:
-            result = subprocess.run([sys.executable, "-c", NO_TF_TRAIN, *map(str, args)], capture_output=True,
-                                    text=True, cwd=ROOT, timeout=900, env={**os.environ, **JAX})
+            result = run_without(("tensorflow",), "zoo.train", *args, env=JAX, timeout=900)
         else:
             result = run_cli("zoo.train", *args, env=JAX)
         assert result.returncode == 0, result.stderr[-3000:]

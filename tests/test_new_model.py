@@ -12,7 +12,8 @@ import sys
 import pytest
 
 from conftest import ROOT
-from test_deploy import photos, run_without_tensorflow
+from conftest import run_without_tensorflow
+from test_deploy import photos
 
 # The one line: a zoo model's import in zoo/models/__init__.py; here, before each command.
 IMPORTED = "import sys; sys.path.insert(0, 'tests/models'); import tiny_mlp; "
@@ -42,4 +43,4 @@ def test_a_model_in_one_file_trains_exports_and_deploys(tmp_path):
 
     result = run_without_tensorflow(tmp_path, "zoo.classify", run, *photos(tmp_path), "--runtime", "tflite")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "imported: []" in result.stdout and "photo.jpg" in result.stdout
+    assert "photo.jpg" in result.stdout

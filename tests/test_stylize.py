@@ -190,11 +190,12 @@ def test_folder_of_photos(run_dir, tmp_path, capsys):
 @pytest.mark.parametrize("runtime", ["tflite", "onnx"])
 def test_deploy_path_needs_no_tensorflow(tmp_path, run_dir, runtime):
     out = tmp_path / "phone.png"
-    result = run_without_tensorflow(tmp_path, PHOTO, "--model", run_dir, "--runtime", runtime, "--style",
-                                    "great_wave:0.7,composition_viii:0.3", "--strength", 0.8, "--preserve-color", "--out", out)
+    result = run_without_tensorflow(tmp_path, "zoo.stylize", PHOTO, "--model", run_dir, "--runtime", runtime,
+                                    "--style", "great_wave:0.7,composition_viii:0.3", "--strength", 0.8,
+                                    "--preserve-color", "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     assert Image.open(out).size == (451, 300)
-    result = run_without_tensorflow(tmp_path, "--model", run_dir, "--runtime", runtime, "--list-styles")
+    result = run_without_tensorflow(tmp_path, "zoo.stylize", "--model", run_dir, "--runtime", runtime, "--list-styles")
     assert result.returncode == 0 and result.stdout.split() == STYLES, result.stderr[-3000:]
 
 

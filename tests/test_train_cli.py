@@ -126,7 +126,8 @@ def test_unlabelled_folder_is_refused_for_the_cnn(tmp_path, capsys):
 
 def test_resume_and_evaluate_refuse_the_wrong_folders(train_run, tmp_path, capsys):
     vae = train_run("vae")
-    assert "is a 'vae' run; cannot resume it as 'cnn'" in error_line(call_cli(capsys, "zoo.train", "cnn", "--resume", vae))
+    resumed_as_cnn = call_cli(capsys, "zoo.train", "cnn", "--resume", vae)
+    assert "is a 'vae' run; cannot resume it as 'cnn'" in error_line(resumed_as_cnn)
     assert "not a zoo run folder" in error_line(call_cli(capsys, "zoo.evaluate", tmp_path))
     assert "--limit must be at least 1, got 0" in error_line(call_cli(capsys, "zoo.evaluate", vae, "--limit", 0))
     assert "already holds a run" in error_line(call_cli(capsys, "zoo.train", "vae", "--out", vae))

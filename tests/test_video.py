@@ -104,8 +104,8 @@ def test_deflicker_leaves_moving_parts_and_cuts_alone():
 
 def test_video_without_tensorflow(run_dir, clip, tmp_path):
     out = tmp_path / "phone.mp4"
-    result = run_without_tensorflow(tmp_path, clip, "--model", run_dir, "--runtime", "tflite", "--style", "great_wave",
-                                    "--deflicker", 0.5, "--preserve-color", "--out", out)
+    result = run_without_tensorflow(tmp_path, "zoo.stylize", clip, "--model", run_dir, "--runtime", "tflite",
+                                    "--style", "great_wave", "--deflicker", 0.5, "--preserve-color", "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(frames_of(out)[1]) == FRAMES
 

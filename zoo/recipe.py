@@ -59,11 +59,12 @@ class Recipe:
         self.config = config
 
     @classmethod
-    def hyperparameters(cls, config: dict) -> dict:
-        """What makes a run what it is, read from its configuration: the preset, every field of
-        `Hyperparameters`, the data options it reads (`data_options`) and the seed, not where it
-        ran or wrote to. The model card lists these; the training benchmark reuses an earlier run
-        only if they all match today's."""
+    def run_identity(cls, config: dict) -> dict:
+        """What makes a run what it is, as its configuration gives it (None where it gives
+        nothing): the preset, every field of `Hyperparameters`, the data options it reads
+        (`data_options`) and the seed, not where it ran or wrote to. The model card lists those
+        beyond the hyper-parameters; the training benchmark reuses an earlier run only if they
+        all match today's. The values a run trained with: `hyperparameter_values`."""
         keys = ("preset", *cls.defaults, *cls.data_options, "seed")
         return {key: config.get(key) for key in dict.fromkeys(keys)}
 
