@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 
 from exporters.__main__ import add_selection_arguments  # noqa: E402
 from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E402
+from zoo.fileio import write_json, write_text  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
 
 BATCH_SIZES = (1, 32)
@@ -135,8 +136,6 @@ def main(argv=None):
                                 runs=args.runs, warmup=args.warmup, opset=args.opset, eval_images=args.eval_images,
                                 out=args.out)
     table = markdown(results, args.threads, args.runs, args.warmup)
-    from zoo.fileio import write_json, write_text
-
     write_text(folder / "benchmark.md", table)
     write_json(folder / "benchmark.json", {"threads": args.threads, "runs": args.runs, "warmup": args.warmup,
                                            "batch_sizes": list(BATCH_SIZES), "results": results})

@@ -10,6 +10,7 @@ manifest on disk always describes the files next to it (zoo.deploy.runtime check
 from __future__ import annotations
 
 import datetime
+import hashlib
 from pathlib import Path
 
 from exporters.onnx import webgpu_source
@@ -27,8 +28,6 @@ def file_digest(path: Path):
     """(sha256, bytes) of a file, or of a SavedModel folder (its files' hashes, in path order)."""
     if path.is_file():
         return sha256(path), path.stat().st_size
-    import hashlib
-
     h, size = hashlib.sha256(), 0
     for f in sorted(p for p in path.rglob("*") if p.is_file()):
         h.update(f"{f.relative_to(path).as_posix()} {sha256(f)}\n".encode())

@@ -14,6 +14,7 @@ a 108-megapixel phone photo opens at --max-size 1024 in the memory of a small on
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -72,8 +73,6 @@ def _open(path: Path, reduced: bool):
     above 89 megapixels), since `load_rgb` checks the size it actually decodes. Other files keep
     the guard's error; its warning is dropped, as `load_rgb` refuses them itself, in one line,
     before anything is decoded."""
-    import warnings
-
     from PIL import Image, JpegImagePlugin
 
     if reduced:

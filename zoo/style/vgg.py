@@ -24,6 +24,7 @@ Random weights give meaningless losses, so they are used only when asked for, wi
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import importlib.util
 import io
@@ -122,8 +123,6 @@ class _TorchLegacyUnpickler(pickle.Unpickler):
         if module == "torch._utils" and name == "_rebuild_tensor_v2":
             return _rebuild_tensor
         if module == "collections" and name == "OrderedDict":
-            import collections
-
             return collections.OrderedDict
         if module == "torch" and name in self.STORAGES:
             return self.STORAGES[name]

@@ -12,7 +12,10 @@
 from __future__ import annotations
 
 import datetime
+import importlib.metadata
+import json
 import os
+import platform
 import zipfile
 from pathlib import Path
 
@@ -43,8 +46,6 @@ def device_name(backend) -> str:
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                    if line.startswith("model name"))
     except (OSError, StopIteration):
-        import platform
-
         cpu = platform.processor() or "CPU"
     return f"{cpu}, {os.cpu_count()} cores"
 
@@ -53,9 +54,6 @@ def versions() -> dict:
     """The versions that made a run or an export (config.json, manifest.json): the zoo's,
     Python's, and those of the installed packages among `VERSIONED`, read from their metadata
     (nothing is imported)."""
-    import importlib.metadata
-    import platform
-
     found = {"zoo": importlib.metadata.version(DISTRIBUTION), "python": platform.python_version()}
     for dist in VERSIONED:
         try:
@@ -146,8 +144,6 @@ def load_keras_model(path):
 def is_chief() -> bool:
     """True unless this process is a non-chief worker of a multi-worker run (those must not
     write the run folder). Without a chief in TF_CONFIG, worker 0 is the chief, as in TF."""
-    import json
-
     tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
     task = tf_config.get("task")
     if not task or task.get("type") == "chief":
