@@ -28,9 +28,9 @@ pytestmark = pytest.mark.timeout(1800)
 # Models exported to every format elsewhere, whose every variant here (int8 calibration of a
 # VGG19-sized network included) would cost minutes of CI.
 EXPORTED_ELSEWHERE = {
-    "stylizer": "test_backends.py exports runs of either backend to ONNX and TFLite with the exporters' validation "
-                "(test_stylizer_exports_pass_parity_from_either_backend); test_stylizer_release.py checks every file "
-                "of its release, the quantized ones too (test_every_file_stylizes_like_keras)",
+    "stylizer": "test_backends_style.py exports runs of either backend to ONNX and TFLite with the exporters' "
+                "validation (test_stylizer_exports_pass_parity_from_either_backend); test_stylizer_release.py checks "
+                "every file of its release, the quantized ones too (test_every_file_stylizes_like_keras)",
     "adain": "test_adain.py's exported fixture exports it to ONNX and TFLite with the exporters' validation "
              "(test_exports_connect_as_the_manifest_says_and_use_builtin_ops)",
 }

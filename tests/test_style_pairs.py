@@ -1,5 +1,5 @@
 """AdaIN's photo and painting pairs without TensorFlow (zoo.style.pairs). A whole run on JAX with
-TensorFlow unimportable, as on an accelerator machine that has JAX alone: test_backends.py."""
+TensorFlow unimportable, as on an accelerator machine that has JAX alone: test_backends_style.py."""
 
 from __future__ import annotations
 
