@@ -20,6 +20,10 @@ from filelock import FileLock
 from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The JAX processes of the suite run a few steps each, most of their time XLA compiling (every
+# eager op at every shape is a program): compile without LLVM's optimisation passes, which pay
+# off only over many steps (`jax_compilation_cache` below also shares the programs).
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -46,16 +50,31 @@ def call_cli(capsys, module, *args):
     return subprocess.CompletedProcess([module.__name__, *map(str, args)], code, out, err)
 
 
+def session_folder(tmp_path_factory, worker_id, name) -> Path:
+    """A folder of this test session's that every pytest-xdist worker shares."""
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # the workers' temporary folders lie side by side in the session's
+        root = root.parent
+    (root / name).mkdir(exist_ok=True)
+    return root / name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def jax_compilation_cache(tmp_path_factory, worker_id):
+    """One persistent XLA compilation cache for the session's JAX processes, whatever the size
+    or compile time of a program: the suite's JAX trainings share the VGG19 loss's programs and
+    many small ones."""
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(session_folder(tmp_path_factory, worker_id, "jax-cache"))
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+
+
 @pytest.fixture(scope="session")
 def build_once(tmp_path_factory, worker_id):
     """build_once(name, build) -> folder: `build(folder)` run once per test session, by whichever
     pytest-xdist worker asks first, while the others wait for it and reuse its folder. The tiny
     trained and exported runs take minutes each; each worker making its own would double them."""
-    root = tmp_path_factory.getbasetemp()
-    if worker_id != "master":  # the workers' temporary folders lie side by side in the session's
-        root = root.parent
-    root = root / "built-once"
-    root.mkdir(exist_ok=True)
+    root = session_folder(tmp_path_factory, worker_id, "built-once")
 
     def build_once_(name: str, build) -> Path:
         folder = root / name

@@ -118,6 +118,13 @@ def test_bad_data_folders_get_one_line(tmp_path, capsys):
     assert "cannot read IDX" in error_line(call_cli(capsys, "zoo.train", "cnn", "--dataset", idx))
 
 
+def test_a_batch_bigger_than_the_training_set_is_refused_before_the_run_folder(tmp_path, capsys):
+    # training sees whole batches only (zoo.recipe.Recipe.pipelines)
+    result = call_cli(capsys, "zoo.train", "vae", "--limit", 50, "--batch-size", 64, "--out", tmp_path / "run")
+    assert "--batch-size 64 is more than the 45 training images" in error_line(result)
+    assert not (tmp_path / "run").exists()
+
+
 def test_unlabelled_folder_is_refused_for_the_cnn(tmp_path, capsys):
     for i in range(3):
         Image.fromarray(np.full((30, 30, 3), i * 40, np.uint8)).save(tmp_path / f"{i}.png")

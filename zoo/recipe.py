@@ -38,7 +38,6 @@ class Recipe:
     data_options: tuple = ("dataset", "limit", "augment")
     needs_labels: bool = False
     augment: str = "none"  # default tf.data augmentation (see zoo.data.pipeline.AUGMENTATIONS)
-    drop_remainder: bool = False  # GANs want full batches for batch norm
     validate_each_epoch: bool = True  # run test_step on the validation split after every epoch
     # Shape (H, W, C) of the images of the default --dataset (Fashion-MNIST), which
     # `zoo.create_model` builds for without loading any data; None: any size.
@@ -106,13 +105,19 @@ class Recipe:
         return data.hold_out_validation(splits, c.get("validation_split") or 0.0)  # older runs held out none
 
     def pipelines(self, splits, global_batch_size):
-        """Return (train, test) batched tf.data pipelines for fit() and evaluation."""
+        """Return (train, test) batched tf.data pipelines for fit() and evaluation. Training sees
+        whole batches only (each epoch is reshuffled, so no image is left out for good): a ragged
+        last batch would make TensorFlow trace the training step a second time, batch norm would
+        average over a handful of images, and several replicas cannot split it."""
         from zoo.data import make_pipeline
 
+        if splits.info.num_train < global_batch_size:
+            raise ZooError(f"--batch-size {global_batch_size} is more than the {splits.info.num_train} training images: "
+                           "give a smaller --batch-size")
         seed = self.seed
         augment = self.config.get("augment") or self.augment
         train = make_pipeline(splits.train, batch_size=global_batch_size, training=True, augment=augment,
-                              seed=seed, drop_remainder=self.drop_remainder)
+                              seed=seed, drop_remainder=True)
         test = make_pipeline(splits.test, batch_size=global_batch_size, training=False)
         return train, test
 

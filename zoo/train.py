@@ -295,6 +295,13 @@ def main(argv=None):
     log.info(f"data: {splits.info.source}: {splits.info.num_train} train / {validation}{splits.info.num_test} test "
              f"images of shape {splits.info.image_shape}")
 
+    distributed = replicas > 1  # the test metrics: the single-device evaluation of the saved model at the end
+    # before the run folder: a batch bigger than the data is refused with nothing written
+    train_ds, _ = recipe.pipelines(splits, config["batch_size"])
+    validation_ds = None
+    if splits.validation is not None and recipe.validate_each_epoch and not distributed:
+        _, validation_ds = recipe.pipelines(dataclasses.replace(splits, test=splits.validation), config["batch_size"])
+
     if run is None:
         # Non-chief workers of a multi-worker run do the same work (collectives need every worker)
         # but write into a throw-away folder, as the Keras multi-worker guide does.
@@ -303,17 +310,6 @@ def main(argv=None):
         config.update(dataset_info=splits.info.to_json(), versions=versions(), command=command,
                       device=device_name(backend))
         run.write_config(config)
-
-    distributed = replicas > 1
-    if distributed:
-        # Keras cannot split a ragged last batch across replicas (AddN shape mismatch in 3.15):
-        # train on whole batches only, and leave the test metrics to the single-device
-        # evaluation of the saved model at the end.
-        recipe.drop_remainder = True
-    train_ds, _ = recipe.pipelines(splits, config["batch_size"])
-    validation_ds = None
-    if splits.validation is not None and recipe.validate_each_epoch and not distributed:
-        _, validation_ds = recipe.pipelines(dataclasses.replace(splits, test=splits.validation), config["batch_size"])
 
     with scope():  # the model's and its optimizers' variables are the strategy's
         model = recipe.build(splits.info)

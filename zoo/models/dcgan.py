@@ -321,7 +321,6 @@ class DCGANRecipe(GenerativeRecipe):
                    "last quarter, bfloat16 where the CPU has it")
     paper = "Radford, Metz & Chintala 2016, Unsupervised Representation Learning with DCGANs"
     Hyperparameters = DCGANHyperparameters
-    drop_remainder = True
     # A GAN's losses on held-out data say little: its held-out images are compared with its samples
     # instead, by the Fréchet distance after every epoch (`callbacks`).
     validate_each_epoch = False
