@@ -186,7 +186,7 @@ def test_bad_paintings_are_one_zoo_error(data, tmp_path, bad, message):
 @pytest.mark.parametrize("flags,message", [
     (["--crop-size", "36"], "--crop-size must be a multiple of 8"),
     (["--crop-size", "8"], "--crop-size must be at least 16"),
-    (["--widths", "8,16"], "--widths needs three positive channel counts"),
+    (["--widths", "8,16"], "--widths needs 3 positive channel counts"),
 ])
 def test_bad_options_are_one_zoo_error(data, flags, message):
     option = {flags[0][2:].replace("-", "_"): int(flags[1]) if flags[1].isdigit() else flags[1]}

@@ -67,3 +67,13 @@ def test_cards_table_the_values_each_release_was_trained_with():
             assert rows[name] == ("none" if value is None else str(value)), (card, name)
     stylizer = json.loads((ROOT / "saved_models" / "stylizer-paintings" / "config.json").read_text())
     assert "upsampling" not in stylizer and models.get("stylizer")(stylizer).hp.upsampling == "nearest"
+
+
+@pytest.mark.parametrize("model", ["cnn", "stylizer", "adain", "arbitrary"])
+def test_widths_are_three_positive_channel_counts_for_every_model_that_has_them(model):
+    recipe = models.get(model)
+    config = {**recipe.defaults, "style_files": []}  # a stylizer run's resolved --styles
+    assert recipe({**config, "widths": "8,16,32"}).widths == (8, 16, 32)
+    for bad in ("8,16", "8,16,x", "8,0,32", ""):
+        with pytest.raises(ZooError, match=f"--widths needs 3 positive channel counts, got '{bad}'"):
+            recipe({**config, "widths": bad}).widths

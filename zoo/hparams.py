@@ -107,6 +107,18 @@ def coerce(cls, name: str, value):
     return value
 
 
+def channel_counts(value, flag: str = "--widths", count: int = 3) -> tuple:
+    """A "C1,C2,C3" hyper-parameter (kept as text in config.json and on the command line) as
+    `count` positive ints, or a ZooError naming the flag."""
+    try:
+        counts = tuple(int(c) for c in str(value).split(","))
+    except ValueError:
+        counts = ()
+    if len(counts) != count or min(counts) < 1:
+        raise ZooError(f"{flag} needs {count} positive channel counts, got {value!r}")
+    return counts
+
+
 def check(cls, values: dict) -> dict:
     """Every hyper-parameter of `values` coerced and checked (`coerce`); other keys as they are."""
     return {key: coerce(cls, key, value) for key, value in values.items()}

@@ -45,7 +45,7 @@ import numpy as np
 from keras import layers, ops
 
 from zoo.errors import ZooError, check_at_least
-from zoo.hparams import Hyperparameters, default, hp
+from zoo.hparams import Hyperparameters, channel_counts, default, hp
 from zoo.images import grid, save_image, to_uint8
 from zoo.layers import CoreStatistics, NearestUpsampling2D, NormStatistics, ReflectionPadding2D
 from zoo.models.common import float32_policy, image_input, scale_for_replicas
@@ -359,13 +359,7 @@ class AdaINRecipe(Recipe):
 
     @property
     def widths(self) -> tuple:
-        try:
-            widths = tuple(int(w) for w in str(self.config["widths"]).split(","))
-        except ValueError:
-            widths = ()
-        if len(widths) != 3 or min(widths) < 1:
-            raise ZooError(f"--widths needs three positive channel counts, got {self.config['widths']!r}")
-        return widths
+        return channel_counts(self.config["widths"])
 
     def load_data(self):
         """Photos and paintings, each with held-out images (`zoo.style.pipelines.load_pairs`)."""

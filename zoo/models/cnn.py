@@ -31,7 +31,7 @@ import keras
 from keras import layers, ops
 
 from zoo.errors import ZooError
-from zoo.hparams import FashionMNISTHyperparameters, Hyperparameters, default, hp
+from zoo.hparams import FashionMNISTHyperparameters, Hyperparameters, channel_counts, default, hp
 from zoo.layers import reverse
 from zoo.models.common import image_input, learning_rate
 from zoo.names import CLASSIFIER, LOGITS, PROBABILITIES, Task
@@ -193,13 +193,7 @@ class CNNRecipe(Recipe):
 
     @property
     def widths(self) -> tuple:
-        try:
-            widths = tuple(int(w) for w in str(self.config.get("widths")).split(","))
-        except ValueError:
-            widths = ()
-        if len(widths) != 3 or min(widths) < 1:
-            raise ZooError(f"--widths needs three positive channel counts, got {self.config.get('widths')!r}")
-        return widths
+        return channel_counts(self.config.get("widths"))
 
     def build_model(self, info):
         if not info.num_classes:

@@ -45,7 +45,7 @@ import numpy as np
 from keras import layers, ops
 
 from zoo.errors import ZooError, check_at_least
-from zoo.hparams import Hyperparameters, default, hp
+from zoo.hparams import Hyperparameters, channel_counts, default, hp
 from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
 from zoo.layers import (BilinearUpsampling2D, ConditionalInstanceNormalization, CoreStatistics, NearestUpsampling2D,
                         NormStatistics, ReflectionPadding2D)
@@ -384,13 +384,7 @@ class StylizerRecipe(Recipe):
 
     @property
     def widths(self) -> tuple:
-        try:
-            widths = tuple(int(w) for w in str(self.config["widths"]).split(","))
-        except ValueError:
-            widths = ()
-        if len(widths) != 3 or min(widths) < 1:
-            raise ZooError(f"--widths needs three positive channel counts, got {self.config['widths']!r}")
-        return widths
+        return channel_counts(self.config["widths"])
 
     def build_model(self, info):
         hp = self.hp  # a run from before --upsampling used nearest (`legacy`)
