@@ -14,7 +14,7 @@ PHOTO = SKIMAGE_DATA / "chelsea.png"
 # (module, its arguments up to --out, the --out under OUT): the released models keep each case
 # fast, since every CLI refuses the folder before it loads a model or data, or writes right after.
 CASES = {
-    "zoo.train": (["vae", "--limit", 64], f"{OUT}/run"),
+    "zoo.train": (["vae", "--limit", 64, "--batch-size", 16], f"{OUT}/run"),
     "zoo.generate": ([RELEASED / "dcgan-fashion_mnist", "--runtime", "onnx"], f"{OUT}/g.png"),
     "zoo.stylize": ([PHOTO, "--model", RELEASED / "stylizer-paintings", "--style", "starry_night",
                      "--runtime", "onnx", "--max-size", 64], f"{OUT}/s.png"),

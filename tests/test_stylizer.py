@@ -185,12 +185,6 @@ def test_mixed_precision_trains_a_float32_transformer():
     assert {keras.backend.standardize_dtype(v.dtype) for v in losses} == {"float32"}
 
 
-def test_widths_need_three_channel_counts():
-    r = recipe(widths="8,16,32,64")
-    with pytest.raises(ZooError, match="three positive"):
-        r.build(r.load_data().info)
-
-
 def test_new_runs_upsample_bilinear_and_every_variant_keeps_the_upsampling():
     """Bilinear for new runs (nearest printed a grid); a network built with nearest (the first
     releases) keeps it in its stats and tile variants, so its exports match it."""

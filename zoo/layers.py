@@ -9,6 +9,27 @@ import numpy as np
 from keras import layers, ops
 
 
+def spatial_sum(x):
+    """[B, H, W, C] -> [B, C]: the sum over positions, along rows then columns. Why two reductions:
+    a runtime may add the H x W values of one reduction in one long chain (onnxruntime's
+    blocked-layout kernels behave so), and a float32 sum drifts with the length of its chain,
+    typically by its square root times float32's precision: a thousand times for a megapixel. By
+    rows, then columns, the chains are short, and exported networks agree with Keras as closely as
+    float32 allows."""
+    return ops.sum(ops.sum(x, axis=1), axis=1)
+
+
+def spatial_mean(x):
+    """[B, H, W, C] -> [B, C]: the mean over positions, in two reductions (see `spatial_sum`)."""
+    return ops.mean(ops.mean(x, axis=1), axis=1)
+
+
+def spatial_moments(x):
+    """(mean, variance) over positions, each [B, 1, 1, C], in two reductions (see `spatial_sum`)."""
+    mean = ops.mean(ops.mean(x, axis=1, keepdims=True), axis=2, keepdims=True)
+    return mean, ops.mean(ops.mean(ops.square(x - mean), axis=1, keepdims=True), axis=2, keepdims=True)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class BilinearUpsampling2D(layers.Layer):
     """2x bilinear upsampling (half-pixel centres, edges clamped: tf.image.resize's and ONNX
@@ -75,7 +96,7 @@ class StyleVectorNormalization(layers.Layer):
 
     def call(self, inputs):
         x, style = inputs
-        mean, variance = ops.moments(x, axes=(1, 2), keepdims=True)
+        mean, variance = spatial_moments(x)
         gamma = ops.expand_dims(ops.expand_dims(ops.matmul(style, self.gamma_kernel) + self.gamma_bias, 1), 1)
         beta = ops.expand_dims(ops.expand_dims(ops.matmul(style, self.beta_kernel) + self.beta_bias, 1), 1)
         scale = ops.rsqrt(variance + self.epsilon) * gamma  # one scale and shift per channel: two passes, not four
@@ -143,7 +164,7 @@ class ConditionalInstanceNormalization(layers.Layer):
     def call(self, inputs):
         x, style_weights = inputs[:2]
         if self.stats_offset is None:
-            mean, variance = ops.moments(x, axes=(1, 2), keepdims=True)
+            mean, variance = spatial_moments(x)
         else:
             c, o = x.shape[-1], self.stats_offset
             mean = inputs[2][:, o:o + c][:, None, None, :]
@@ -174,7 +195,7 @@ class NormStatistics(layers.Layer):
     """
 
     def call(self, x):
-        return ops.concatenate([ops.mean(x, axis=(1, 2)), ops.mean(ops.square(x), axis=(1, 2))], axis=-1)
+        return ops.concatenate([spatial_mean(x), spatial_mean(ops.square(x))], axis=-1)
 
     def compute_output_shape(self, shape):
         return (shape[0], 2 * shape[-1])
@@ -204,8 +225,7 @@ class CoreStatistics(layers.Layer):
         cols = ops.expand_dims(ops.expand_dims(inside(shape[2], box[:, 1:2], box[:, 3:4]), 1), -1)
         mask = rows * cols
         count = ops.maximum(ops.sum(mask, axis=(1, 2)), 1.0)
-        return ops.concatenate([ops.sum(x * mask, axis=(1, 2)) / count,
-                                ops.sum(ops.square(x) * mask, axis=(1, 2)) / count], axis=-1)
+        return ops.concatenate([spatial_sum(x * mask) / count, spatial_sum(ops.square(x) * mask) / count], axis=-1)
 
     def compute_output_shape(self, shapes):
         return (shapes[0][0], 2 * shapes[0][-1])

@@ -173,19 +173,21 @@ def image_source(spec: str, flag: str, split, config: dict) -> Images:
     return Images(images(splits.train), images(splits.test), info.source, info.num_train, info.num_test)
 
 
+def _offline_photo_source(config: dict) -> Images:
+    """scikit-image's sample photos, which every install has."""
+    train, test = offline_photos()
+    train = train[:config["limit"]] if config.get("limit") else train
+    source = f"scikit-image sample photos in {train[0].parent} ({', '.join(p.stem for p in test)} held out)"
+    return Images(folder_images(train), folder_images(test), source, len(train), len(test))
+
+
 def load_pairs(config: dict, split_styles, kind: str, missing: str) -> Splits:
     """Photos (`--content`, else scikit-image's) and style images (`--styles`, split by
     `split_styles`; `missing` is the error when none is given), each with its held-out images:
     `Splits.train` and `.test` are (photos, styles) pairs of datasets of uint8 images of any
     size. Too few images for a third split: training monitors the held-out ones."""
     content = config.get("content")
-    if content:
-        photos = image_source(content, "--content", split_photos, config)
-    else:
-        train, test = offline_photos()
-        train = train[:config["limit"]] if config.get("limit") else train
-        source = f"scikit-image sample photos in {train[0].parent} ({', '.join(p.stem for p in test)} held out)"
-        photos = Images(folder_images(train), folder_images(test), source, len(train), len(test))
+    photos = image_source(content, "--content", split_photos, config) if content else _offline_photo_source(config)
     if not config.get("styles"):
         raise ZooError(missing)
     styles = image_source(config["styles"], "--styles", split_styles, config)
@@ -250,37 +252,18 @@ def held_out_pairs(splits: Splits, side: int, num_photos: int, num_paintings: in
 
 
 def load_photos(config: dict) -> Splits:
-    """Content photos alone (the stylizer's): a local folder's paths decoded in the pipeline
-    (`--content`, else the folder of build_style_data.py, else scikit-image's), or TFDS images."""
-    import tensorflow as tf
-
+    """Content photos alone (the stylizer's): `--content` (a folder or a TFDS name, see
+    `image_source`), else the folder of build_style_data.py, else scikit-image's."""
     content = config.get("content")
-    if content and not Path(content).expanduser().exists() and not content.startswith((".", "/", "~")):
-        splits = data.load(content, data_dir=config.get("data_dir"), image_size=2 * config["crop_size"], channels=3,
-                           limit=config.get("limit"))
-        images = lambda ds: ds.map(lambda x, _: x)  # noqa: E731
-        return Splits(images(splits.train), images(splits.test), splits.info, validation=images(splits.test))
     if content or photos_dir().is_dir():
-        folder = Path(content).expanduser() if content else photos_dir()
-        if not folder.is_dir():
-            raise ZooError(f"--content {content} is not a folder of photos")
-        train, test = split_photos(folder)
-        source = f"image folder {folder} (every {HOLD_OUT_EVERY}th photo held out)"
+        photos = image_source(content or str(photos_dir()), "--content", split_photos, config)
     else:
-        train, test = offline_photos()
-        source = f"scikit-image sample photos in {train[0].parent} ({', '.join(p.stem for p in test)} held out)"
-    if config.get("limit"):
-        train = train[:config["limit"]]
-
-    def decode(path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        return tf.ensure_shape(image, (None, None, 3))
-
-    files = lambda ps: tf.data.Dataset.from_tensor_slices([str(p) for p in ps]).map(decode)  # noqa: E731
-    info = DatasetInfo(name=Path(content).name if content else "photos", source=source, image_shape=(None, None, 3),
-                       num_classes=None, class_names=None, num_train=len(train), num_test=len(test))
+        photos = _offline_photo_source(config)
+    info = DatasetInfo(name=Path(content).name if content else "photos", source=photos.source,
+                       image_shape=(None, None, 3), num_classes=None, class_names=None, num_train=photos.num_train,
+                       num_test=photos.num_test)
     # A few hundred photos make no third split: training monitors the held-out photos.
-    return Splits(files(train), files(test), info, validation=files(test))
+    return Splits(photos.train, photos.test, info, validation=photos.test)
 
 
 def photo_pipelines(splits: Splits, crop: int, batch_size: int, seed: int, num_styles: int, eval_size: int):
