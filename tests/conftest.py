@@ -23,7 +23,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The JAX processes of the suite run a few steps each, most of their time XLA compiling (every
 # eager op at every shape is a program): compile without LLVM's optimisation passes, which pay
 # off only over many steps (`jax_compilation_cache` below also shares the programs).
-os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+# Every process of the suite computes on one thread: the pytest-xdist workers and the processes
+# they start already keep both cores busy, and thread pools that each size themselves to the
+# machine only wait on one another (tests of --threads and of several devices set their own).
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
+for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(name, "1")
 ROOT = Path(__file__).resolve().parents[1]
 
 
