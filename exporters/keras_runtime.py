@@ -62,6 +62,9 @@ class KerasRunner:
     def __call__(self, **arrays):
         return {k: v.numpy() for k, v in self.serve(*(arrays[s.name] for s in self.inputs)).items()}
 
+    def only(self, outputs):  # the zoo.deploy.runtime.Runner protocol: a traced function computes them all
+        return self
+
 
 def open_keras(source, threads=None) -> Bundle:
     """The networks of a trained model in Keras: `source` is a run or released folder (its

@@ -30,14 +30,43 @@ def seam(image, rows=(), cols=()) -> float:
 
 
 class Counting:
-    """A runner that counts the pixels it is given."""
+    """A runner that counts the pixels it is given (with those of its cut-down copies)."""
 
-    def __init__(self, runner):
-        self.runner, self.pixels = runner, 0
+    def __init__(self, runner, counts=None):
+        self.runner, self.counts = runner, counts if counts is not None else [0]
+
+    @property
+    def pixels(self):
+        return self.counts[0]
 
     def __call__(self, **feed):
-        self.pixels += feed["image"].shape[1] * feed["image"].shape[2]
+        self.counts[0] += feed["image"].shape[1] * feed["image"].shape[2]
         return self.runner(**feed)
+
+    def only(self, outputs):
+        return Counting(self.runner.only(outputs), self.counts)
+
+
+def test_the_last_pass_runs_the_tile_network_cut_down_to_its_picture():
+    """onnxruntime runs every node of a graph whatever outputs are asked for: the tiles' last
+    pass, which needs no statistics, runs the ONNX tile network cut down to its picture (same
+    inputs, the same picture); a TFLite runner, which cannot be cut, is itself."""
+    from zoo.api import open as open_bundle
+    from zoo.style.model import MAIN, TILE
+    from zoo.style.tiling import CORE_BOX, NORM_STATS, STYLE_WEIGHTS, STYLIZED
+
+    bundle = open_bundle(RELEASE, "onnx")
+    tile = bundle[TILE]
+    final = tile.only([STYLIZED])
+    assert [s.name for s in final.inputs] == [s.name for s in tile.inputs]
+    assert [s.name for s in final.outputs] == [STYLIZED] and len(tile.outputs) == 2
+    photo = np.asarray(Image.open(PHOTO).convert("RGB").resize((256, 192)), np.float32)[None] / 255
+    weights = np.eye(bundle[MAIN].inputs[1].shape[-1], dtype=np.float32)[:1]
+    feed = {"image": photo, STYLE_WEIGHTS: weights, NORM_STATS: bundle[MAIN](image=photo, style_weights=weights)[NORM_STATS],
+            CORE_BOX: np.array([[0.1, 0.1, 0.9, 0.9]], np.float32)}
+    np.testing.assert_array_equal(final(**feed)[STYLIZED], tile(**feed)[STYLIZED])
+    tflite = open_bundle(RELEASE, "tflite")[TILE]
+    assert tflite.only([STYLIZED]) is tflite
 
 
 def test_default_tiling_is_the_fast_path_and_seamless():

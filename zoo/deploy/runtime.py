@@ -82,6 +82,11 @@ class Runner:
         return {s.name: _dequantize(raw[s.name], s.quantization) if s.quantization else
                 np.asarray(raw[s.name], np.float32) for s in self.outputs}
 
+    def only(self, outputs) -> "Runner":
+        """A runner that computes only `outputs` of this network (same inputs), where the runtime
+        can leave out the rest; else this runner."""
+        return self
+
     def __repr__(self):
         return (f"{type(self).__name__}({self.path.name}: {', '.join(s.name for s in self.inputs)} -> "
                 f"{', '.join(s.name for s in self.outputs)})")
@@ -106,9 +111,10 @@ class OnnxRunner(Runner):
     and out of its layout, and without a memory pattern planned ahead for each input shape, a
     tile takes a third of the memory, and on these CPUs no longer."""
 
-    def __init__(self, path, threads=None, manifest=None, low_memory=False):
+    def __init__(self, path, threads=None, manifest=None, low_memory=False, model=None):
         import onnxruntime as ort
 
+        self._options = (threads, manifest, low_memory)
         options = ort.SessionOptions()
         # No memory arena: it would keep the peak activations of the largest input ever run (a
         # photo's statistics pass, then every tile) for the session's life; freed memory is
@@ -121,7 +127,7 @@ class OnnxRunner(Runner):
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(model or str(path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own exception types for damaged files
             raise ZooError(f"cannot load {path}: {_first_line(e)}") from None
         inputs = [Spec(i.name, _dims(i.shape)) for i in self.session.get_inputs()]
@@ -131,6 +137,21 @@ class OnnxRunner(Runner):
     def _run(self, feed):
         names = [s.name for s in self.outputs]
         return dict(zip(names, self.session.run(names, feed)))
+
+    def only(self, outputs):
+        """The graph cut down to what `outputs` need, in a session of its own: onnxruntime runs
+        every node of a graph whatever outputs are asked for (a tile network's statistics branch
+        costs almost as much as its picture). Needs the onnx package; without it, this runner."""
+        try:
+            import onnx
+            from onnx.utils import Extractor
+        except ImportError:
+            return self
+        if sorted(outputs) == sorted(s.name for s in self.outputs):
+            return self
+        model = Extractor(onnx.load(str(self.path))).extract_model([s.name for s in self.inputs], list(outputs))
+        threads, manifest, low_memory = self._options
+        return OnnxRunner(self.path, threads, manifest, low_memory, model=model.SerializeToString())
 
 
 class TFLiteRunner(Runner):

@@ -164,9 +164,10 @@ def stylize_tiled(runner, tile_runner, image: np.ndarray, inputs: dict, *, multi
                                     refine=refine, refine_area=refine_area, tile=tile, margin=margin,
                                     stats_pixels=stats_pixels, progress=progress, then=len(cores))
     result = np.empty((h, w, 3), np.uint8)
+    final = tile_runner.only([STYLIZED])  # the last pass needs no statistics
     for box in cores:
         (y0, y1), (x0, x1) = box
-        core = _run_core(tile_runner, image, inputs, stats, box, margin, multiple)[1]
+        core = _run_core(final, image, inputs, stats, box, margin, multiple)[1]
         result[y0:y1, x0:x1] = np.clip(core * 255.0 + 0.5, 0, 255).astype(np.uint8)
         count[0] += 1
         if progress:
@@ -231,15 +232,15 @@ def _scaled(span, factor: float, length: int, multiple: int):
 
 
 def _run_core(tile_runner, picture, inputs, stats, box, margin, multiple):
-    """(core moments [1, S], stylized core float32 [h, w, 3]) of the core `box` of uint8 `picture`,
-    run with `margin` pixels of context where the picture has them."""
+    """(core moments [1, S] or None for a runner without them, stylized core float32 [h, w, 3])
+    of the core `box` of uint8 `picture`, run with `margin` pixels of context where it has them."""
     (y0, y1), (x0, x1) = box
     h, w = picture.shape[:2]
     top, left = max(0, y0 - margin), max(0, x0 - margin)  # multiples of the network's grid
     bottom, right = min(h, y1 + margin), min(w, x1 + margin)
     crop = picture[top:bottom, left:right].astype(np.float32) / 255.0
     out = run_network(tile_runner, crop, inputs, stats, (y0 - top, x0 - left, y1 - top, x1 - left), multiple)
-    return out[CORE_STATS], out[STYLIZED][y0 - top:y1 - top, x0 - left:x1 - left]
+    return out.get(CORE_STATS), out[STYLIZED][y0 - top:y1 - top, x0 - left:x1 - left]
 
 
 def _corrected(copy, full, copy_samples, norm_channels):
