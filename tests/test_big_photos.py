@@ -60,6 +60,7 @@ def test_the_last_pass_runs_the_tile_network_cut_down_to_its_picture():
     final = tile.only([STYLIZED])
     assert [s.name for s in final.inputs] == [s.name for s in tile.inputs]
     assert [s.name for s in final.outputs] == [STYLIZED] and len(tile.outputs) == 2
+    assert tile.only([STYLIZED]) is final  # cut once: the photos of a folder, the frames of a video reuse it
     photo = np.asarray(Image.open(PHOTO).convert("RGB").resize((256, 192)), np.float32)[None] / 255
     weights = np.eye(bundle[MAIN].inputs[1].shape[-1], dtype=np.float32)[:1]
     feed = {"image": photo, STYLE_WEIGHTS: weights, NORM_STATS: bundle[MAIN](image=photo, style_weights=weights)[NORM_STATS],

@@ -114,7 +114,7 @@ class OnnxRunner(Runner):
     def __init__(self, path, threads=None, manifest=None, low_memory=False, model=None):
         import onnxruntime as ort
 
-        self._options = (threads, manifest, low_memory)
+        self._options, self._cut = (threads, manifest, low_memory), {}  # `only`'s runners by outputs
         options = ort.SessionOptions()
         # No memory arena: it would keep the peak activations of the largest input ever run (a
         # photo's statistics pass, then every tile) for the session's life; freed memory is
@@ -141,17 +141,21 @@ class OnnxRunner(Runner):
     def only(self, outputs):
         """The graph cut down to what `outputs` need, in a session of its own: onnxruntime runs
         every node of a graph whatever outputs are asked for (a tile network's statistics branch
-        costs almost as much as its picture). Needs the onnx package; without it, this runner."""
-        try:
-            import onnx
-            from onnx.utils import Extractor
-        except ImportError:
+        costs almost as much as its picture). Made once per set of outputs, so that every photo of
+        a folder or frame of a video reuses it. Needs the onnx package; without it, this runner."""
+        key = tuple(sorted(outputs))
+        if key == tuple(sorted(s.name for s in self.outputs)):
             return self
-        if sorted(outputs) == sorted(s.name for s in self.outputs):
-            return self
-        model = Extractor(onnx.load(str(self.path))).extract_model([s.name for s in self.inputs], list(outputs))
-        threads, manifest, low_memory = self._options
-        return OnnxRunner(self.path, threads, manifest, low_memory, model=model.SerializeToString())
+        if key not in self._cut:
+            try:
+                import onnx
+                from onnx.utils import Extractor
+            except ImportError:
+                return self
+            model = Extractor(onnx.load(str(self.path))).extract_model([s.name for s in self.inputs], list(key))
+            threads, manifest, low_memory = self._options
+            self._cut[key] = OnnxRunner(self.path, threads, manifest, low_memory, model=model.SerializeToString())
+        return self._cut[key]
 
 
 class TFLiteRunner(Runner):
