@@ -240,6 +240,18 @@ def set_learning_rate(model, value):
 
 @cli
 def main(argv=None):
+    """`python -m zoo.train`. Called in a process that goes on (a notebook, the tests), it leaves
+    Keras's global dtype policy as it found it, whether the run finished or was refused."""
+    keras = sys.modules.get("keras")  # a process without Keras yet has no policy to keep
+    policy = keras.mixed_precision.global_policy() if keras else None
+    try:
+        return train(argv)
+    finally:
+        if keras:
+            keras.mixed_precision.set_global_policy(policy)
+
+
+def train(argv):
     backend = keras_backend()
     args = parse(sys.argv[1:] if argv is None else argv)
     setup()
