@@ -19,6 +19,8 @@ import pytest
 from filelock import FileLock
 from PIL import Image
 
+import forked
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The JAX processes of the suite run a few steps each, most of their time XLA compiling (every
 # eager op at every shape is a program): compile without LLVM's optimisation passes, which pay
@@ -34,8 +36,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(module, *args, env=None, timeout=600, cwd=None):
-    """Run `python -m module args...`; return the CompletedProcess (text, both streams captured)."""
+    """Run `python -m module args...`; return the CompletedProcess (text, both streams captured).
+    The process is forked from one that has imported TensorFlow and Keras (tests/forked.py), unless
+    `env` changes what their import reads (another backend, another home): then a new interpreter."""
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    backend = lambda e: e.get("KERAS_BACKEND", "tensorflow")  # noqa: E731
+    if backend(full_env) == backend(os.environ) == "tensorflow" and all(
+            full_env.get(name) == os.environ.get(name) for name in ("HOME", "KERAS_HOME")):
+        return forked.run(module, list(map(str, args)), full_env, cwd or ROOT, timeout)
     return subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
                           env=full_env, timeout=timeout, cwd=cwd or ROOT)
 
