@@ -26,6 +26,7 @@ Input: images in [0, 1], NHWC. Output: class logits.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import keras
 from keras import layers, ops
@@ -39,11 +40,24 @@ from zoo.recipe import Recipe
 from zoo.registry import register
 from zoo.training.evaluation import classifier_metrics, classifier_predictions
 from zoo.training.plots import confusion_matrix_png, worst_predictions_png
+from zoo.training.runs import load_keras_model
 
 FEATURE_LAYER = "pool"  # the pooled features that the DCGAN's Fréchet distance compares
 
 
 BLOCKS = ("pooled", "vgg")
+
+
+def find_classifier(path, dataset_name):
+    """The zoo CNN that measures a generative model (the Fréchet distance on its features):
+    `path` (run folder or .keras), else the released `saved_models/cnn-DATASET`, else None."""
+    if path is None:
+        default = Path("saved_models") / f"cnn-{dataset_name}" / "model.keras"
+        if not default.is_file():
+            return None
+        path = default
+    path = Path(path)
+    return load_keras_model(path / "model.keras" if path.is_dir() else path)
 
 
 def conv_bn_relu(x, filters, name, pool=False):

@@ -33,8 +33,6 @@ Spectral norm with the hinge loss and two time-scale rates (`--spectral-norm`, `
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
-
 import keras
 from keras import layers, ops
 
@@ -46,8 +44,7 @@ from zoo.names import GENERATOR, IMAGE, Task
 from zoo.recipe import GenerativeRecipe
 from zoo.registry import register
 from zoo.training.callbacks import ValidationFrechetDistance
-from zoo.training.evaluation import FRECHET_DISTANCE, gan_frechet_distance, split_arrays
-from zoo.training.runs import load_keras_model
+from zoo.training.evaluation import FRECHET_DISTANCE, latent_sampler, sample_frechet_distance, split_arrays
 
 
 def _init():
@@ -279,19 +276,6 @@ class DCGAN(keras.Model):
         return cls(**config)
 
 
-def find_classifier(path, dataset_name):
-    """The zoo CNN to measure a generator with: `path` (run folder or .keras), else the released
-    `saved_models/cnn-DATASET`, else None (zoo.models.cnn, imported above, registers the layers
-    its file holds)."""
-    if path is None:
-        default = Path("saved_models") / f"cnn-{dataset_name}" / "model.keras"
-        if not default.is_file():
-            return None
-        path = default
-    path = Path(path)
-    return load_keras_model(path / "model.keras" if path.is_dir() else path)
-
-
 @dataclasses.dataclass(frozen=True)
 class DCGANHyperparameters(FashionMNISTHyperparameters):
     epochs: int = default(Hyperparameters, "epochs", 30)
@@ -354,7 +338,7 @@ class DCGANRecipe(GenerativeRecipe):
         """The zoo CNN whose features the Fréchet distances use (--classifier), or None; loaded
         once a run, for the validation monitor and the test evaluation alike."""
         if not hasattr(self, "_classifier"):
-            self._classifier = find_classifier(self.config.get("classifier"), splits.info.name)
+            self._classifier = cnn.find_classifier(self.config.get("classifier"), splits.info.name)
             if self._classifier is None:
                 log.info(f"no trained zoo CNN for {splits.info.name}: Fréchet distance skipped (pass --classifier)")
         return self._classifier
@@ -365,12 +349,13 @@ class DCGANRecipe(GenerativeRecipe):
             return super().callbacks(run, splits)
         images, _ = split_arrays(splits.validation)
         return [*super().callbacks(run, splits),
-                ValidationFrechetDistance(lambda model: model.sampler, images, classifier, cnn.FEATURE_LAYER,
+                ValidationFrechetDistance(lambda model: latent_sampler(model.sampler), images, classifier, cnn.FEATURE_LAYER,
                                           seed=self.seed)]
 
     def evaluate(self, model, splits):
         classifier = self.classifier(splits)
-        return {} if classifier is None else gan_frechet_distance(model.sampler, splits, classifier, cnn.FEATURE_LAYER,
+        return {} if classifier is None else sample_frechet_distance(latent_sampler(model.sampler), splits, classifier,
+                                                                         cnn.FEATURE_LAYER,
                                                                        seed=self.seed)
 
     def release(self, run_root, dest):

@@ -145,14 +145,14 @@ class ValidationFrechetDistance(keras.callbacks.Callback):
     while the test split is left for the end. The noise is the same every epoch, so the curve
     shows the generator change, not the draw. Listed before RunHistory, which records it."""
 
-    def __init__(self, generator_of, validation_images, classifier, feature_layer, seed=0, count=5000):
+    def __init__(self, sampler_of, validation_images, classifier, feature_layer, seed=0, count=5000):
         super().__init__()
-        self.generator_of, self.seed, self.count = generator_of, seed, min(count, len(validation_images))
+        self.sampler_of, self.seed, self.count = sampler_of, seed, min(count, len(validation_images))
         self.features = feature_extractor(classifier, feature_layer, validation_images.shape[1:])
         self.real = self.features.predict(validation_images, batch_size=EVAL_BATCH, verbose=0)
 
     def on_epoch_end(self, epoch, logs=None):
-        fake = generated_features(self.generator_of(self.model), self.features, self.count,
+        fake = generated_features(self.sampler_of(self.model), self.features, self.count,
                                   np.random.default_rng(self.seed))
         if logs is not None:
             logs[VALIDATION_FRECHET_DISTANCE] = frechet_distance(fake, self.real)

@@ -79,14 +79,25 @@ def feature_extractor(classifier, feature_layer, image_shape):
     return keras.Model(classifier.inputs, classifier.get_layer(feature_layer).output)
 
 
-def generated_features(generator, features, count, rng):
-    """`features` of `count` images that `generator` draws from N(0, I) noise of `rng`."""
-    z = rng.standard_normal((count, generator.inputs[0].shape[-1])).astype(np.float32)
-    return features.predict(generator.predict(z, batch_size=EVAL_BATCH, verbose=0), batch_size=EVAL_BATCH, verbose=0)
+def latent_sampler(generator):
+    """`sample(count, rng)`: images that `generator` draws from N(0, I) noise of `rng` (a GAN's
+    generator, a VAE's decoder)."""
+    def sample(count, rng):
+        z = rng.standard_normal((count, generator.inputs[0].shape[-1])).astype(np.float32)
+        return generator.predict(z, batch_size=EVAL_BATCH, verbose=0)
+
+    return sample
 
 
-def gan_frechet_distance(generator, splits, classifier, feature_layer, seed=0):
-    """Fréchet distance of generated images to half of the test set, and the real-vs-real floor.
+def generated_features(sample, features, count, rng):
+    """`features` of `count` images of `sample(count, rng)`."""
+    return features.predict(sample(count, rng), batch_size=EVAL_BATCH, verbose=0)
+
+
+def sample_frechet_distance(sample, splits, classifier, feature_layer, seed=0):
+    """Fréchet distance of `count` images of `sample(count, rng)` (any generative model: a GAN's
+    generator through `latent_sampler`, a VQ-VAE's prior and decoder) to half of the test set, and
+    the real-vs-real floor.
 
     Inception weights are not available offline, so features come from the zoo's own trained CNN
     for the same dataset; numbers are comparable only between runs measured with the same CNN.
@@ -98,7 +109,7 @@ def gan_frechet_distance(generator, splits, classifier, feature_layer, seed=0):
     order = rng.permutation(len(x))
     real_a = features.predict(x[order[:half]], batch_size=EVAL_BATCH, verbose=0)
     real_b = features.predict(x[order[half:2 * half]], batch_size=EVAL_BATCH, verbose=0)
-    fake = generated_features(generator, features, half, rng)
+    fake = generated_features(sample, features, half, rng)
     fd, floor = frechet_distance(fake, real_a), frechet_distance(real_b, real_a)
     log.info(f"Fréchet distance on the zoo CNN's features ({features.output.shape[-1]}-d, not Inception): "
              f"{fd:.3f} (real-vs-real floor {floor:.3f}, {half} images each)")
