@@ -76,7 +76,7 @@ def benchmark(run_dir, *, formats, quantize, threads, runs, warmup, opset, eval_
         results.append({"exportable": ex.name, "format": "keras", "file": "model.keras", "status": "ok",
                         "size_mb": round(job.loaded.run.model_path.stat().st_size / 1e6, 2), "metric": metric,
                         **{f"ms_per_image_b{b}": keras_ms[b] for b in BATCH_SIZES}})
-        for fmt in job.rows:
+        for fmt in job.rows_of(ex):
             name = job.filename(ex, fmt)
             row = {"exportable": ex.name, "format": fmt.key, "file": name}
             try:

@@ -45,6 +45,7 @@ class Exportable:
     eval_images: np.ndarray | None = None
     eval_labels: np.ndarray | None = None
     keras_accuracy: float | None = None
+    quantizations: tuple | None = None  # the quantized variants it may have (Recipe.quantizations); None: any
     _saved_model: object = dataclasses.field(default=None, repr=False)
     _onnx_graphs: dict = dataclasses.field(default_factory=dict, repr=False)
 
@@ -146,7 +147,7 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
             crop = (slice(None), slice(max(8, h // 2 // 8 * 8)), slice(max(8, w * 3 // 4 // 8 * 8)))
             variants.append({k: np.ascontiguousarray(v[crop]) if v.ndim == 4 else v for k, v in inputs.items()})
         checks = [(x, keras_runner(**x)) for x in variants] if validate else []
-        ex = Exportable(name, m, serve, checks, representative)
+        ex = Exportable(name, m, serve, checks, representative, quantizations=recipe.quantizations.get(name))
         if validate and classifier and LOGITS in checks[0][1] and test_y is not None:
             ex.eval_images, ex.eval_labels = test_x, test_y
             ex.keras_accuracy = accuracy(keras_runner, test_x, test_y)
@@ -200,6 +201,10 @@ class ExportJob:
     def filename(self, ex: Exportable, fmt) -> str:
         return fmt.filename(ex.name, several=len(self.loaded.exportables) > 1)
 
+    def rows_of(self, ex: Exportable) -> list:
+        """The selected rows that `ex` is exported in: float32, and the quantizations it allows."""
+        return [fmt for fmt in self.rows if not fmt.quantize or ex.quantizations is None or fmt.quantize in ex.quantizations]
+
     def write_manifest(self) -> dict:
         return manifest.write(self.folder, self.loaded, self.files)
 
@@ -228,7 +233,7 @@ def export_run(run_dir, *, formats=FORMAT_NAMES, quantize=QUANTIZATIONS, out=Non
     job = start_export(run_dir, formats=formats, quantize=quantize, out=out, opset=opset, check=check,
                        eval_images=eval_images)
     for ex in job.loaded.exportables:
-        for fmt in job.rows:
+        for fmt in job.rows_of(ex):
             name = job.filename(ex, fmt)
             log.info(f"exporting {ex.name} -> {job.folder / name}")
             job.files[name] = export_file(ex, fmt, job.folder / name, opset=opset, check=check)

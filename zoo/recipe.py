@@ -44,6 +44,11 @@ class Recipe:
     default_image_shape: tuple = (28, 28, 1)
     # {metric: what a reader must know about it}, printed by zoo.evaluate next to the metric.
     metric_notes: dict = {}
+    # {exportable: the quantizations (exporters.QUANTIZATIONS) it may be exported in}, for those
+    # that may not have all: a VQ-VAE's encoder outputs code indices, which a quantized file's
+    # rounding moves to other codes; its decoder and prior take them, which full int8 would
+    # turn into scaled integers.
+    quantizations: dict = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
