@@ -28,7 +28,7 @@ def photos(tmp_path):
 
 
 @pytest.mark.parametrize("model,runtime_name", [("dcgan", "onnx"), ("dcgan", "tflite"), ("vae", "onnx"),
-                                                ("vae", "tflite")])
+                                                ("vae", "tflite"), ("vqvae", "onnx"), ("vqvae", "tflite")])
 def test_generate_without_tensorflow(exported, tmp_path, model, runtime_name):
     out = tmp_path / "grid.png"
     result = run_without_tensorflow(tmp_path, "zoo.generate", exported(model), "--runtime", runtime_name,
@@ -36,6 +36,22 @@ def test_generate_without_tensorflow(exported, tmp_path, model, runtime_name):
     assert result.returncode == 0, result.stderr[-2000:]
     with Image.open(out) as im:  # 8 x 8 images of 28 px, 2 px apart, enlarged twice
         assert im.size == (2 * (8 * 30 + 2),) * 2 and im.mode == "L"
+
+
+def test_generate_writes_the_samples_themselves(exported, tmp_path):
+    """--out FILE.npy: the images, N x 28 x 28 x 1 float32 in [0, 1], for anyone's own scoring. The
+    VQ-VAE's prior, run position by position in ONNX and in TFLite, draws the same images for a
+    seed (the uniform draws are zoo.portable_random's; the runtimes differ in rounding only)."""
+    samples = {}
+    for runtime_name in ("onnx", "tflite"):
+        out = tmp_path / f"{runtime_name}.npy"
+        result = run_without_tensorflow(tmp_path, "zoo.generate", exported("vqvae"), "--runtime", runtime_name,
+                                        "-n", 16, "--seed", 3, "--out", out)
+        assert result.returncode == 0, result.stderr[-2000:]
+        samples[runtime_name] = np.load(out)
+    onnx = samples["onnx"]
+    assert onnx.shape == (16, 28, 28, 1) and onnx.dtype == np.float32 and 0 <= onnx.min() and onnx.max() <= 1
+    assert np.abs(onnx - samples["tflite"]).mean() < 1e-3
 
 
 @pytest.mark.parametrize("runtime_name", ["onnx", "tflite"])
@@ -116,8 +132,8 @@ def test_runtime_refuses_bad_inputs_and_files(exported, tmp_path):
 
 def test_cli_errors_are_one_line(exported, tmp_path):
     cnn = exported("cnn")
-    assert "is a cnn with classifier, not a generator or decoder" in error_line(run_cli("zoo.generate", cnn))
-    assert "model.onnx is a cnn with classifier, not a generator" in error_line(
+    assert "is a cnn with classifier, not a generative model" in error_line(run_cli("zoo.generate", cnn))
+    assert "model.onnx is a cnn with classifier, not a generative model" in error_line(
         run_cli("zoo.generate", cnn, "--model", cnn / "export" / "model.onnx", "--out", tmp_path / "g.png"))
     assert "no manifest.json in" in error_line(run_cli("zoo.generate", tmp_path))
     assert "is not an image file" in error_line(run_cli("zoo.classify", cnn, cnn / "config.json"))

@@ -33,6 +33,8 @@ PICTURES = {
     "dcgan": ["samples_epoch_001.png", "samples_epoch_002.png", "samples.png"],
     "stylizer": ["stylized-epoch-0001.png", "stylized-epoch-0002.png", "contact_sheet.jpg"],
     "adain": ["stylized-epoch-0001.png", "stylized-epoch-0002.png"],
+    "vqvae": ["samples_epoch_001.png", "samples_epoch_002.png", "reconstructions.png", "codebook_usage.png",
+              "samples.png"],
 }
 
 
@@ -74,6 +76,10 @@ def test_evaluate_prints_the_runs_test_metrics_as_json(train_run, model, capsys)
         assert metric not in metrics or note in metrics["note"]
     if recipe.task == Task.CLASSIFIER:
         assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_images"] > 0
+    if recipe.task == Task.VQ_VAE:  # pixels in [0, 1]; nats per code below log(K), uniform codes' entropy
+        assert 0 < metrics["test_reconstruction_mse"] < 0.2
+        assert 0 < metrics["test_prior_nll_nats_per_code"] < np.log(recipe.defaults["num_codes"])
+        assert 1 <= metrics["test_perplexity"] <= metrics["test_codes_used"] <= recipe.defaults["num_codes"]
     if recipe.task == Task.VAE:
         # Negative ELBO of 28x28 images in nats: below the ~543 nats of a decoder that knows nothing.
         assert 0 < metrics["test_negative_elbo_nats"] < 784 * np.log(2)

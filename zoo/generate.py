@@ -1,7 +1,9 @@
-"""`python -m zoo.generate RUN_DIR --runtime onnx|tflite|keras -n 64 --out grid.png`: sample the
-DCGAN's generator or the VAE's decoder from N(0, I) and save a grid of the images.
+"""`python -m zoo.generate MODEL -n 64 --seed 0 --out grid.png`: draw images from a generative
+model (the DCGAN's generator or the VAE's decoder from N(0, I); the VQ-VAE's decoder from the codes
+its PixelCNN prior draws one position at a time) and save a grid of them, or with
+`--out FILE.npy` the raw samples (N x H x W x C, float32 in [0, 1]) to score with any classifier.
 
-The latent vectors of a seed are zoo.portable_random's, which the models' web pages draw too:
+The random numbers of a seed are zoo.portable_random's, which the models' web pages draw too:
 the same seed gives the same grid here and in the browser.
 
 With --runtime onnx or tflite only the deploy runtime is used (no TensorFlow needed).
@@ -10,14 +12,35 @@ With --runtime onnx or tflite only the deploy runtime is used (no TensorFlow nee
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+import numpy as np
 
 from zoo import model_flags
+from zoo.deploy.autoregressive import sample_codes
+from zoo.deploy.bundle import Bundle
 from zoo.errors import ArgumentParser, ZooError, cli
+from zoo.fileio import atomic_path
 from zoo.images import sample_grid, save_image
-from zoo.names import DECODER, GENERATOR
+from zoo.names import CODES, DECODER, GENERATOR, IMAGE, LOGITS, PRIOR
 from zoo.portable_random import standard_normal
 
 GENERATORS = (GENERATOR, DECODER)  # the exportables that map latent vectors to images
+
+
+def draw(bundle: Bundle, count: int, seed: int) -> np.ndarray:
+    """`count` images [N, H, W, C] in [0, 1] that the model of `bundle` draws for `seed`."""
+    if PRIOR in bundle:  # a VQ-VAE: codes from its prior, position by position, then its decoder
+        prior, decoder = bundle[PRIOR], bundle[DECODER]
+        grid = tuple(prior.inputs[0].shape[1:])
+        codes = sample_codes(lambda c: prior(**{CODES: c})[LOGITS], count, grid, seed)
+        return decoder(**{CODES: codes})[IMAGE]
+    runner = bundle.first(GENERATORS, "a generative model")
+    (z,) = runner.inputs
+    if len(z.shape) != 2:
+        raise ZooError(f"{bundle.how} takes {z.name!r} of shape {z.shape}, not a latent vector; "
+                       "zoo.generate runs generators, decoders and priors")
+    return next(v for v in runner(**{z.name: standard_normal(seed, (count, z.shape[1]))}).values() if v.ndim == 4)
 
 
 @cli
@@ -25,23 +48,25 @@ def main(argv=None):
     parser = ArgumentParser(prog="python -m zoo.generate", description=__doc__.split("\n\n")[0])
     model_flags.add_arguments(parser)
     parser.add_argument("-n", type=int, default=64, help="number of images")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors, 0 to 4294967295")
-    parser.add_argument("--out", default="grid.png", help="PNG file to write")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random numbers, 0 to 4294967295")
+    parser.add_argument("--out", default="grid.png",
+                        help="picture of the grid (.png, .jpg), or .npy: the images themselves, N x H x W x C float32")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if not 1 <= args.n <= 4096:
         raise ZooError(f"-n must be between 1 and 4096, got {args.n}")
     if not 0 <= args.seed < 2**32:
         raise ZooError(f"--seed must be from 0 to {2**32 - 1}, got {args.seed}")
-    runner = model_flags.open_model(args).first(GENERATORS, "a generator or decoder")
-    (z,) = runner.inputs
-    if len(z.shape) != 2:
-        raise ZooError(f"{args.model or args.run_dir} takes {z.name!r} of shape {z.shape}, not a latent vector; "
-                       "zoo.generate runs generators and decoders")
-    latent = standard_normal(args.seed, (args.n, z.shape[1]))
-    images = next(v for v in runner(**{z.name: latent}).values() if v.ndim == 4)
-
-    save_image(args.out, sample_grid(images))
-    print(f"wrote {args.out}: {args.n} images of {images.shape[1]}x{images.shape[2]} ({args.runtime if not args.model else args.model})")
+    images = draw(model_flags.open_model(args), args.n, args.seed)
+    out = Path(args.out)
+    if out.suffix.lower() == ".npy":
+        try:
+            with atomic_path(out, suffix=".npy") as tmp:
+                np.save(tmp, images.astype(np.float32))
+        except OSError as e:
+            raise ZooError(f"cannot write {out}: {e}") from None
+    else:
+        save_image(out, sample_grid(images))
+    print(f"wrote {out}: {args.n} images of {images.shape[1]}x{images.shape[2]} ({args.runtime if not args.model else args.model})")
     return 0
 
 

@@ -12,11 +12,13 @@ class Task:
     a model's files (accuracy, PSNR) and whether they take images of any size."""
 
     CLASSIFIER, GAN, VAE, IMAGE_TO_IMAGE = "classifier", "gan", "vae", "image-to-image"
+    VQ_VAE = "vq-vae"  # an autoencoder of discrete codes and a prior that samples them
 
 
 # Exported networks ("exportables") and their inputs and outputs.
 CLASSIFIER, GENERATOR, ENCODER, DECODER = "classifier", "generator", "encoder", "decoder"
 IMAGE, LATENT, LOGITS, PROBABILITIES = "image", "z", "logits", "probabilities"
+PRIOR, CODES = "prior", "codes"  # a VQ-VAE's autoregressive prior and the code indices it and the decoder take
 
 MANIFEST = "manifest.json"  # what an export folder holds: files, checksums, tolerances, extras
 EXPORT_DIR = "export"  # a run folder's export folder, python -m exporters's default

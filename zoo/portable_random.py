@@ -1,4 +1,5 @@
-"""Random numbers that a browser draws the same: the latent vectors of a seed.
+"""Random numbers that a browser draws the same: the latent vectors of a seed, and the uniform
+draws that pick a prior's codes.
 
 `python -m zoo.generate --seed S` and the web pages of the DCGAN and the VAE
 (exporters/web/page/zoo.js, `standardNormal`) must show the same samples for the same seed, so
@@ -35,3 +36,10 @@ def standard_normal(seed: int, shape) -> np.ndarray:
     r, theta = np.sqrt(-2.0 * np.log(u[0::2])), 2.0 * np.pi * u[1::2]
     pairs = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1).reshape(-1)
     return pairs[:count].astype(np.float32).reshape(shape)
+
+
+def uniform(seed: int, shape) -> np.ndarray:
+    """float64 uniform samples in (0, 1) of `shape` for `seed`, filled in C order: the draws
+    that pick an autoregressive prior's codes (zoo.deploy.autoregressive)."""
+    count = int(np.prod(shape))
+    return ((uint32(seed, count).astype(np.float64) + 0.5) / 2.0**32).reshape(shape)

@@ -87,3 +87,26 @@ def worst_predictions_png(path, images, labels, logits, class_names, count=24):
         pred = int(logits[i].argmax())
         ax.set_title(f"true {class_names[labels[i]]}\npred {class_names[pred]} {np.exp(log_probs[i, pred]):.0%}", fontsize=6)
     _figure_png(path, fig)
+
+
+def codebook_usage_png(path, history, counts):
+    """A VQ-VAE's codebook: its perplexity (the number of codes in use, as exp of the entropy of
+    their usage) per epoch, training and validation, and how often each code is chosen in the
+    test images, most used first."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
+    epochs = [h["epoch"] for h in history]
+    for label, key in (("train", "perplexity"), ("validation", "val_perplexity")):
+        if history and key in history[0]:
+            left.plot(epochs, [h[key] for h in history], marker="o", ms=3, label=label)
+    left.axhline(len(counts), color="grey", lw=0.8, ls="--", label=f"{len(counts)} codes")
+    left.set_title("codebook perplexity")
+    left.set_xlabel("epoch")
+    left.legend()
+    left.grid(alpha=0.3)
+    share = np.sort(np.asarray(counts, np.float64))[::-1] / max(1, np.sum(counts))
+    right.bar(np.arange(len(share)), share, width=1.0)
+    right.set_title(f"code usage on the test images ({int((share > 0).sum())} of {len(share)} used)")
+    right.set_xlabel("code, most used first")
+    right.set_ylabel("share of positions")
+    _figure_png(path, fig)
