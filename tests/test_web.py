@@ -219,7 +219,7 @@ def test_arbitrary_page_matches_python(open_page, site, photo, tmp_path, screens
 
 
 def test_page_and_python_draw_the_same_latents(open_page):
-    from zoo.portable_random import standard_normal
+    from zoo.portable_random import standard_normal, uniform
 
     page = open_page("dcgan-fashion_mnist/index.html").ready()
     for seed in (0, 1234, 2**32 - 1):
@@ -227,6 +227,8 @@ def test_page_and_python_draw_the_same_latents(open_page):
         expected = standard_normal(seed, 10001)
         assert np.abs(np.asarray(drawn, np.float32) - expected).max() <= 1e-6 * np.abs(expected).max()
         assert abs(expected.mean()) < 0.03 and abs(expected.std() - 1) < 0.03
+        drawn = page.page.evaluate("async seed => Array.from((await import('./zoo.js')).uniform(seed, 1001))", seed)
+        assert np.array_equal(np.asarray(drawn), uniform(seed, 1001))  # the codes' draws, to the last bit
 
 
 @pytest.mark.parametrize("model", ["dcgan-fashion_mnist", "vae-fashion_mnist"])

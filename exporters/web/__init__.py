@@ -28,7 +28,7 @@ from pathlib import Path
 from zoo.errors import ZooError
 from zoo.fileio import atomic_dir, read_json, write_json, write_text
 from zoo.deploy.runtime import export_folder, manifest_files, read_manifest, sha256
-from zoo.names import CLASSIFIER, DECODER, GENERATOR, MANIFEST, PROBABILITIES, Task
+from zoo.names import CLASSIFIER, CODES, DECODER, GENERATOR, LOGITS, MANIFEST, PRIOR, PROBABILITIES, Task
 from zoo.style.arbitrary import ALPHA, MIN_STYLE_SIDE, MULTIPLE as ARBITRARY_MULTIPLE, STYLE_ENCODER, STYLE_IMAGE
 from zoo.style.arbitrary import STYLE_SIDE, STYLE_STATS, TRANSFER
 from zoo.style.tiling import IMAGE, MULTIPLE as STYLIZER_MULTIPLE, STYLE_WEIGHTS, STYLIZED
@@ -74,6 +74,9 @@ PAGES = {
                       EXACT),
     "vae": Page("generate", "A grid of samples drawn from a seed, and a walk between two of them, in your browser.",
                 {"generator": DECODER}, EXACT),
+    "vqvae": Page("generate", "A grid of samples from a seed: the PixelCNN prior draws each image's codes one "
+                  "position at a time, the decoder paints them, in your browser.",
+                  {"prior": PRIOR, "generator": DECODER}, EXACT),
     "classifier": Page("classify", "Upload or draw an image: the network's three likeliest classes, in your browser.",
                        {"classifier": CLASSIFIER}),
 }
@@ -88,6 +91,8 @@ def page_kind(manifest: dict) -> str:
         return "generator"
     if task == Task.VAE:
         return "vae"
+    if task == Task.VQ_VAE:
+        return "vqvae"
     if task == Task.IMAGE_TO_IMAGE and "styles" in manifest:
         return "stylizer"
     if task == Task.IMAGE_TO_IMAGE and STYLE_ENCODER in exportables:
@@ -200,6 +205,9 @@ def page_config(kind: str, manifest: dict, networks: dict, source: Path, dest: P
         image = next(t for t in outputs.values() if len(t["shape"]) == 4)
         config.update(latent_dim=latent["shape"][1], inputs={"latent": latent["name"]},
                       outputs={"image": image["name"]}, walk=kind == "vae")
+    elif kind == "vqvae":
+        config.update(grid=manifest["code_grid"], num_codes=manifest["num_codes"], inputs={"codes": CODES},
+                      outputs={"image": IMAGE, "logits": LOGITS}, walk=False)
     elif kind == "classifier":
         inputs, outputs = _tensor_names(files[networks["classifier"]])
         (image,) = inputs.values()

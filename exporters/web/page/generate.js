@@ -1,8 +1,10 @@
-// The generative pages (DCGAN generator, VAE decoder): a grid of samples from a seed, laid out
-// as zoo.images.sample_grid lays out `python -m zoo.generate` (same seed, same latent vectors:
-// zoo/portable_random.py), and for the VAE a walk between the grid's first two samples.
+// The generative pages (DCGAN generator, VAE decoder, VQ-VAE prior and decoder): a grid of samples
+// from a seed, laid out as zoo.images.sample_grid lays out `python -m zoo.generate` (same seed,
+// same random numbers: zoo/portable_random.py; the VQ-VAE's codes drawn as
+// zoo/deploy/autoregressive.py draws them), and for the VAE a walk between the grid's first two
+// samples.
 
-import { $, PageError, boot, busy, draw, offerDownload, run, showTime, standardNormal } from './zoo.js';
+import { $, PageError, boot, busy, draw, offerDownload, run, showTime, standardNormal, uniform } from './zoo.js';
 
 let ort, sessions, page;
 let latents = null; // Float32Array [n * latent_dim] of the last grid
@@ -55,10 +57,50 @@ async function decode(z, n) {
   return run(sessions.generator, { [page.inputs.latent]: tensor });
 }
 
+// The codes [n, H, W] of n images, position by position in raster order: the prior's logits of
+// the grid filled so far, and the code at which the cumulative softmax passes the position's
+// uniform draw.
+async function sampleCodes(n) {
+  const [h, w] = page.grid;
+  const k = page.num_codes;
+  const draws = uniform(seed(), n * h * w);
+  const codes = new Float32Array(n * h * w);
+  const p = new Float64Array(k);
+  for (let i = 0; i < h; i++) {
+    for (let j = 0; j < w; j++) {
+      const results = await sessions.prior.run({ [page.inputs.codes]: new ort.Tensor('float32', codes, [n, h, w]) });
+      const logits = await results[page.outputs.logits].getData();
+      for (let b = 0; b < n; b++) {
+        const at = (b * h + i) * w + j;
+        let max = -Infinity;
+        for (let c = 0; c < k; c++) max = Math.max(max, logits[at * k + c]);
+        let sum = 0;
+        for (let c = 0; c < k; c++) sum += (p[c] = Math.exp(logits[at * k + c] - max));
+        let cdf = 0;
+        let code = 0;
+        for (let c = 0; c < k; c++) {
+          cdf += p[c] / sum;
+          if (cdf < draws[at]) code = c + 1;
+        }
+        codes[at] = Math.min(code, k - 1);
+      }
+    }
+  }
+  return codes;
+}
+
 async function generate() {
   const n = count();
-  latents = standardNormal(seed(), n * page.latent_dim);
-  const { outputs, ms } = await decode(latents, n);
+  let outputs;
+  const start = performance.now();
+  if (page.kind === 'vqvae') {
+    const codes = await sampleCodes(n);
+    ({ outputs } = await run(sessions.generator, { [page.inputs.codes]: new ort.Tensor('float32', codes, [n, ...page.grid]) }));
+  } else {
+    latents = standardNormal(seed(), n * page.latent_dim);
+    ({ outputs } = await decode(latents, n));
+  }
+  const ms = performance.now() - start;
   showTime(ms, `${n} samples`);
   const { rgba, width, height } = sampleGrid(outputs[page.outputs.image]);
   draw(rgba, width, height);

@@ -316,17 +316,22 @@ export function offerDownload(name) {
 
 // ---- seeded latents ---------------------------------------------------------------------------
 
-// Standard normal float32 values of a seed: mulberry32, a counter-based 32-bit generator, then
-// Box-Muller on pairs. zoo/portable_random.py computes the same numbers (the tests compare).
-export function standardNormal(seed, count) {
+// mulberry32, a counter-based 32-bit generator: the i-th number of a seed, as
+// zoo/portable_random.py's uint32 computes it (the tests compare).
+function mulberry32(seed) {
   let state = seed >>> 0;
-  const next = () => {
+  return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0);
   };
+}
+
+// Standard normal float32 values of a seed: Box-Muller on pairs of mulberry32's numbers.
+export function standardNormal(seed, count) {
+  const next = mulberry32(seed);
   const out = new Float32Array(count);
   for (let i = 0; i < count; i += 2) {
     const u1 = (next() + 0.5) / 4294967296;
@@ -335,6 +340,15 @@ export function standardNormal(seed, count) {
     out[i] = r * Math.cos(2 * Math.PI * u2);
     if (i + 1 < count) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
   }
+  return out;
+}
+
+// Uniform values in (0, 1) of a seed (zoo.portable_random.uniform): the draws that pick a
+// prior's codes.
+export function uniform(seed, count) {
+  const next = mulberry32(seed);
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i++) out[i] = (next() + 0.5) / 4294967296;
   return out;
 }
 
