@@ -23,7 +23,8 @@ from zoo.data.idx import find_idx_split, read_idx
 from zoo.data.sources import SAMPLE_DIR
 from zoo.errors import ZooError
 
-RELEASED = ["adain-paintings", "cnn-fashion_mnist", "dcgan-fashion_mnist", "stylizer-paintings", "vae-fashion_mnist"]
+RELEASED = ["adain-paintings", "cnn-fashion_mnist", "dcgan-fashion_mnist", "stylizer-paintings", "vae-fashion_mnist",
+            "vqvae-fashion_mnist"]
 SAVED = ROOT / "saved_models"
 # Logits of the released CNN's Keras model (bfloat16, as trained) against its float32 exports.
 BFLOAT16_ATOL = 0.05
@@ -142,7 +143,9 @@ def test_load_released_model_in_keras(name):
     assert isinstance(model, keras.Model)
     kind = name.split("-")[0]
     out = model(keras_batch(kind, model))
-    out = np.asarray(out["stylized"] if isinstance(out, dict) else out)  # AdaIN returns what its loss needs too
+    if isinstance(out, dict):  # AdaIN and the VQ-VAE return what their losses need too
+        out = out["reconstruction" if kind == "vqvae" else "stylized"]
+    out = np.asarray(out)
     assert out.shape[0] == 2 and np.all(np.isfinite(out))
     assert zoo.load(name, runtime="keras").count_params() == model.count_params()
 

@@ -46,14 +46,16 @@ def image_batch(name, shape):
 
 
 def producer(path: Path, name: str):
-    """The file of the same export and variant that computes input `name` (a style's statistics,
-    a photo's moments) without taking it, or None."""
+    """The file of the same export that computes input `name` (a style's statistics, a photo's
+    moments, a VQ-VAE's codes) without taking it, in the same variant, else in float32 (the
+    VQ-VAE's encoder has no other), or None."""
     files = json.loads((path.parent / "manifest.json").read_text())["files"]
     entry = files[path.name]
-    for other, e in files.items():
-        if (e["format"], e["quantization"]) == (entry["format"], entry["quantization"]) and \
-                name in {t["name"] for t in e["outputs"]} and name not in {t["name"] for t in e["inputs"]}:
-            return path.parent / other
+    for quantization in (entry["quantization"], "float32"):
+        for other, e in files.items():
+            if (e["format"], e["quantization"]) == (entry["format"], quantization) and \
+                    name in {t["name"] for t in e["outputs"]} and name not in {t["name"] for t in e["inputs"]}:
+                return path.parent / other
     return None
 
 
@@ -66,11 +68,10 @@ def fixed_inputs(path: Path) -> dict:
     feed = {}
     for spec in entry_of(path)["inputs"]:
         name, shape = spec["name"], spec["shape"][1:]
-        source = producer(path, name)
-        if source is not None:
-            feed[name] = runtime.load(source)(**fixed_inputs(source))[name]
-        elif len(shape) == 3:
+        if len(shape) == 3:  # pictures are given, not taken from a network that makes them (a decoder)
             feed[name] = image_batch(name, [SIDE if d is None else d for d in shape])
+        elif (source := producer(path, name)) is not None:
+            feed[name] = runtime.load(source)(**fixed_inputs(source))[name]
         elif name == LATENT:
             feed[name] = np.random.default_rng(0).standard_normal((BATCH, *shape)).astype(np.float32)
         elif name == STYLE_WEIGHTS:
@@ -98,7 +99,9 @@ def opencv_outputs(path: Path, feed: dict, names) -> dict:
 ALL_VARIANTS = {"float32", "fp16", "dynamic"}
 RELEASED_VARIANTS = {"cnn-fashion_mnist": ALL_VARIANTS, "dcgan-fashion_mnist": ALL_VARIANTS,
                      "vae-fashion_mnist": ALL_VARIANTS, "stylizer-paintings": ALL_VARIANTS,
-                     "adain-paintings": {"float32", "dynamic"}}
+                     "adain-paintings": {"float32", "dynamic"},
+                     # the VQ-VAE's code networks: encoder float32 only, prior float32 and fp16 (Recipe.quantizations)
+                     "vqvae-fashion_mnist": ALL_VARIANTS}
 
 
 def test_every_release_has_its_onnx_variants_and_keeps_its_tflite_files():

@@ -259,6 +259,26 @@ def test_generator_page_draws_pythons_samples(open_page, site, tmp_path, screens
     assert not page.unexplained_console()
 
 
+def test_vqvae_page_draws_pythons_samples(open_page, site, tmp_path, screenshots):
+    """The prior's loop in the browser (one run of the ONNX prior per position, each code drawn
+    from the seed's uniform numbers) paints the grid that python -m zoo.generate paints with the
+    same files."""
+    model = "vqvae-fashion_mnist"
+    page = open_page(f"{model}/index.html").ready()
+    page.page.fill("#seed", "1234")
+    page.page.fill("#count", "16")
+    page.run()
+    config = json.loads((site / model / "manifest.json").read_text())["page"]
+    grid = tmp_path / "grid.png"
+    result = run_cli("zoo.generate", site / model, "--model", site / model / config["networks"]["prior"],
+                     "--seed", 1234, "-n", 16, "--out", grid)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with Image.open(grid) as im:
+        assert np.abs(page.canvas().astype(int) - np.asarray(im.convert("RGB")).astype(int)).max() <= 1
+    page.page.screenshot(path=screenshots / f"{model}.png", full_page=True)
+    assert not page.unexplained_console()
+
+
 def test_classifier_page_matches_python(open_page, site, tmp_path, screenshots):
     from zoo.classify import preprocess
     from zoo.data.idx import read_idx

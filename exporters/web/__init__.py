@@ -51,18 +51,18 @@ THUMBNAIL_SIDE = 256  # style pictures shown beside a multi-style stylizer's nam
 class Page:
     """A kind of page: its script (page/SCRIPT.js, with its controls and output in
     page/SCRIPT-controls.html and page/SCRIPT-output.html, set in page/page.html), what it says,
-    {role in the script: exportable}, and the ONNX variants it may run (manifest quantizations,
-    None for float32): the smallest validated one goes into the folder."""
+    {role in the script: exportable}, and the ONNX variants it may run (the manifest's
+    quantizations): the smallest validated one goes into the folder."""
 
     script: str
     description: str
     networks: dict
-    quantizations: tuple = (None, "fp16", "dynamic")
+    quantizations: tuple = ("float32", "fp16", "dynamic")
 
 
 # A seed's samples must be Python's to 1e-3. Dynamic int8 quantizes activations as it runs, and
 # onnxruntime-web rounds some of them the other way: DCGAN's pixels moved by 5.6e-3.
-EXACT = (None, "fp16")
+EXACT = ("float32", "fp16")
 
 
 PAGES = {
@@ -76,7 +76,8 @@ PAGES = {
                 {"generator": DECODER}, EXACT),
     "vqvae": Page("generate", "A grid of samples from a seed: the PixelCNN prior draws each image's codes one "
                   "position at a time, the decoder paints them, in your browser.",
-                  {"prior": PRIOR, "generator": DECODER}, EXACT),
+                  {"prior": PRIOR, "generator": DECODER}, ("float32",)),  # as zoo.generate: fp16 logits
+    # may pick another code where two codes' cumulative probabilities straddle a draw
     "classifier": Page("classify", "Upload or draw an image: the network's three likeliest classes, in your browser.",
                        {"classifier": CLASSIFIER}),
 }
