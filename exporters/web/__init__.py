@@ -74,10 +74,11 @@ PAGES = {
                       EXACT),
     "vae": Page("generate", "A grid of samples drawn from a seed, and a walk between two of them, in your browser.",
                 {"generator": DECODER}, EXACT),
+    # float32, as zoo.generate: fp16 logits may pick another code where a draw falls between two
+    # codes' cumulative probabilities
     "vqvae": Page("generate", "A grid of samples from a seed: the PixelCNN prior draws each image's codes one "
                   "position at a time, the decoder paints them, in your browser.",
-                  {"prior": PRIOR, "generator": DECODER}, ("float32",)),  # as zoo.generate: fp16 logits
-    # may pick another code where two codes' cumulative probabilities straddle a draw
+                  {"prior": PRIOR, "generator": DECODER}, ("float32",)),
     "classifier": Page("classify", "Upload or draw an image: the network's three likeliest classes, in your browser.",
                        {"classifier": CLASSIFIER}),
 }

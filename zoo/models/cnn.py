@@ -34,6 +34,7 @@ from keras import layers, ops
 from zoo.errors import ZooError
 from zoo.hparams import FashionMNISTHyperparameters, Hyperparameters, channel_counts, default, hp
 from zoo.layers import reverse
+from zoo.log import log
 from zoo.models.common import image_input, learning_rate
 from zoo.names import CLASSIFIER, LOGITS, PROBABILITIES, Task
 from zoo.recipe import Recipe
@@ -58,6 +59,26 @@ def find_classifier(path, dataset_name):
         path = default
     path = Path(path)
     return load_keras_model(path / "model.keras" if path.is_dir() else path)
+
+
+class MeasuredByTheCNN:
+    """A recipe whose samples are measured by the Fréchet distance on the zoo CNN's features (the
+    DCGAN, the VQ-VAE): its `--classifier` flag, and the CNN loaded once a run."""
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--classifier", metavar="RUN_OR_KERAS",
+                            help="trained zoo CNN whose features the Fréchet distance of the samples uses "
+                                 "(default: saved_models/cnn-DATASET if present)")
+
+    def classifier(self, splits):
+        """The zoo CNN whose features the Fréchet distances use (--classifier), or None; loaded
+        once a run, for a validation monitor and the test evaluation alike."""
+        if not hasattr(self, "_classifier"):
+            self._classifier = find_classifier(self.config.get("classifier"), splits.info.name)
+            if self._classifier is None:
+                log.info(f"no trained zoo CNN for {splits.info.name}: Fréchet distance skipped (pass --classifier)")
+        return self._classifier
 
 
 def conv_bn_relu(x, filters, name, pool=False):

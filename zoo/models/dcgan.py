@@ -37,7 +37,6 @@ import keras
 from keras import layers, ops
 
 from zoo.hparams import FashionMNISTHyperparameters, Hyperparameters, default, hp
-from zoo.log import log
 from zoo.models import cnn
 from zoo.models.common import image_input, latent_input, learning_rate, num_halvings, scale_for_replicas, schedule
 from zoo.names import GENERATOR, IMAGE, Task
@@ -297,7 +296,7 @@ class DCGANHyperparameters(FashionMNISTHyperparameters):
 
 
 @register
-class DCGANRecipe(GenerativeRecipe):
+class DCGANRecipe(cnn.MeasuredByTheCNN, GenerativeRecipe):
     name = "dcgan"
     model_class = DCGAN
     task = Task.GAN
@@ -327,21 +326,6 @@ class DCGANRecipe(GenerativeRecipe):
         model.compile(d_optimizer=keras.optimizers.Adam(d_rate, beta_1=0.5),
                       g_optimizer=keras.optimizers.Adam(learning_rate(c, info, schedule=schedule), beta_1=0.5),
                       **self.compile_options())
-
-    @classmethod
-    def add_arguments(cls, parser):
-        parser.add_argument("--classifier", metavar="RUN_OR_KERAS",
-                            help="trained zoo CNN whose features the Fréchet distance uses "
-                                 "(default: saved_models/cnn-DATASET if present)")
-
-    def classifier(self, splits):
-        """The zoo CNN whose features the Fréchet distances use (--classifier), or None; loaded
-        once a run, for the validation monitor and the test evaluation alike."""
-        if not hasattr(self, "_classifier"):
-            self._classifier = cnn.find_classifier(self.config.get("classifier"), splits.info.name)
-            if self._classifier is None:
-                log.info(f"no trained zoo CNN for {splits.info.name}: Fréchet distance skipped (pass --classifier)")
-        return self._classifier
 
     def callbacks(self, run, splits):
         classifier = self.classifier(splits) if splits.validation is not None else None

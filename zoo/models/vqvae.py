@@ -76,14 +76,15 @@ class VectorQuantizer(layers.Layer):
         self.ema_sum = self.add_weight(shape=(self.num_codes, self.code_dim), initializer=init, trainable=False,
                                        name="ema_sum")
 
-    def nearest(self, flat):
-        """The index of the code nearest to each row of `flat` [M, D]."""
+    def codes(self, z_e):
+        """The index of the code nearest to each vector of z_e [..., D]: int [...]."""
+        flat = ops.reshape(ops.cast(z_e, "float32"), (-1, self.code_dim))
         distances = (ops.sum(flat ** 2, axis=1, keepdims=True) - 2 * ops.matmul(flat, ops.transpose(self.codebook))
                      + ops.sum(self.codebook ** 2, axis=1)[None, :])
         # the first index at the minimum, by an integer argmax: Keras's float argmin orders -0.0
         # before 0.0 with bitwise operations that TFLite has no builtin for
         nearest = ops.equal(distances, ops.min(distances, axis=1, keepdims=True))
-        return ops.argmax(ops.cast(nearest, "int32"), axis=1)
+        return ops.reshape(ops.argmax(ops.cast(nearest, "int32"), axis=1), ops.shape(z_e)[:-1])
 
     def lookup(self, indices):
         """Codebook vectors of integer `indices` of any shape: [..., D]."""
@@ -91,13 +92,11 @@ class VectorQuantizer(layers.Layer):
 
     def call(self, z_e, training=False):
         z_e = ops.cast(z_e, "float32")
-        flat = ops.reshape(z_e, (-1, self.code_dim))
-        indices = self.nearest(flat)
+        codes = self.codes(z_e)
         if training:
-            self._update_codebook(flat, ops.one_hot(indices, self.num_codes))
-        z_q = ops.reshape(self.lookup(indices), ops.shape(z_e))
-        codes = ops.reshape(indices, ops.shape(z_e)[:-1])
-        return z_e + ops.stop_gradient(z_q - z_e), codes
+            self._update_codebook(ops.reshape(z_e, (-1, self.code_dim)),
+                                  ops.one_hot(ops.reshape(codes, (-1,)), self.num_codes))
+        return z_e + ops.stop_gradient(self.lookup(codes) - z_e), codes
 
     def _update_codebook(self, flat, one_hot):
         flat = ops.stop_gradient(flat)
@@ -213,8 +212,7 @@ class CodeIndices(layers.Layer):
         self.quantizer = quantizer
 
     def call(self, z_e):
-        flat = ops.reshape(ops.cast(z_e, "float32"), (-1, self.quantizer.code_dim))
-        return ops.cast(ops.reshape(self.quantizer.nearest(flat), ops.shape(z_e)[:-1]), "float32")
+        return ops.cast(self.quantizer.codes(z_e), "float32")
 
 
 class CodeVectors(layers.Layer):
@@ -319,7 +317,7 @@ class VQVAEHyperparameters(FashionMNISTHyperparameters):
 
 
 @register
-class VQVAERecipe(Recipe):
+class VQVAERecipe(cnn.MeasuredByTheCNN, Recipe):
     name = "vqvae"
     model_class = VQVAE
     task = Task.VQ_VAE
@@ -353,17 +351,6 @@ class VQVAERecipe(Recipe):
 
     def callbacks(self, run, splits):
         return [SamplesEachEpoch(run.images, self.seed)]
-
-    def classifier(self, splits):
-        if not hasattr(self, "_classifier"):
-            self._classifier = cnn.find_classifier(self.config.get("classifier"), splits.info.name)
-        return self._classifier
-
-    @classmethod
-    def add_arguments(cls, parser):
-        parser.add_argument("--classifier", metavar="RUN_OR_KERAS",
-                            help="trained zoo CNN whose features the Fréchet distance of the prior's samples uses "
-                                 "(default: saved_models/cnn-DATASET if present)")
 
     def evaluate(self, model, splits):
         """Test reconstruction MSE (pixels in [0, 1]), prior NLL, codebook perplexity and use, and
