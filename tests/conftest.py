@@ -182,14 +182,15 @@ def adain_data(root):
 # folder and returns the flags that name it, the flags that keep it small). The style-transfer
 # models train on a few small photos and paintings in small crops, two steps an epoch; every
 # other model, a new one too, on the first images of Fashion-MNIST (FASHION_MNIST_RUN).
+FASHION_MNIST_RUN = ["--limit", 512, "--batch-size", 64]
 TINY_RUNS = {
     "stylizer": (stylizer_data, ["--crop-size", 32, "--style-size", 128, "--batch-size", 2, "--residual-blocks", 1,
                                  "--widths", "8,16,32", "--steps-per-epoch", 2]),
     "adain": (adain_data, ["--crop-size", 32, "--widths", "8,16,32", "--batch-size", 2, "--steps-per-epoch", 2]),
     "arbitrary": (adain_data, ["--crop-size", 32, "--widths", "8,16,32", "--residual-blocks", 1, "--batch-size", 2,
                                "--steps-per-epoch", 2]),
+    "stylegan": (lambda folder: FASHION_MNIST_RUN, ["--width", 16]),
 }
-FASHION_MNIST_RUN = ["--limit", 512, "--batch-size", 64]
 
 
 def tiny_flags(model, tmp_path_factory) -> list:

@@ -48,7 +48,7 @@ def keras_batch(name, model, n=2):
     """A batch `model` (a zoo model called as training calls it) takes: images, latent vectors,
     or images with style weights."""
     rng = np.random.default_rng(0)
-    if name == "dcgan":
+    if name in ("dcgan", "stylegan"):
         return rng.standard_normal((n, model.latent_dim)).astype(np.float32)
     if name == "stylizer":
         styles = model.transformer.inputs[1].shape[-1]
@@ -85,7 +85,8 @@ def test_create_model_builds_every_registered_model_uncompiled(name):
     image = {"adain": "stylized", "arbitrary": "stylized", "vqvae": "reconstruction"}  # models that return a dict
     out = out[image[name]] if name in image else out
     expected = {"cnn": (2, 10), "vae": (2, 28, 28, 1), "dcgan": (2, 28, 28, 1), "stylizer": (2, 32, 32, 3),
-                "adain": (2, 32, 32, 3), "arbitrary": (2, 32, 32, 3), "vqvae": (2, 28, 28, 1)}
+                "adain": (2, 32, 32, 3), "arbitrary": (2, 32, 32, 3), "vqvae": (2, 28, 28, 1),
+                "stylegan": (2, 28, 28, 1)}
     assert tuple(out.shape) == expected[name]
     assert np.all(np.isfinite(np.asarray(out)))
 

@@ -28,7 +28,8 @@ def photos(tmp_path):
 
 
 @pytest.mark.parametrize("model,runtime_name", [("dcgan", "onnx"), ("dcgan", "tflite"), ("vae", "onnx"),
-                                                ("vae", "tflite"), ("vqvae", "onnx"), ("vqvae", "tflite")])
+                                                ("vae", "tflite"), ("vqvae", "onnx"), ("vqvae", "tflite"),
+                                                ("stylegan", "onnx"), ("stylegan", "tflite")])
 def test_generate_without_tensorflow(exported, tmp_path, model, runtime_name):
     out = tmp_path / "grid.png"
     result = run_without_tensorflow(tmp_path, "zoo.generate", exported(model), "--runtime", runtime_name,
@@ -52,6 +53,28 @@ def test_generate_writes_the_samples_themselves(exported, tmp_path):
     onnx = samples["onnx"]
     assert onnx.shape == (16, 28, 28, 1) and onnx.dtype == np.float32 and 0 <= onnx.min() and onnx.max() <= 1
     assert np.abs(onnx - samples["tflite"]).mean() < 1e-3
+
+
+@pytest.mark.parametrize("runtime_name", ["onnx", "tflite"])
+def test_generate_truncates_a_stylegans_samples(exported, tmp_path, runtime_name):
+    """--truncation 0 draws the average image for every z, 1 (the default) the untruncated
+    samples, and between them images nearer the average; a model without truncation refuses it."""
+
+    def samples(*flags):
+        out = tmp_path / "samples.npy"
+        result = run_without_tensorflow(tmp_path, "zoo.generate", exported("stylegan"), "--runtime", runtime_name,
+                                        "-n", 8, "--seed", 5, "--out", out, *flags)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return np.load(out)
+
+    average, half, full = samples("--truncation", 0), samples("--truncation", 0.5), samples()
+    assert np.abs(average - average[:1]).max() < 1e-5
+    np.testing.assert_array_equal(full, samples("--truncation", 1))
+    spread = [np.abs(x - average).mean() for x in (half, full)]
+    assert 0 < spread[0] < spread[1]
+    result = run_without_tensorflow(tmp_path, "zoo.generate", exported("dcgan"), "--runtime", runtime_name,
+                                    "--truncation", 0.5, "--out", tmp_path / "g.png")
+    assert result.returncode != 0 and "--truncation is for StyleGAN generators" in result.stderr
 
 
 @pytest.mark.parametrize("runtime_name", ["onnx", "tflite"])

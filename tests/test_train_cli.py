@@ -31,6 +31,8 @@ PICTURES = {
     "cnn": ["confusion_matrix.png", "worst_predictions.png"],
     "vae": ["samples_epoch_001.png", "samples_epoch_002.png", "reconstructions.png", "latent_walk.png", "samples.png"],
     "dcgan": ["samples_epoch_001.png", "samples_epoch_002.png", "samples.png"],
+    "stylegan": ["samples_epoch_001.png", "samples_epoch_002.png", "samples.png", "style_mixing.png",
+                 "truncation_sweep.png"],
     "stylizer": ["stylized-epoch-0001.png", "stylized-epoch-0002.png", "contact_sheet.jpg"],
     "adain": ["stylized-epoch-0001.png", "stylized-epoch-0002.png"],
     "vqvae": ["samples_epoch_001.png", "samples_epoch_002.png", "reconstructions.png", "codebook_usage.png",

@@ -231,23 +231,34 @@ def test_page_and_python_draw_the_same_latents(open_page):
         assert np.array_equal(np.asarray(drawn), uniform(seed, 1001))  # the codes' draws, to the last bit
 
 
-@pytest.mark.parametrize("model", ["dcgan-fashion_mnist", "vae-fashion_mnist"])
+@pytest.mark.parametrize("model", ["dcgan-fashion_mnist", "vae-fashion_mnist", "stylegan-fashion_mnist"])
 def test_generator_page_draws_pythons_samples(open_page, site, tmp_path, screenshots, model):
+    """The page's grid for a seed (and, for the StyleGAN, a truncation psi) is the one python -m
+    zoo.generate draws from the same files."""
     from zoo.deploy import runtime
     from zoo.portable_random import standard_normal
 
     page = open_page(f"{model}/index.html").ready()
+    config = json.loads((site / model / "manifest.json").read_text())["page"]
+    assert page.page.is_visible("#truncation-controls") == config["truncation"] == (model.startswith("stylegan"))
     page.page.fill("#seed", "1234")
     page.page.fill("#count", "16")
+    feed, flags = {config["inputs"]["latent"]: standard_normal(1234, (16, config["latent_dim"]))}, []
+    if config["truncation"]:
+        page.page.fill("#truncation", "3")  # out of range: one readable line, nothing drawn
+        page.page.click("#run")
+        assert page.wait("done") == "error: the truncation psi must be a number from 0 to 2, not 3"
+        page.page.fill("#truncation", "0.7")
+        feed[config["inputs"]["truncation"]] = np.full((16, 1), 0.7, np.float32)
+        flags = ["--truncation", 0.7]
     outputs = page.run()
-    config = json.loads((site / model / "manifest.json").read_text())["page"]
     runner = runtime.load(site / model / config["networks"]["generator"], threads=2)
-    expected = runner(**{config["inputs"]["latent"]: standard_normal(1234, (16, config["latent_dim"]))})
+    expected = runner(**feed)
     in_browser = output(outputs, config["outputs"]["image"])
     assert np.abs(in_browser - expected[config["outputs"]["image"]]).max() < 1e-3
     grid = tmp_path / "grid.png"
     result = run_cli("zoo.generate", site / model, "--model", site / model / config["networks"]["generator"],
-                     "--seed", 1234, "-n", 16, "--out", grid)
+                     "--seed", 1234, "-n", 16, "--out", grid, *flags)
     assert result.returncode == 0, result.stderr[-2000:]
     with Image.open(grid) as im:  # the same picture as python -m zoo.generate, to rounding
         assert np.abs(page.canvas().astype(int) - np.asarray(im.convert("RGB")).astype(int)).max() <= 1

@@ -19,6 +19,7 @@ class Task:
 CLASSIFIER, GENERATOR, ENCODER, DECODER = "classifier", "generator", "encoder", "decoder"
 IMAGE, LATENT, LOGITS, PROBABILITIES = "image", "z", "logits", "probabilities"
 PRIOR, CODES = "prior", "codes"  # a VQ-VAE's autoregressive prior and the code indices it and the decoder take
+TRUNCATION = "truncation"  # a StyleGAN generator's second input: psi [N, 1], 1 no truncation, 0 the average image
 
 MANIFEST = "manifest.json"  # what an export folder holds: files, checksums, tolerances, extras
 EXPORT_DIR = "export"  # a run folder's export folder, python -m exporters's default

@@ -28,7 +28,7 @@ from pathlib import Path
 from zoo.errors import ZooError
 from zoo.fileio import atomic_dir, read_json, write_json, write_text
 from zoo.deploy.runtime import export_folder, manifest_files, read_manifest, sha256
-from zoo.names import CLASSIFIER, CODES, DECODER, GENERATOR, LOGITS, MANIFEST, PRIOR, PROBABILITIES, Task
+from zoo.names import CLASSIFIER, CODES, DECODER, GENERATOR, LOGITS, MANIFEST, PRIOR, PROBABILITIES, TRUNCATION, Task
 from zoo.style.arbitrary import ALPHA, MIN_STYLE_SIDE, MULTIPLE as ARBITRARY_MULTIPLE, STYLE_ENCODER, STYLE_IMAGE
 from zoo.style.arbitrary import STYLE_SIDE, STYLE_STATS, TRANSFER
 from zoo.style.tiling import IMAGE, MULTIPLE as STYLIZER_MULTIPLE, STYLE_WEIGHTS, STYLIZED
@@ -203,10 +203,13 @@ def page_config(kind: str, manifest: dict, networks: dict, source: Path, dest: P
                       examples=_style_pictures(source, None, STYLE_SIDE, dest))
     elif kind in ("generator", "vae"):
         inputs, outputs = _tensor_names(files[networks["generator"]])
+        truncation = inputs.pop(TRUNCATION, None)  # a StyleGAN's psi: the page's slider
         (latent,) = inputs.values()
         image = next(t for t in outputs.values() if len(t["shape"]) == 4)
         config.update(latent_dim=latent["shape"][1], inputs={"latent": latent["name"]},
-                      outputs={"image": image["name"]}, walk=kind == "vae")
+                      outputs={"image": image["name"]}, walk=kind == "vae", truncation=truncation is not None)
+        if truncation is not None:
+            config["inputs"]["truncation"] = truncation["name"]
     elif kind == "vqvae":
         config.update(grid=manifest["code_grid"], num_codes=manifest["num_codes"], inputs={"codes": CODES},
                       outputs={"image": IMAGE, "logits": LOGITS}, walk=False)

@@ -1,8 +1,8 @@
-// The generative pages (DCGAN generator, VAE decoder, VQ-VAE prior and decoder): a grid of samples
-// from a seed, laid out as zoo.images.sample_grid lays out `python -m zoo.generate` (same seed,
-// same random numbers: zoo/portable_random.py; the VQ-VAE's codes drawn as
-// zoo/deploy/autoregressive.py draws them), and for the VAE a walk between the grid's first two
-// samples.
+// The generative pages (DCGAN and StyleGAN generators, VAE decoder, VQ-VAE prior and decoder): a
+// grid of samples from a seed, laid out as zoo.images.sample_grid lays out `python -m
+// zoo.generate` (same seed, same random numbers: zoo/portable_random.py; the VQ-VAE's codes drawn
+// as zoo/deploy/autoregressive.py draws them), the StyleGAN's at the truncation psi asked for,
+// and for the VAE a walk between the grid's first two samples.
 
 import { $, PageError, boot, busy, draw, offerDownload, run, showTime, standardNormal, uniform } from './zoo.js';
 
@@ -52,9 +52,25 @@ function count() {
   return value;
 }
 
+function psi() {
+  const value = Number($('truncation').value);
+  if ($('truncation').value === '' || !(value >= 0 && value <= 2)) {
+    throw new PageError(`the truncation psi must be a number from 0 to 2, not ${$('truncation').value || 'empty'}`);
+  }
+  return value;
+}
+
+// The generator's inputs for n latent vectors `z`: with the StyleGAN's psi, one per image.
+function feeds(z, n) {
+  const feed = { [page.inputs.latent]: new ort.Tensor('float32', z, [n, page.latent_dim]) };
+  if (page.truncation) {
+    feed[page.inputs.truncation] = new ort.Tensor('float32', new Float32Array(n).fill(psi()), [n, 1]);
+  }
+  return feed;
+}
+
 async function decode(z, n) {
-  const tensor = new ort.Tensor('float32', z, [n, page.latent_dim]);
-  return run(sessions.generator, { [page.inputs.latent]: tensor });
+  return run(sessions.generator, feeds(z, n));
 }
 
 // The codes [n, H, W] of n images, position by position in raster order: the prior's logits of
@@ -116,8 +132,7 @@ async function walk() {
   const d = page.latent_dim;
   const z = new Float32Array(d);
   for (let i = 0; i < d; i++) z[i] = (1 - t) * latents[i] + t * latents[d + i];
-  const tensor = new ort.Tensor('float32', z, [1, d]);
-  const results = await sessions.generator.run({ [page.inputs.latent]: tensor });
+  const results = await sessions.generator.run(feeds(z, 1));
   const image = results[page.outputs.image];
   const { rgba, width, height } = sampleGrid({ dims: Array.from(image.dims), data: await image.getData() });
   draw(rgba, width, height, $('walk-view'));
@@ -128,6 +143,7 @@ boot(async (manifest, networks) => {
   page = manifest.page;
   document.body.classList.add(page.kind);
   $('walk-controls').hidden = !page.walk;
+  $('truncation-controls').hidden = !page.truncation;
   $('run').addEventListener('click', () => busy(generate));
   $('walk').addEventListener('input', () => busy(walk));
 });
