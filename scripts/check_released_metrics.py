@@ -27,6 +27,8 @@ CHECKS = {
     "dcgan": (("--classifier", RELEASED / "cnn-fashion_mnist"),
               [("test_frechet_distance_floor", None, 1e-3), ("test_frechet_distance_zoo_cnn", None, 1e-3)]),
     # its prior's samples are drawn from a seed (zoo.portable_random), the reconstructions are exact
+    "stylegan": (("--classifier", RELEASED / "cnn-fashion_mnist"),
+                 [("test_frechet_distance_floor", None, 1e-3), ("test_frechet_distance_zoo_cnn", None, 1e-3)]),
     "vqvae": (("--classifier", RELEASED / "cnn-fashion_mnist"),
               [("test_reconstruction_mse", 1e-6, None), ("test_frechet_distance_zoo_cnn", None, 1e-2)]),
 }

@@ -24,7 +24,7 @@ from zoo.data.sources import SAMPLE_DIR
 from zoo.errors import ZooError
 
 RELEASED = ["adain-paintings", "cnn-fashion_mnist", "dcgan-fashion_mnist", "stylizer-paintings", "vae-fashion_mnist",
-            "vqvae-fashion_mnist"]
+            "vqvae-fashion_mnist", "stylegan-fashion_mnist"]
 SAVED = ROOT / "saved_models"
 # Logits of the released CNN's Keras model (bfloat16, as trained) against its float32 exports.
 BFLOAT16_ATOL = 0.05

@@ -1,8 +1,9 @@
 """The JAX backend: the models whose training differs on it train two steps with KERAS_BACKEND=jax
 (a subprocess each: Keras picks its backend when it is imported), their run folders say so, their
 model.keras load on TensorFlow, and the TensorFlow exporters export a JAX-trained run. Here the
-CNN with --strategy mirrored (keras.distribution.DataParallel over two CPU devices) and the DCGAN
-(its two optimizers' step written per backend) in mixed precision and resumed; the style models
+CNN with --strategy mirrored (keras.distribution.DataParallel over two CPU devices), the DCGAN
+(its two optimizers' step written per backend) in mixed precision and resumed, and the StyleGAN
+(its R1 penalty differentiates a gradient, taken per backend, inside that step); the style models
 in test_backends_style.py (a file of its own, so that the two run side by side). The VAE's and
 AdaIN's steps are the same Keras `compute_loss` code as the stylizer's. Then the one-line errors
 of what JAX does not do."""
@@ -70,7 +71,7 @@ def check_jax_run(model, tmp_path_factory):
         assert {"stylized-epoch-0001.png", "loss_curves.png"} <= {p.name for p in (run / "images").iterdir()}
 
 
-@pytest.mark.parametrize("model", ["cnn", "dcgan"])
+@pytest.mark.parametrize("model", ["cnn", "dcgan", "stylegan"])
 def test_trains_on_jax(model, tmp_path_factory):
     check_jax_run(model, tmp_path_factory)
 

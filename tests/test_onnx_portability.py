@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, SKIMAGE_DATA
-from zoo.names import LATENT
+from zoo.names import LATENT, TRUNCATION
 from zoo.style.arbitrary import ALPHA, STYLE_IMAGE
 from zoo.style.tiling import CORE_BOX, IMAGE, STYLE_WEIGHTS
 
@@ -76,7 +76,7 @@ def fixed_inputs(path: Path) -> dict:
             feed[name] = np.random.default_rng(0).standard_normal((BATCH, *shape)).astype(np.float32)
         elif name == STYLE_WEIGHTS:
             feed[name] = np.stack([np.eye(shape[0])[0], np.full(shape[0], 1 / shape[0])]).astype(np.float32)
-        elif name == ALPHA:
+        elif name in (ALPHA, TRUNCATION):  # full and half strength; psi 1 and 0.5
             feed[name] = np.array([[1.0], [0.5]], np.float32)
         elif name == CORE_BOX:
             feed[name] = np.array([[0.0, 0.0, 1.0, 1.0], [0.25, 0.125, 0.75, 0.875]], np.float32)
@@ -101,7 +101,7 @@ RELEASED_VARIANTS = {"cnn-fashion_mnist": ALL_VARIANTS, "dcgan-fashion_mnist": A
                      "vae-fashion_mnist": ALL_VARIANTS, "stylizer-paintings": ALL_VARIANTS,
                      "adain-paintings": {"float32", "dynamic"},
                      # the VQ-VAE's code networks: encoder float32 only, prior float32 and fp16 (Recipe.quantizations)
-                     "vqvae-fashion_mnist": ALL_VARIANTS}
+                     "vqvae-fashion_mnist": ALL_VARIANTS, "stylegan-fashion_mnist": ALL_VARIANTS}
 
 
 def test_every_release_has_its_onnx_variants_and_keeps_its_tflite_files():

@@ -19,7 +19,7 @@ def released(name):
     return folder
 
 
-@pytest.mark.parametrize("name", ["cnn", "vae", "dcgan", "vqvae"])
+@pytest.mark.parametrize("name", ["cnn", "vae", "dcgan", "vqvae", "stylegan"])
 def test_released_folder_is_complete(name):
     folder = released(name)
     for item in ("model.keras", "config.json", "metrics.json", "MODEL_CARD.md"):
@@ -44,7 +44,7 @@ def test_cards_name_no_path_of_the_machine_that_made_them():
         assert not [p for p in machine if p in text], card
 
 
-@pytest.mark.parametrize("name", ["cnn", "vae", "dcgan", "vqvae"])
+@pytest.mark.parametrize("name", ["cnn", "vae", "dcgan", "vqvae", "stylegan"])
 def test_released_model_loads_in_safe_mode_without_warnings(name):
     """Released for inference: uncompiled, so Keras has no optimizer state to miss and warn about."""
     import keras
