@@ -23,8 +23,8 @@ from zoo.data.idx import find_idx_split, read_idx
 from zoo.data.sources import SAMPLE_DIR
 from zoo.errors import ZooError
 
-RELEASED = ["adain-paintings", "cnn-fashion_mnist", "dcgan-fashion_mnist", "stylizer-paintings", "vae-fashion_mnist",
-            "vqvae-fashion_mnist", "stylegan-fashion_mnist"]
+RELEASED = ["adain-paintings", "cnn-fashion_mnist", "dcgan-fashion_mnist", "stylegan-fashion_mnist", "stylizer-paintings",
+            "vae-fashion_mnist", "vqvae-fashion_mnist"]
 SAVED = ROOT / "saved_models"
 # Logits of the released CNN's Keras model (bfloat16, as trained) against its float32 exports.
 BFLOAT16_ATOL = 0.05
@@ -121,7 +121,7 @@ def test_create_model_stylizer_takes_its_paintings_and_widths():
 
 
 @pytest.mark.parametrize("name,hparams,message", [
-    ("nope", {}, "unknown model 'nope'; known models: adain, arbitrary, cnn, dcgan, stylizer, vae"),
+    ("nope", {}, "unknown model 'nope'; known models: adain, arbitrary, cnn, dcgan, stylegan, stylizer, vae, vqvae"),
     ("vae", {"latnet_dim": 2}, "vae has no hyper-parameter 'latnet_dim'; it takes "),
     ("vae", {"latent_dim": 0}, "--latent-dim must be at least 1, got 0"),
     ("vae", {"learning_rate": -1.0}, "--learning-rate must be positive"),

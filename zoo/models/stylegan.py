@@ -262,10 +262,20 @@ class StyleOf(layers.Layer):
         return {**super().get_config(), "index": self.index}
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class UnitRange(layers.Layer):
+    """clip(x, 0, 1), written relu6(6x) / 6: that converts to ONNX's Clip and TFLite's RELU6, which
+    every runtime the zoo exports to runs (a clip by value converts to Max and Min, which
+    onnxruntime-web's WebGPU lacks)."""
+
+    def call(self, x):
+        return ops.relu6(6.0 * x) / 6.0
+
+
 def _clipped(image):
     """The image in [0, 1]: the synthesis network's output is unbounded (the discriminator trains
     on it so), the zoo's images are not."""
-    return layers.ReLU(max_value=1.0, dtype="float32", name=IMAGE)(image)
+    return UnitRange(dtype="float32", name=IMAGE)(image)
 
 
 def synthesis_widths(side, width):

@@ -144,6 +144,7 @@ boot(async (manifest, networks) => {
   document.body.classList.add(page.kind);
   $('walk-controls').hidden = !page.walk;
   $('truncation-controls').hidden = !page.truncation;
+  $('truncation-flag').hidden = !page.truncation;
   $('run').addEventListener('click', () => busy(generate));
   $('walk').addEventListener('input', () => busy(walk));
 });
