@@ -49,14 +49,11 @@ from keras import layers, ops
 
 from zoo.hparams import FashionMNISTHyperparameters, Hyperparameters, default, hp
 from zoo.images import grid, save_image
-from zoo.models import cnn
 from zoo.models.common import image_input, latent_input, learning_rate, num_halvings, schedule
 from zoo.models.dcgan import DCGAN, DCGANRecipe
-from zoo.names import GENERATOR, IMAGE, TRUNCATION, Task
-from zoo.recipe import GenerativeRecipe
+from zoo.names import GENERATOR, IMAGE, TRUNCATION
 from zoo.registry import register
-from zoo.training.callbacks import ValidationFrechetDistance, fixed_noise
-from zoo.training.evaluation import latent_sampler, sample_frechet_distance, split_arrays
+from zoo.training.callbacks import fixed_noise
 
 LEAK, GAIN = 0.2, math.sqrt(2.0)  # leaky ReLU slope, and the gain that keeps its output's variance
 R1_SHARE = 16  # the R1 penalty's images: every R1_SHARE-th of each batch (StyleGAN2's lazy interval)
@@ -476,20 +473,21 @@ class StyleGANHyperparameters(FashionMNISTHyperparameters):
 
 
 @register
-class StyleGANRecipe(cnn.MeasuredByTheCNN, GenerativeRecipe):
+class StyleGANRecipe(DCGANRecipe):
+    """Trained, monitored and evaluated as the DCGAN (its Fréchet distance after every epoch and on
+    the test set, of the sampler's images at psi = 1); its own network, optimizers, pictures and
+    export."""
+
     name = "stylegan"
     model_class = StyleGAN
-    task = Task.GAN
     description = ("StyleGAN: mapping network, modulated convolutions on a learned constant, per-layer noise, style "
                    "mixing, R1, moving average of the generator, truncation")
     paper = ("Karras, Laine & Aila 2019, A Style-Based Generator Architecture for GANs; Karras et al. 2020, "
              "Analyzing and Improving the Image Quality of StyleGAN")
     Hyperparameters = StyleGANHyperparameters
-    validate_each_epoch = False  # as the DCGAN's: monitored by the Fréchet distance to held-out images
     # Full-integer int8 moved the released generator's pixels by 0.65 (of 1): its demodulation
     # divides by sums of squares that 8 bits do not hold.
     quantizations = {GENERATOR: ("fp16", "dynamic")}
-    metric_notes = DCGANRecipe.metric_notes
 
     def build_model(self, info):
         c = self.config
@@ -511,20 +509,6 @@ class StyleGANRecipe(cnn.MeasuredByTheCNN, GenerativeRecipe):
 
     def generator(self, model):
         return model.sampler
-
-    def callbacks(self, run, splits):
-        classifier = self.classifier(splits) if splits.validation is not None else None
-        if classifier is None:
-            return super().callbacks(run, splits)
-        images, _ = split_arrays(splits.validation)
-        return [*super().callbacks(run, splits),
-                ValidationFrechetDistance(lambda model: latent_sampler(model.sampler), images, classifier,
-                                          cnn.FEATURE_LAYER, seed=self.seed)]
-
-    def evaluate(self, model, splits):
-        classifier = self.classifier(splits)
-        return {} if classifier is None else sample_frechet_distance(
-            latent_sampler(model.sampler), splits, classifier, cnn.FEATURE_LAYER, seed=self.seed)
 
     def report(self, run, model, splits):
         super().report(run, model, splits)
