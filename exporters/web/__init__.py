@@ -203,7 +203,7 @@ def page_config(kind: str, manifest: dict, networks: dict, source: Path, dest: P
                       examples=_style_pictures(source, None, STYLE_SIDE, dest))
     elif kind in ("generator", "vae"):
         inputs, outputs = _tensor_names(files[networks["generator"]])
-        truncation = inputs.pop(TRUNCATION, None)  # a StyleGAN's psi: the page's slider
+        truncation = inputs.pop(TRUNCATION, None)  # a StyleGAN's psi: the page's psi field
         (latent,) = inputs.values()
         image = next(t for t in outputs.values() if len(t["shape"]) == 4)
         config.update(latent_dim=latent["shape"][1], inputs={"latent": latent["name"]},

@@ -317,11 +317,18 @@ def build_synthesis(image_shape, w_dim, width, seed=0):
     return keras.Model(ws, image, name="synthesis")
 
 
-def build_generator(mapping, synthesis):
-    """z -> image in [0, 1]: every style vector the same w (no truncation)."""
+def build_generator(mapping, synthesis, w_avg=None):
+    """z -> image in [0, 1], every style vector the same w. With `w_avg` (the training's average
+    w), a network of z and psi (`TRUNCATION`, [N, 1]) that pulls w towards it: the export."""
     z = latent_input(mapping.inputs[0].shape[-1])
-    ws = layers.RepeatVector(synthesis.inputs[0].shape[1], name="broadcast")(mapping(z))
-    return keras.Model(z, _clipped(synthesis(ws)), name=GENERATOR)
+    inputs, w = z, mapping(z)
+    if w_avg is not None:
+        truncation = keras.Input(shape=(1,), name=TRUNCATION)
+        center = Truncation(name="truncation_trick")
+        inputs, w = [z, truncation], center([w, truncation])
+        center.w_avg.assign(w_avg)
+    ws = layers.RepeatVector(synthesis.inputs[0].shape[1], name="broadcast")(w)
+    return keras.Model(inputs, _clipped(synthesis(ws)), name=GENERATOR)
 
 
 def build_discriminator(image_shape, width):
@@ -378,14 +385,14 @@ class StyleGAN(DCGAN):
     def metrics(self):
         return [*super().metrics, self.r1_tracker]
 
-    def styles(self, batch, training=True):
-        """ws [N, num_styles, w_dim] of fresh z; with probability `style_mixing` per image, the
-        styles from a random layer on come from a second z; and the batch's mean w."""
-        w = self.mapping(self.sample_z(batch), training=training)
+    def styles(self, batch):
+        """ws [N, num_styles, w_dim] of fresh z, and their w; with probability `style_mixing` per
+        image, the styles from a random layer on come from a second z."""
+        w = self.mapping(self.sample_z(batch), training=True)
         ws = ops.repeat(w[:, None, :], self.num_styles, axis=1)
         if not self.style_mixing:
             return ws, w
-        other = ops.repeat(self.mapping(self.sample_z(batch), training=training)[:, None, :], self.num_styles, axis=1)
+        other = ops.repeat(self.mapping(self.sample_z(batch), training=True)[:, None, :], self.num_styles, axis=1)
         cutoff = keras.random.randint((batch, 1, 1), 1, self.num_styles, seed=self.seed_generator)
         mix = keras.random.uniform((batch, 1, 1), seed=self.seed_generator) < self.style_mixing
         cutoff = ops.where(mix, cutoff, self.num_styles)
@@ -424,25 +431,18 @@ class StyleGAN(DCGAN):
         self.r1_tracker.update_state(r1)
         return {m.name: m.result() for m in self.metrics}
 
-    def truncated(self, psi=None):
-        """The sampler as a network of z and psi (`TRUNCATION`, [N, 1]): the exported generator.
-        With `psi` a number, a network of z alone at that psi (the pictures' truncation sweep)."""
-        mapping, synthesis = self.sampler.get_layer("mapping"), self.sampler.get_layer("synthesis")
-        z = latent_input(mapping.inputs[0].shape[-1])
-        truncation = keras.Input(shape=(1,), name=TRUNCATION)
-        center = Truncation(name="truncation_trick")
-        w = center([mapping(z), truncation])
-        center.w_avg.assign(self.w_avg)
-        ws = layers.RepeatVector(self.num_styles, name="broadcast")(w)
-        network = keras.Model([z, truncation], _clipped(synthesis(ws)), name=GENERATOR)
-        if psi is None:
-            return network
-        return keras.Model(z, network([z, ops.full_like(z[:, :1], psi)]), name=f"{GENERATOR}_psi")
+    def sampler_networks(self):
+        """The sampler's (mapping, synthesis) networks."""
+        return self.sampler.get_layer("mapping"), self.sampler.get_layer("synthesis")
+
+    def truncated(self):
+        """The sampler as a network of z and psi (`TRUNCATION`, [N, 1]): the exported generator."""
+        return build_generator(*self.sampler_networks(), w_avg=self.w_avg)
 
     def mixed(self, coarse_z, fine_z, crossover):
         """Images whose styles before layer `crossover` are those of `coarse_z` and after it those
         of `fine_z` (the style mixing grid)."""
-        mapping, synthesis = self.sampler.get_layer("mapping"), self.sampler.get_layer("synthesis")
+        mapping, synthesis = self.sampler_networks()
         ws = np.repeat(mapping.predict(coarse_z, verbose=0)[:, None], self.num_styles, axis=1)
         ws[:, crossover:] = mapping.predict(fine_z, verbose=0)[:, None]
         return np.clip(synthesis.predict(ws, verbose=0), 0.0, 1.0)
