@@ -22,7 +22,7 @@ from exporters.validate import ValidationError, accuracy, validate
 from zoo import models
 from zoo.deploy import runtime
 from zoo.errors import ZooError, check_at_least
-from zoo.fileio import atomic_dir, atomic_path, make_dir
+from zoo.fileio import atomic_dir, atomic_path, make_dir, sha256
 from zoo.log import log
 from zoo.models.common import float32_copy
 from zoo.names import EXPORT_DIR, LOGITS, MANIFEST, Task
@@ -153,7 +153,7 @@ def load_run(run_dir, *, validate=True, eval_images=1000) -> LoadedRun:
             ex.keras_accuracy = accuracy(keras_runner, test_x, test_y)
         exportables.append(ex)
     return LoadedRun(run, config, recipe.task, dynamic_hw, splits.info.image_shape, splits.info.class_names,
-                     exportables, runtime.sha256(run.model_path), recipe.export_metadata(networks))
+                     exportables, sha256(run.model_path), recipe.export_metadata(networks))
 
 
 def export_file(ex: Exportable, fmt, target: Path, *, opset: int, check: bool) -> dict:

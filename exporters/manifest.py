@@ -16,7 +16,7 @@ from pathlib import Path
 from exporters.onnx import webgpu_source
 from zoo.fileio import read_json, write_json
 from zoo.training.runs import versions
-from zoo.deploy.runtime import sha256
+from zoo.fileio import sha256
 from zoo.names import MANIFEST
 
 NAMING = ("one exportable: saved_model/, model.tflite, model_<quantization>.tflite, model.onnx, "

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from exporters import web  # noqa: E402
-from zoo.api import locate  # noqa: E402
+from zoo.training.runs import locate  # noqa: E402
 from zoo.deploy.runtime import load  # noqa: E402
 from zoo.serve import make_server  # noqa: E402
 

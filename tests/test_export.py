@@ -19,6 +19,7 @@ from exporters import FORMATS
 from zoo import models
 from zoo.deploy import runtime
 from zoo.errors import ZooError
+from zoo.fileio import sha256
 from zoo.names import Task
 
 # The classifier's export (eight files) is made in the first test that asks for it, with its
@@ -57,7 +58,7 @@ def test_every_format_is_exported_validated_and_described(exported, model):
     assert list(manifest["exportables"]) == list(networks)
     assert manifest["file_names"]["prefixed_with_exportable"] == several
     assert {"zoo", "tensorflow", "keras", "tf2onnx"} <= set(manifest["versions"])
-    assert manifest["source"]["sha256"] == runtime.sha256(run / "model.keras")
+    assert manifest["source"]["sha256"] == sha256(run / "model.keras")
     assert manifest["preprocessing"]["value_range"] == [0.0, 1.0] and manifest["preprocessing"]["layout"] == "NHWC"
     assert manifest["task"] == recipe.task
     classifier = recipe.task == Task.CLASSIFIER
@@ -200,7 +201,7 @@ def test_kill_9_mid_export_leaves_no_partial_file(train_run, tmp_path):
     assert main([str(run), "--out", str(out), "--format", "onnx", "--quantize", "none", "--opset", "13"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert list(manifest["files"]) == ["model.onnx"] and manifest["files"]["model.onnx"]["opset"] == 13
-    assert manifest["files"]["model.onnx"]["sha256"] == runtime.sha256(out / "model.onnx")
+    assert manifest["files"]["model.onnx"]["sha256"] == sha256(out / "model.onnx")
 
 
 def _lambda_run(tmp_path, config):

@@ -433,7 +433,7 @@ def test_serve_refuses_a_taken_port(tmp_path):
 
 def test_web_export_cli_writes_a_checked_folder(tmp_path):
     from exporters import web
-    from zoo.deploy.runtime import sha256
+    from zoo.fileio import sha256
 
     out = tmp_path / "dcgan-web"
     result = run_cli("exporters", RELEASED / "dcgan-fashion_mnist", "--format", "web", "--out", out)

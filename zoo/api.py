@@ -19,38 +19,12 @@ Importing this module imports neither TensorFlow nor Keras; `create_model`, `lis
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from zoo.deploy import runtime as deploy
 from zoo.deploy.bundle import Bundle, open_export
 from zoo.errors import ZooError
-from zoo.training.runs import Run, load_keras_model
+from zoo.training.runs import Run, load_keras_model, locate, released_models
 
-MODELS_DIR_VARIABLE = "ZOO_MODELS_DIR"
-# The released models of the project this package comes from (a checkout or an editable
-# install): found by the package's own location, not the working directory.
-PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "saved_models"
 DEFAULT_NUM_CLASSES = 10  # the default --dataset's (Fashion-MNIST), as Recipe.default_image_shape
-
-
-def models_dirs() -> list[Path]:
-    """The folders that hold released models, searched in order (the first match of a name wins):
-    every folder of `$ZOO_MODELS_DIR` (separated like PATH), then the project's `saved_models/`."""
-    extra = os.environ.get(MODELS_DIR_VARIABLE, "")
-    return [Path(p).expanduser() for p in extra.split(os.pathsep) if p] + [PROJECT_MODELS_DIR]
-
-
-def released_models() -> dict[str, Path]:
-    """{name: folder} of the released models: the run folders (with config.json) directly inside
-    `models_dirs()`, so saved_models/runs/ and its training runs are not among them."""
-    found = {}
-    for root in models_dirs():
-        if root.is_dir():
-            for folder in sorted(root.iterdir()):
-                if Run(folder).config_path.is_file():
-                    found.setdefault(folder.name, folder)
-    return found
 
 
 def list_models(released: bool = False) -> list[str]:
@@ -167,16 +141,3 @@ def open(name_or_path, runtime: str | None = None, threads: int | None = None, l
 
         return open_keras(path, threads)
     return open_export(path, runtime or "onnx", threads=threads, low_memory=low_memory, strict=strict)
-
-
-def locate(name_or_path) -> Path:
-    """The folder of a released model called `name_or_path`, else that path if it exists."""
-    if isinstance(name_or_path, str) and name_or_path in (released := released_models()):
-        return released[name_or_path]
-    path = Path(name_or_path).expanduser()
-    if path.exists():
-        return path
-    names = ", ".join(sorted(released_models())) or "none"
-    searched = ", ".join(map(str, models_dirs()))
-    raise ZooError(f"no released model or file {str(name_or_path)!r}; released models: {names} "
-                   f"(in {searched}; ${MODELS_DIR_VARIABLE} adds folders)")

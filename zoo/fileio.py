@@ -7,6 +7,7 @@ Everything is written to a temporary name in the same folder and then renamed wi
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -107,3 +108,12 @@ def _json_default(o):
 
 def read_json(path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def sha256(path) -> str:
+    """Hex sha256 of a file, read in chunks (exports can be hundreds of MB)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -21,7 +21,7 @@ import sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from zoo.api import locate, released_models
+from zoo.training.runs import locate, released_models
 from zoo.errors import ArgumentParser, DefaultsRawDescriptionHelpFormatter, ZooError, cli
 from zoo.fileio import atomic_dir, read_json, write_text
 from zoo.names import MANIFEST

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from zoo.errors import ZooError
 from zoo.fileio import atomic_dir, read_json, write_json, write_text
-from zoo.deploy.runtime import export_folder, manifest_files, read_manifest, sha256
+from zoo.deploy.runtime import export_folder, manifest_files, read_manifest
+from zoo.fileio import sha256
 from zoo.names import CLASSIFIER, CODES, DECODER, GENERATOR, LOGITS, MANIFEST, PRIOR, PROBABILITIES, TRUNCATION, Task
 from zoo.style.arbitrary import ALPHA, MIN_STYLE_SIDE, MULTIPLE as ARBITRARY_MULTIPLE, STYLE_ENCODER, STYLE_IMAGE
 from zoo.style.arbitrary import STYLE_SIDE, STYLE_STATS, TRANSFER

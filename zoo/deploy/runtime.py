@@ -19,7 +19,6 @@ importing this module costs nothing and never pulls TensorFlow in.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import ZooError
+from zoo.fileio import sha256
 from zoo.names import EXPORT_DIR, MANIFEST
 
 
@@ -43,15 +43,6 @@ class Spec:
     shape: tuple
     dtype: str = "float32"
     quantization: tuple | None = None
-
-
-def sha256(path) -> str:
-    """Hex sha256 of a file, read in chunks (exports can be hundreds of MB)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class Runner:
