@@ -38,6 +38,30 @@ def portable_paths(text: str) -> str:
     return text.replace(str(Path.home()) + "/", "~/")
 
 
+def ancestors(config) -> list:
+    """The models a run started from (`zoo.train --init-from`, zoo.training.warm_start), nearest first."""
+    stages, lineage = [], config.get("lineage")
+    while lineage:
+        stages.append(lineage)
+        lineage = lineage.get("lineage")
+    return stages
+
+
+def making_of(config, backend) -> list:
+    """The commands that made a run, oldest first: those of the models it started from, then its
+    own, each with the commands that resumed it."""
+    lines = []
+    for step, stage in enumerate(reversed(ancestors(config)), start=1):
+        lines += [f"# {step}. the model that --init-from {stage['init_from']} named (model.keras sha256 "
+                  f"{stage['sha256'][:12]}...)" + (", made by:" if stage.get("command") else "")]
+        if stage.get("command"):
+            lines += [" ".join(stage["command"]), *(" ".join(cmd) + "   # resumed" for cmd in stage["resumed_with"])]
+    if lines:
+        lines.append(f"# {len(ancestors(config)) + 1}. this model, from its weights:")
+    return lines + [backend + " ".join(config.get("command", [])),
+                    *(backend + " ".join(cmd) + "   # resumed" for cmd in config.get("resumed_with", []))]
+
+
 def model_card(title, config, metrics, recipe, pictures, extra):
     info = config.get("dataset_info", {})
     backend = f"KERAS_BACKEND={config['backend']} " if config.get("backend", "tensorflow") != "tensorflow" else ""
@@ -50,14 +74,15 @@ def model_card(title, config, metrics, recipe, pictures, extra):
         f"of shape {tuple(info.get('image_shape', ()))}, read from {info.get('source', config['dataset'])}.",
         f"- Licence: {DATA_LICENCES.get(info.get('name'), 'see the dataset')}.", "",
         "## How it was made", "",
-        "```", backend + " ".join(config.get("command", [])),
-        *(backend + " ".join(cmd) + "   # resumed" for cmd in config.get("resumed_with", [])), "```", "",
+        "```", *making_of(config, backend), "```", "",
         "Hyper-parameters (`python -m zoo.train " + recipe.name + " --help` says the same):", "",
         *hparams.table(recipe.Hyperparameters, recipe.hyperparameter_values(config)), "",
         *(["Data options, seed and preset: " + ", ".join(f"{k}={v}" for k, v in others.items()) + "."] if others else []),
         f"Versions: {', '.join(f'{k} {v}' for k, v in config.get('versions', {}).items())}.",
         *([f"Training time: {metrics['train_seconds'] / 60:.0f} min, the sum of the Keras epoch times"
-           + (f", on {config['device']}." if config.get("device") else ".")]
+           + (f", on {config['device']}" if config.get("device") else "") + "".join(
+               f"; before it, {stage['train_seconds'] / 60:.0f} min of the model it started from"
+               for stage in ancestors(config) if stage.get("train_seconds")) + "."]
           if metrics.get("train_seconds") else []),
         *([f"Wall time: {metrics['wall_seconds_this_session'] / 60:.1f} min, the command's from its start to its "
            "end (start-up, data, training, the test evaluation and pictures)."]

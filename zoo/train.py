@@ -26,6 +26,7 @@ from zoo.log import log, setup  # noqa: E402
 from zoo.data.sources import has_tensorflow  # noqa: E402
 from zoo.training.callbacks import ResumableCheckpoint, RunHistory, StopOnNaN, TimeLimit  # noqa: E402
 from zoo.training.runs import Run, device_name, is_chief, versions  # noqa: E402
+from zoo.training.warm_start import copy_weights, load_source  # noqa: E402
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 BACKENDS = ("tensorflow", "jax")
@@ -68,6 +69,9 @@ def build_parser(model_name=None):
     run.add_argument("--out", help="run folder to create (default: saved_models/runs/MODEL-DATASET-TIME)")
     run.add_argument("--resume", metavar="RUN_DIR",
                      help="continue the run in RUN_DIR from its last checkpoint (--epochs may extend it)")
+    run.add_argument("--init-from", metavar="MODEL",
+                     help="start a new run from the weights of a released model, a run folder or a .keras file of "
+                          "the same architecture (fine-tuning: a fresh optimizer, this run's hyper-parameters)")
     run.add_argument("--time-limit", type=float, metavar="MINUTES",
                      help="stop at the end of the first epoch that ends after this many minutes of training (this "
                           "session's); the run stays resumable, and --epochs is then an upper bound")
@@ -259,6 +263,8 @@ def train(argv):
     recipe_cls = models.get(args.model)
     command = ["python", "-m", "zoo.train", *(argv or sys.argv[1:])]
     chief = is_chief()
+    if args.resume and args.init_from:
+        raise ZooError("--init-from starts a new run from a model's weights and --resume continues a run: give one")
     if args.resume:
         run = Run.open(args.resume)
         config = run.config
@@ -314,6 +320,17 @@ def train(argv):
     if splits.validation is not None and recipe.validate_each_epoch and not distributed:
         _, validation_ds = recipe.pipelines(dataclasses.replace(splits, test=splits.validation), config["batch_size"])
 
+    source = None
+    if run is None and args.init_from:
+        source, config["lineage"] = load_source(args.init_from, recipe_cls)
+    elif run is not None and config.get("lineage") and not run.state_path.is_file():
+        source = load_source(config["lineage"]["init_from"], recipe_cls)[0]  # stopped before its first checkpoint
+    with scope():  # the model's and its optimizers' variables are the strategy's
+        model = recipe.build(splits.info)
+        if source is not None:  # before a new run's folder exists: weights that do not fit leave nothing behind
+            count = copy_weights(model, source, config["lineage"]["init_from"])
+            log.info(f"started from the {count} weights of {config['lineage']['init_from']}")
+
     if run is None:
         # Non-chief workers of a multi-worker run do the same work (collectives need every worker)
         # but write into a throw-away folder, as the Keras multi-worker guide does.
@@ -323,8 +340,7 @@ def train(argv):
                       device=device_name(backend))
         run.write_config(config)
 
-    with scope():  # the model's and its optimizers' variables are the strategy's
-        model = recipe.build(splits.info)
+    with scope():
         initial_epoch, history = ResumableCheckpoint.restore(run, model, recipe)
     if initial_epoch:
         log.info(f"restored checkpoint of epoch {initial_epoch}")

@@ -1,0 +1,63 @@
+"""`zoo.train --init-from MODEL`: a new run that starts from a trained model's weights.
+
+Fine-tuning is how a changed recipe reaches a released model without paying for its whole
+training again: the stylizer's upsampling and last layer changed (layers without weights of
+their own), so the new network starts from the released one's weights, not from scratch, and
+unlearns what the change asks of it. The new run gets every weight
+(matched by variable path and shape) and nothing else: a fresh optimizer, epoch 0, its own
+hyper-parameters. A source whose weights do not match exactly is refused: a partial copy would
+train a different network from the one its card describes.
+
+The run's config.json records where its weights came from (`lineage`): the source's command
+and training time, which a release's card shows as the first step of making it.
+"""
+
+from __future__ import annotations
+
+from zoo.errors import ZooError
+from zoo.fileio import read_json, sha256
+from zoo.training.runs import Run, load_keras_model, locate
+
+
+def load_source(spec: str, recipe_cls):
+    """(keras.Model, lineage) of a released name, a run folder or a `.keras` file, loaded in safe
+    mode before the new run's folder exists, so a bad `--init-from` leaves nothing behind.
+    `lineage` says where the weights came from: the spec, the file's sha256 and, for a run,
+    the commands that made it (with the flags of its `legacy` values, which today's defaults
+    no longer give) and their training time."""
+    path = locate(spec)
+    lineage = {"init_from": spec}
+    if path.is_dir():
+        run = Run.open(path)
+        config = run.config
+        if config.get("model") != recipe_cls.name:
+            raise ZooError(f"--init-from {spec} is a {config.get('model')!r} model; this run trains {recipe_cls.name!r}")
+        legacy = [part for key, value in recipe_cls.legacy.items() if config.get(key) is None
+                  for part in (f"--{key.replace('_', '-')}", str(value))]
+        metrics = read_json(run.metrics_path) if run.metrics_path.is_file() else {}
+        lineage.update(command=config.get("command", []) + legacy, resumed_with=config.get("resumed_with", []),
+                       train_seconds=metrics.get("train_seconds"), lineage=config.get("lineage"))
+        path = run.model_path
+    model = load_keras_model(path)
+    lineage["sha256"] = sha256(path)
+    return model, lineage
+
+
+def copy_weights(model, source, spec: str) -> int:
+    """Assign every weight of `model` from the variable of `source` with the same path and
+    shape; refuse (ZooError) unless the two have exactly the same weights. Returns their count."""
+    theirs = {v.path: v for v in source.weights}
+    mine = {v.path: v for v in model.weights}
+    missing = [p for p in mine if p not in theirs]
+    extra = [p for p in theirs if p not in mine]
+    reshaped = [p for p in mine if p in theirs and tuple(mine[p].shape) != tuple(theirs[p].shape)]
+    if missing or extra or reshaped:
+        problems = [f"{len(missing)} weights missing from it (first: {missing[0]})" if missing else "",
+                    f"{len(extra)} it has that this model lacks (first: {extra[0]})" if extra else "",
+                    f"{len(reshaped)} of other shapes (first: {reshaped[0]} {tuple(theirs[reshaped[0]].shape)} vs "
+                    f"{tuple(mine[reshaped[0]].shape)})" if reshaped else ""]
+        raise ZooError(f"--init-from {spec} does not fit this model: " + "; ".join(p for p in problems if p)
+                       + " (it needs the same architecture: the same widths, blocks and styles)")
+    for path, variable in mine.items():
+        variable.assign(theirs[path].value)
+    return len(mine)
