@@ -186,15 +186,20 @@ def test_mixed_precision_trains_a_float32_transformer():
 
 
 def test_new_runs_upsample_bilinear_and_every_variant_keeps_the_upsampling():
-    """Bilinear for new runs (nearest printed a grid); a network built with nearest (the first
-    releases) keeps it in its stats and tile variants, so its exports match it."""
-    from zoo.models.stylizer import UPSAMPLING, build_transformer, transformer_variant
+    """Bilinear and the final blur for new runs (nearest printed a grid, and so did bilinear
+    alone); a network built without them (the first releases) keeps what it had in its stats and
+    tile variants, so its exports match it."""
+    from zoo.layers import BinomialBlur2D
+    from zoo.models.stylizer import OUTPUT, UPSAMPLING, build_transformer, transformer_variant
     from zoo.train import build_parser
 
-    assert build_parser("stylizer").parse_args(["stylizer"]).upsampling == "bilinear"
-    assert models.get("stylizer")({"style_files": [], "style_names": []}).hp.upsampling == "nearest"  # older runs
-    for name, layer in UPSAMPLING.items():
-        network = build_transformer(2, (8, 16, 32), 1, upsampling=name)
+    args = build_parser("stylizer").parse_args(["stylizer"])
+    assert args.upsampling == "bilinear" and args.antialias is not False
+    older = models.get("stylizer")({"style_files": [], "style_names": []}).hp
+    assert (older.upsampling, older.antialias, older.grid_weight) == ("nearest", False, 0.0)
+    for (name, layer), antialias in zip(UPSAMPLING.items(), (False, True)):
+        network = build_transformer(2, (8, 16, 32), 1, upsampling=name, antialias=antialias)
         for variant in ("plain", "stats", "tile"):
             built = network if variant == "plain" else transformer_variant(network, variant)
             assert isinstance(built.get_layer("up1"), layer) and isinstance(built.get_layer("up2"), layer)
+            assert isinstance(built.get_layer(OUTPUT), BinomialBlur2D) == antialias

@@ -30,6 +30,15 @@ def spatial_moments(x):
     return mean, ops.mean(ops.mean(ops.square(x - mean), axis=1, keepdims=True), axis=2, keepdims=True)
 
 
+def neighbours(x, axis):
+    """(x[i - 1], x[i + 1]) along rows (axis 1) or columns (axis 2) of [B, H, W, C], edges
+    clamped: slices and a concatenation, for filters written out on inputs of any size."""
+    first = x[:, :1] if axis == 1 else x[:, :, :1]
+    last = x[:, -1:] if axis == 1 else x[:, :, -1:]
+    inner = (x[:, :-1], x[:, 1:]) if axis == 1 else (x[:, :, :-1], x[:, :, 1:])
+    return ops.concatenate([first, inner[0]], axis=axis), ops.concatenate([inner[1], last], axis=axis)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class BilinearUpsampling2D(layers.Layer):
     """2x bilinear upsampling (half-pixel centres, edges clamped: tf.image.resize's and ONNX
@@ -55,11 +64,7 @@ class BilinearUpsampling2D(layers.Layer):
     @staticmethod
     def _double(x, axis):
         shape, channels = ops.shape(x), x.shape[-1]
-        first = x[:, :1] if axis == 1 else x[:, :, :1]
-        last = x[:, -1:] if axis == 1 else x[:, :, -1:]
-        inner = (x[:, :-1], x[:, 1:]) if axis == 1 else (x[:, :, :-1], x[:, :, 1:])
-        before = ops.concatenate([first, inner[0]], axis=axis)  # x[i - 1], edge clamped
-        after = ops.concatenate([inner[1], last], axis=axis)  # x[i + 1], edge clamped
+        before, after = neighbours(x, axis)
         pair = ops.stack([0.75 * x + 0.25 * before, 0.75 * x + 0.25 * after], axis=axis + 1)
         size = (shape[0], shape[1] * 2, shape[2], channels) if axis == 1 else (shape[0], shape[1], shape[2] * 2,
                                                                                  channels)
@@ -68,6 +73,30 @@ class BilinearUpsampling2D(layers.Layer):
     def compute_output_shape(self, shape):
         double = lambda d: None if d is None else 2 * d  # noqa: E731
         return (shape[0], double(shape[1]), double(shape[2]), shape[3])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BinomialBlur2D(layers.Layer):
+    """The [1, 2, 1] / 4 binomial filter along rows, then columns (edges clamped): the
+    anti-aliasing filter of StyleGAN's and Zhang's (2019) resampling, at its smallest.
+
+    Why: its response at the highest frequency (a period of 2 pixels) is exactly zero, so no
+    pattern of 2 pixels can leave a network that ends with it, whatever the layers before it
+    learned; a period of 4 keeps half its amplitude, and the picture's shapes pass. The last
+    layer of the stylizers, after the sigmoid (a nonlinearity would turn a period of 4 into
+    harmonics of 2 again). Written out with slices and sums, as `BilinearUpsampling2D`: TFLite
+    builtins and plain ONNX ops on inputs of any size."""
+
+    def call(self, x):
+        return self._smooth(self._smooth(x, axis=1), axis=2)
+
+    @staticmethod
+    def _smooth(x, axis):
+        before, after = neighbours(x, axis)
+        return 0.5 * x + 0.25 * (before + after)
+
+    def compute_output_shape(self, shape):
+        return shape
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -18,6 +18,9 @@ residual blocks at low resolution, resize-then-convolve upsampling (Odena et al.
 checkerboard patterns of transposed convolutions), a [0, 1] output. The resize is bilinear
 (`zoo.layers.BilinearUpsampling2D`): nearest-neighbour copies, the first releases' choice
 (`--upsampling nearest`), left a grid of 2 and 4 pixels in the pictures (scripts/benchmark_grid.py).
+Bilinear upsampling alone did not remove it (the released network, fine-tuned with it, went on
+printing the grid: nothing in the VGG19 losses objects to a faint mesh), so training also prices
+the pictures' exactly periodic part (`zoo.style.losses.grid_loss`, `--grid-weight`).
 
 Made for a phone's CPU:
 - the first and last convolutions run at full resolution (fine strokes, no blocks), the rest at
@@ -47,14 +50,14 @@ from keras import layers, ops
 from zoo.errors import ZooError, check_at_least
 from zoo.hparams import Hyperparameters, channel_counts, default, hp
 from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
-from zoo.layers import (BilinearUpsampling2D, ConditionalInstanceNormalization, CoreStatistics, NearestUpsampling2D,
-                        NormStatistics, ReflectionPadding2D)
+from zoo.layers import (BilinearUpsampling2D, BinomialBlur2D, ConditionalInstanceNormalization, CoreStatistics,
+                        NearestUpsampling2D, NormStatistics, ReflectionPadding2D)
 from zoo.models.common import float32_policy, image_input, scale_for_replicas
 from zoo.recipe import Recipe
 from zoo.registry import register
 from zoo.style import pipelines, release, samples
 from zoo.style.data import resolve_styles, style_name
-from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
+from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss, grid_loss
 from zoo.style.model import MAIN, TILE
 from zoo.style.tiling import (CORE_BOX, CORE_STATS, MULTIPLE, NORM_CHANNELS, NORM_STATS, STYLE_WEIGHTS as STYLE_INPUT,
                               STYLIZED as OUTPUT)
@@ -120,7 +123,8 @@ def norm_stats_size(widths, residual_blocks):
     return 2 * sum(norm_channels(widths, residual_blocks))
 
 
-def build_transformer(num_styles, widths=(16, 32, 64), residual_blocks=5, variant="plain", upsampling="bilinear"):
+def build_transformer(num_styles, widths=(16, 32, 64), residual_blocks=5, variant="plain", upsampling="bilinear",
+                      antialias=True):
     """The image transformation network: ([0, 1] images of any size, style weights [B, N]) ->
     stylized [0, 1] images of the same size (sides that are multiples of 4; `zoo.stylize` pads
     others). `widths` are the channels at full, 1/2 and 1/4 resolution.
@@ -128,7 +132,8 @@ def build_transformer(num_styles, widths=(16, 32, 64), residual_blocks=5, varian
     Every variant has the same weights in the same order (`set_weights` copies them across):
     "stats" adds the output `norm_stats`; "tile" takes it as a third input and a `core_box` as a
     fourth, and adds the output `core_stats` (see `_Norms`, `zoo.style.tiling`). `upsampling` is
-    a key of UPSAMPLING: "nearest" only for runs made before bilinear (it prints a grid).
+    a key of UPSAMPLING: "nearest" only for runs made before bilinear (it prints a grid);
+    `antialias` ends the network with `zoo.layers.BinomialBlur2D` (False only for runs made before it).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
@@ -156,7 +161,9 @@ def build_transformer(num_styles, widths=(16, 32, 64), residual_blocks=5, varian
     x = layers.Conv2D(3, 3, name="out_conv")(x)
     if norm.offset != norm_stats_size(widths, residual_blocks):
         raise AssertionError(f"norm_stats_size is {norm_stats_size(widths, residual_blocks)}, the network has {norm.offset}")
-    stylized = layers.Activation("sigmoid", dtype="float32", name=OUTPUT)(x)
+    stylized = layers.Activation("sigmoid", dtype="float32", name="sigmoid" if antialias else OUTPUT)(x)
+    if antialias:
+        stylized = BinomialBlur2D(dtype="float32", name=OUTPUT)(stylized)
     if variant == "plain":
         return keras.Model(inputs, stylized, name=MAIN)
     stats_name = NORM_STATS if variant == "stats" else CORE_STATS
@@ -182,7 +189,8 @@ def transformer_variant(transformer, variant):
     widths = tuple(transformer.get_layer(n).filters for n in ("in_conv", "down1_conv", "down2_conv"))
     blocks = sum(1 for layer in transformer.layers if re.fullmatch(r"res\d+", layer.name))
     upsampling = next(k for k, cls in UPSAMPLING.items() if isinstance(transformer.get_layer("up1"), cls))
-    model = build_transformer(num_styles, widths, blocks, variant, upsampling)
+    antialias = isinstance(transformer.get_layer(OUTPUT), BinomialBlur2D)
+    model = build_transformer(num_styles, widths, blocks, variant, upsampling, antialias)
     model.set_weights(transformer.get_weights())
     return model
 
@@ -202,16 +210,19 @@ class Stylizer(keras.Model):
         super().__init__(**kwargs)
         self.transformer = transformer
         self.perceptual_loss = None  # a zoo.style.losses.PerceptualLoss, given to compile()
-        self.trackers = {n: keras.metrics.Mean(name=n) for n in ("loss", "content_loss", "style_loss", "tv_loss")}
+        self.grid_weight = 0.0  # of `zoo.style.losses.grid_loss`, given to compile()
+        self.trackers = {n: keras.metrics.Mean(name=n)
+                         for n in ("loss", "content_loss", "style_loss", "tv_loss", "grid_loss")}
 
     @property
     def metrics(self):
         return list(self.trackers.values())
 
-    def compile(self, optimizer, perceptual_loss=None, **kwargs):
-        """`perceptual_loss` is a plain object, so Keras does not save its VGG19 with the model."""
+    def compile(self, optimizer, perceptual_loss=None, grid_weight=0.0, **kwargs):
+        """`perceptual_loss` is a plain object, so Keras does not save its VGG19 with the model;
+        `grid_weight` prices the stylized pictures' periodic texture (`grid_loss`) in the total."""
         super().compile(optimizer=optimizer, **kwargs)
-        self.perceptual_loss = perceptual_loss
+        self.perceptual_loss, self.grid_weight = perceptual_loss, grid_weight
 
     def get_compile_config(self):
         if not self.compiled:  # as keras.Model's: an uncompiled model saves no compile config
@@ -228,8 +239,8 @@ class Stylizer(keras.Model):
         return self.transformer(list(inputs), training=training)
 
     def perceptual_losses(self, content, style_weights, training=False):
-        """Mean (total, content, style, tv) losses of stylizing the batch `content`, each image
-        in the style (or blend) of its row of `style_weights`."""
+        """Mean (total, content, style, tv, grid) losses of stylizing the batch `content`, each
+        image in the style (or blend) of its row of `style_weights`."""
         stylized = self.transformer([content, style_weights], training=training)
         return self._mean_losses(content, style_weights, stylized)
 
@@ -237,7 +248,9 @@ class Stylizer(keras.Model):
         if self.perceptual_loss is None:
             raise RuntimeError("compile the Stylizer with a perceptual_loss (zoo.style.losses.PerceptualLoss) to train it")
         targets = self.perceptual_loss.content_targets(content)
-        return [ops.mean(v) for v in self.perceptual_loss(stylized, targets, style_weights)]
+        total, *terms = [ops.mean(v) for v in self.perceptual_loss(stylized, targets, style_weights)]
+        grid = ops.mean(grid_loss(ops.cast(stylized, "float32")))
+        return [total + self.grid_weight * grid, *terms, grid]
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The perceptual loss of `call`'s stylized photos `y_pred`, `x` being (photos, style
@@ -307,10 +320,14 @@ class StylizerHyperparameters(Hyperparameters):
     content_weight: float = hp(1.0, "weight of the content (relu4_1 feature) loss", minimum=0.0)
     style_weight: float = hp(1e-4, "weight of the style (Gram matrix) loss", minimum=0.0)
     tv_weight: float = hp(3e6, "weight of the total-variation loss (smoothness)", minimum=0.0)
+    grid_weight: float = hp(3e9, "weight of the grid loss: the mean square of the pictures' exactly periodic part "
+                                 "(periods of 2, 4 and 8 pixels), which the VGG19 losses do not see", minimum=0.0)
     residual_blocks: int = hp(5, "residual blocks at 1/4 resolution", minimum=1)
     widths: str = hp("16,32,64", "channels at full, 1/2 and 1/4 resolution", metavar="C1,C2,C3")
     upsampling: str = hp("bilinear", "2x upsampling before the last convolutions; nearest prints a grid of 2 and 4 "
                                      "pixels into the pictures, kept for runs made with it", choices=tuple(UPSAMPLING))
+    antialias: bool = hp(True, "end the network with a fixed [1, 2, 1] blur, whose response to a period of 2 pixels "
+                               "is zero: no grid of 2 pixels can leave it")
 
 
 @register
@@ -324,7 +341,7 @@ class StylizerRecipe(Recipe):
     paper = ("Johnson, Alahi & Fei-Fei 2016, Perceptual Losses for Real-Time Style Transfer; Dumoulin, Shlens & "
              "Kudlur 2017, A Learned Representation for Artistic Style")
     Hyperparameters = StylizerHyperparameters
-    legacy = {"upsampling": "nearest"}
+    legacy = {"upsampling": "nearest", "grid_weight": 0.0, "antialias": False}
     default_image_shape = (None, None, 3)  # photos of any size
     eval_size = 256  # held-out photos are evaluated at this shorter side, centre-cropped square
     sample_photos = 3  # held-out photos in the per-epoch picture
@@ -390,13 +407,15 @@ class StylizerRecipe(Recipe):
         hp = self.hp  # a run from before --upsampling used nearest (`legacy`)
         with float32_policy():  # --mixed-precision computes only the VGG19 of the loss in 16 bits
             model = Stylizer(build_transformer(len(self.style_names), self.widths, hp.residual_blocks,
-                                               upsampling=hp.upsampling), name="stylizer_trainer")
+                                               upsampling=hp.upsampling, antialias=hp.antialias),
+                            name="stylizer_trainer")
             model.build([(None, None, None, 3), (None, len(self.style_names))])
         return model
 
     def compile_model(self, model, info):
         c = self.config
         model.compile(optimizer=keras.optimizers.Adam(c["learning_rate"]), perceptual_loss=self._loss(),
+                      grid_weight=self.hp.grid_weight,
                       **self.compile_options())
 
     def callbacks(self, run, splits):
@@ -409,7 +428,7 @@ class StylizerRecipe(Recipe):
         """Mean VGG losses of the held-out photos (at `eval_size`) in every style, per style too,
         and the speed."""
         if model.perceptual_loss is None:  # the reloaded model.keras does not carry its VGG19 loss
-            model.compile(optimizer=model.optimizer, perceptual_loss=self._loss())
+            model.compile(optimizer=model.optimizer, perceptual_loss=self._loss(), grid_weight=self.hp.grid_weight)
         photos = np.stack(self._test_photos(splits))
         metrics, per_style = {}, []
         for i, name in enumerate(self.style_names):
@@ -428,7 +447,7 @@ class StylizerRecipe(Recipe):
             model.transformer([x, w])
             times.append(time.perf_counter() - start)
         return {"test_loss": float(mean[0]), "test_content_loss": float(mean[1]), "test_style_loss": float(mean[2]),
-                "test_tv_loss": float(mean[3]), **metrics, "keras_ms_per_512px_image": float(np.median(times) * 1000)}
+                "test_tv_loss": float(mean[3]), "test_grid_loss": float(mean[4]), **metrics, "keras_ms_per_512px_image": float(np.median(times) * 1000)}
 
     def report(self, run, model, splits):
         """The contact sheet: the first `sheet_photos` held-out photos, whole, in every style."""

@@ -54,6 +54,38 @@ def total_variation_loss(images):
     return ops.mean(ops.square(dy), axis=(1, 2, 3)) + ops.mean(ops.square(dx), axis=(1, 2, 3))
 
 
+GRID_PERIODS = (2, 4, 8)  # the periods `zoo.style.texture` measures
+
+
+def periodic_part(images, period):
+    """Per image ([B]): the mean square of the picture's exactly periodic part of `period`
+    pixels: the mean `period` x `period` tile over its blocks, less the tile's mean (the Fourier
+    components at multiples of 1/period, DC left out). Sides that are not multiples of `period`
+    are cropped."""
+    shape = ops.shape(images)
+    rows, columns = shape[1] // period, shape[2] // period
+    blocks = ops.reshape(images[:, :rows * period, :columns * period, :],
+                         (shape[0], rows, period, columns, period, shape[3]))
+    tile = ops.mean(blocks, axis=(1, 3))
+    tile = tile - ops.mean(tile, axis=(1, 2), keepdims=True)
+    return ops.mean(ops.square(tile), axis=(1, 2, 3))
+
+
+def grid_loss(images, periods=GRID_PERIODS):
+    """Per image ([B]): the price of a printed grid, sum over periods p of (max period / p)^2 x
+    `periodic_part(p)`.
+
+    A network's grid is exactly periodic, since its strides repeat every 2 and 4 pixels; a
+    photo's content averages out over hundreds of blocks. The VGG19 losses hardly see a faint
+    mesh (VGG19 pools it away), and the stylizers learned to print one, nearest upsampling or
+    not. What makes a mesh visible, and what `zoo.style.texture` measures, is its power over that
+    of the picture's other texture at the same frequency, which falls as 1/f^2 in photos and
+    paintings: so a period of p is priced as (1/p)^2, relative to the longest (the parts of
+    shorter periods are inside the longer ones' too)."""
+    longest = max(periods)
+    return sum((longest / p) ** 2 * periodic_part(images, p) for p in periods)
+
+
 class PerceptualLoss:
     """Weighted content + style + TV loss against one or more style images, on a `VGGFeatures`
     network.
