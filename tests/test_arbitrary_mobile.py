@@ -45,6 +45,25 @@ def test_bilinear_upsampling_prints_no_period():
     np.testing.assert_allclose(steps, 0.5, atol=1e-6)
 
 
+def test_binomial_blur_is_the_1_2_1_filter_and_lets_no_period_of_2_out():
+    """zoo.layers.BinomialBlur2D, the stylizers' last layer: [1, 2, 1] / 4 along rows and
+    columns with clamped edges (scipy's "nearest"), on any size; a checkerboard of 2 pixels
+    comes out flat, a ramp unchanged."""
+    from scipy.ndimage import convolve1d
+
+    from zoo.layers import BinomialBlur2D
+
+    x = np.random.default_rng(0).random((2, 5, 7, 3), dtype=np.float32)
+    kernel = np.array([1, 2, 1], np.float32) / 4
+    expected = convolve1d(convolve1d(x, kernel, axis=1, mode="nearest"), kernel, axis=2, mode="nearest")
+    np.testing.assert_allclose(np.asarray(BinomialBlur2D()(x)), expected, atol=1e-6)
+    yy, xx = np.mgrid[:8, :8]
+    checkerboard = (0.5 + 0.2 * (-1.0) ** (yy + xx)).astype(np.float32)[None, :, :, None]
+    np.testing.assert_allclose(np.asarray(BinomialBlur2D()(checkerboard))[0, 1:-1, 1:-1], 0.5, atol=1e-6)
+    ramp = np.tile(np.arange(8, dtype=np.float32)[None, None, :, None], (1, 4, 1, 1))
+    np.testing.assert_allclose(np.asarray(BinomialBlur2D()(ramp))[0, :, 1:-1], ramp[0, :, 1:-1], atol=1e-6)
+
+
 def test_style_vector_normalization_starts_as_instance_norm_and_follows_the_vector():
     rng = np.random.default_rng(0)
     x = rng.normal(3.0, 2.0, (2, 6, 6, 4)).astype(np.float32)
@@ -121,9 +140,53 @@ def test_training_steps_lower_the_loss_of_both_networks(data):
     model.fit(one.repeat(20), epochs=1, verbose=0, shuffle=False)
     after = model.evaluate(one, verbose=0, return_dict=True)
     assert after["loss"] < 0.8 * before["loss"], (before, after)
-    assert after["loss"] == pytest.approx(after["content_loss"] + 5.0 * after["style_loss"], rel=1e-4)
+    assert after["loss"] == pytest.approx(after["content_loss"] + 5.0 * after["style_loss"]
+                                          + 1e5 * after["grid_loss"], rel=1e-4)
     assert {v.path for v in model.trainable_variables} == \
         {v.path for v in model.predictor.trainable_variables + model.transfer.trainable_variables}
+
+
+def test_coarse_pictures_drop_a_grid_of_2_and_4_pixels():
+    """The distillation compares 4x4 block means: a teacher's mesh of period 2 or 4 (zero mean
+    over its period) does not reach the student, its colours and shapes do."""
+    from zoo.models.arbitrary_mobile import coarse
+
+    rng = np.random.default_rng(0)
+    picture = rng.random((1, 32, 32, 3), dtype=np.float32)
+    yy, xx = np.mgrid[:32, :32]
+    mesh = (0.1 * ((-1.0) ** (yy + xx)) + 0.05 * np.sign(np.sin(np.pi * (xx + 0.5) / 2)))[None, :, :, None]
+    np.testing.assert_allclose(np.asarray(coarse(picture + mesh)), np.asarray(coarse(picture)), atol=1e-6)
+    assert np.abs(np.asarray(coarse(picture + 0.1)) - np.asarray(coarse(picture))).min() > 0.099  # colour passes
+
+
+@pytest.mark.slow
+def test_distillation_adds_the_teacher_term_and_the_teacher_stays_out_of_the_model(data, train_run, tmp_path):
+    """With --distillation-weight the loss gains the teacher's term (a tiny AdaIN run here),
+    while only P and T train and the saved model holds them alone, so its held-out losses are
+    the perceptual ones."""
+    import keras
+    import tensorflow as tf
+
+    from zoo.errors import ZooError
+
+    keras.utils.set_random_seed(1)
+    r = recipe(data, distillation_weight=10.0, teacher=str(train_run("adain")))
+    splits = r.load_data()
+    model = r.build(splits.info)
+    batch = next(iter(r.pipelines(splits, 2)[0]))
+    one = tf.data.Dataset.from_tensors(batch)
+    model.fit(one.repeat(3), epochs=1, verbose=0, shuffle=False)
+    values = model.evaluate(one, verbose=0, return_dict=True)
+    assert values["distillation_loss"] > 0
+    assert values["loss"] == pytest.approx(values["content_loss"] + 5.0 * values["style_loss"]
+                                           + 10.0 * values["distillation_loss"] + 1e5 * values["grid_loss"], rel=1e-4)
+    assert {v.path for v in model.trainable_variables} == \
+        {v.path for v in model.predictor.trainable_variables + model.transfer.trainable_variables}
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert loaded.teacher is None and len(loaded.weights) == len(model.weights)
+    with pytest.raises(ZooError, match="is a 'vae' model, not an AdaIN one"):
+        recipe(data, distillation_weight=1.0, teacher="vae-fashion_mnist").teacher()
 
 
 def test_training_crops_come_from_several_scales(data, tmp_path):

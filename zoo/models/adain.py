@@ -170,10 +170,11 @@ def encode(encoder, images) -> dict:
 
 class PhotoPaintingModel(keras.Model):
     """A model trained by fit() on (photos, paintings) batches with Keras's own train step:
-    `compute_loss` holds L = Lc + style_weight * Ls, from the subclass's `losses_of(x, y_pred)`,
-    and logs loss, content_loss and style_loss, so one step serves every backend. `encoder` (a
-    `zoo.style.vgg.VGGFeatures`, relu1_1 ... relu4_1) is a plain attribute, so Keras neither saves
-    nor trains it: `AdaINRecipe.attach_encoder` gives it to a new or loaded model."""
+    `compute_loss` holds L = Lc + style_weight * Ls (+ a subclass's further terms), from the
+    subclass's `losses_of(x, y_pred)`, and logs loss and every term, so one step serves every
+    backend. `encoder` (a `zoo.style.vgg.VGGFeatures`, relu1_1 ... relu4_1) is a plain attribute,
+    so Keras neither saves nor trains it: `AdaINRecipe.attach_encoder` gives it to a new or
+    loaded model."""
 
     def __init__(self, style_weight, **kwargs):
         super().__init__(**kwargs)
@@ -188,17 +189,24 @@ class PhotoPaintingModel(keras.Model):
         model's."""
         self.built = True
 
-    def losses_of(self, x, y_pred):
-        """(content loss, style loss), batch means, of the batch x = (photos, paintings) and the
-        model's outputs on it."""
+    def losses_of(self, x, y_pred) -> dict:
+        """{"content_loss": Lc, "style_loss": Ls, and any term of `loss_terms`}: batch means, of
+        the batch x = (photos, paintings) and the model's outputs on it."""
         raise NotImplementedError
 
+    def loss_terms(self) -> dict:
+        """{term: (weight in L, its logged mean)} of every term `losses_of` gives."""
+        return {"content_loss": (1.0, self.content_loss_tracker),
+                "style_loss": (self.style_weight, self.style_loss_tracker)}
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """L = Lc + style_weight * Ls, logged as loss, content_loss and style_loss."""
-        content, style = self.losses_of(x, y_pred)
-        self.content_loss_tracker.update_state(content)
-        self.style_loss_tracker.update_state(style)
-        return scale_for_replicas(content + self.style_weight * style)
+        """L = the weighted sum of `losses_of`'s terms, each logged."""
+        total = 0.0
+        for name, value in self.losses_of(x, y_pred).items():
+            weight, tracker = self.loss_terms()[name]
+            tracker.update_state(value)
+            total = total + weight * value
+        return scale_for_replicas(total)
 
     # A batch is (photos, paintings), and both are the network's input x: Keras would read the
     # paintings as targets y. JAX's steps take the training state before the batch.
@@ -248,7 +256,7 @@ class StyleTransferNetwork(PhotoPaintingModel):
             for got, wanted in zip(split_statistics(self.statistics(features[n])),
                                    split_statistics(y_pred["style_statistics"][n])):
                 style = style + ops.mean(ops.square(got - wanted))
-        return content, style
+        return {"content_loss": content, "style_loss": style}
 
     def get_config(self):
         return {**super().get_config(), "decoder": keras.saving.serialize_keras_object(self.decoder)}

@@ -21,14 +21,22 @@ float32, half that in fp16):
   two steps back up, each a 2x bilinear upsampling followed by a 3x3 convolution
   (`zoo.layers.BilinearUpsampling2D`). Bilinear, not nearest and not transposed convolution:
   those print a grid of their 2, 4 and 8 pixel periods into the pictures (OFFLINE.md, "Grid
-  texture"). A sigmoid gives [0, 1].
+  texture"). A sigmoid gives [0, 1], and a fixed [1, 2, 1] blur (`zoo.layers.BinomialBlur2D`) lets
+  no period of 2 pixels out.
 
 Loss, computed by a frozen VGG19 (zoo.style.vgg) that is not part of the saved model: content at
 relu4_1 on instance-normalised features (the photo's structure, not its statistics, as in
 MicroAST), style as the means and standard deviations of relu1_1 ... relu4_1 (AdaIN's loss and
 its per-layer scaling to the paper's normalised VGG19, `zoo.models.adain.LAYER_SCALES`),
 L = Lc + style_weight * Ls. MicroAST weighs style 3 next to a style contrastive loss of weight 3
-that this recipe leaves out; the default 5 is between.
+that this recipe leaves out; the default 5 is between. Two more terms:
+- distillation from the released AdaIN (`--teacher`, `AdaINTeacher`): its picture of the same
+  photo and painting, compared as 4x4 block means (`coarse`), hands the small networks the
+  painting's colours and large shapes, which the statistics loss alone teaches over tens of
+  thousands of steps; block means leave out the teacher's own grid of 2 and 4 pixels. The
+  teacher costs one decoder pass a step: its VGG19 features are the loss's.
+- `zoo.style.losses.grid_loss`: the exactly periodic part of the pictures, which VGG19 does not
+  see and the stylizers learned to print, bilinear upsampling or not.
 
 Training sees several scales: every photo and painting is resized, per sample, to a random
 shorter side between `crop` and 2.5 x `crop` before the random crop (a network trained at one
@@ -51,18 +59,21 @@ import dataclasses
 import keras
 from keras import layers, ops
 
-from zoo.errors import check_at_least
-from zoo.hparams import Hyperparameters, default, hp
-from zoo.layers import BilinearUpsampling2D, ReflectionPadding2D, SignedImage, StyleVectorNormalization
-from zoo.models.adain import AdaINHyperparameters, AdaINRecipe, PhotoPaintingModel, StyleStatistics, encode
+from zoo.errors import ZooError, check_at_least
+from zoo.hparams import Hyperparameters, channel_counts, default, hp
+from zoo.log import log
+from zoo.layers import BilinearUpsampling2D, BinomialBlur2D, ReflectionPadding2D, SignedImage, StyleVectorNormalization
+from zoo.models.adain import (AdaINHyperparameters, AdaINRecipe, AdaptiveInstanceNormalization, PhotoPaintingModel,
+                              StyleStatistics, build_decoder, encode)
 from zoo.models.common import float32_policy, image_input
 from zoo.registry import register
 from zoo.style import pipelines
 from zoo.style.arbitrary import ALPHA, MIN_STYLE_SIDE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER
 from zoo.style.data import BUILD_COMMAND, styles_dir
-from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS
+from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, grid_loss
 from zoo.style.pipelines import split_styles
 from zoo.style.tiling import IMAGE, STYLIZED
+from zoo.training.runs import Run, locate
 
 STYLE_LAYERS = STYLIZER_STYLE_LAYERS  # relu1_1 ... relu4_1
 CONTENT_LAYER = STYLIZER_CONTENT_LAYERS[0]  # relu4_1
@@ -70,6 +81,7 @@ STYLE_VECTOR_SIZE = 100  # Ghiasi et al.'s embedding size
 MULTIPLE = 4  # T halves the resolution twice: photo sides must be multiples of 4
 MAX_SCALE = 2.5  # shorter sides are drawn from [crop, MAX_SCALE * crop] before cropping
 EPSILON = 1e-5
+DISTILLATION_BLOCK = 4  # `coarse`: block means of 4 x 4 pixels
 
 
 def instance_normalized(features):
@@ -102,7 +114,7 @@ def build_style_predictor(size=STYLE_VECTOR_SIZE):
     return keras.Model(painting, vector, name="style_predictor")
 
 
-def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZE):
+def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZE, antialias=True):
     """T: (photo [B, H, W, 3] in [0, 1], sides multiples of 4; style vector [B, size]) -> the
     stylized photo. Every convolution but the last is followed by a normalisation whose scale and
     shift the style vector gives."""
@@ -131,27 +143,70 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
     x = conv(BilinearUpsampling2D(name="up1")(x), half, 3, "deconv1")
     x = conv(BilinearUpsampling2D(name="up2")(x), full, 3, "deconv2")
     x = conv(x, 3, 9, "out", norm=False, relu=False)
-    return keras.Model([photo, style], layers.Activation("sigmoid", dtype="float32", name=STYLIZED)(x),
-                       name="style_transfer")
+    x = layers.Activation("sigmoid", dtype="float32", name="sigmoid" if antialias else STYLIZED)(x)
+    if antialias:  # no grid of 2 pixels can leave it (zoo.layers.BinomialBlur2D)
+        x = BinomialBlur2D(dtype="float32", name=STYLIZED)(x)
+    return keras.Model([photo, style], x, name="style_transfer")
+
+
+class AdaINTeacher:
+    """The released AdaIN (zoo.models.adain) as a teacher: its picture of a photo in a painting's
+    style, from the VGG19 features the loss computes anyway (relu4_1 of both), so a step pays
+    only its decoder. A plain object, as `zoo.style.vgg.VGGFeatures`: the model neither saves nor
+    trains it."""
+
+    def __init__(self, decoder):
+        decoder.trainable = False
+        self.decoder = decoder
+        self.adain = AdaptiveInstanceNormalization(name="teacher_adain", dtype="float32")
+        self.statistics = StyleStatistics(name="teacher_statistics", dtype="float32")
+
+    def __call__(self, photo_features, painting_features):
+        target = self.adain([photo_features, self.statistics(painting_features)])
+        return ops.stop_gradient(ops.cast(self.decoder(target, training=False), "float32"))
+
+
+def coarse(images):
+    """Means of 4x4 blocks: what the distillation compares. The teacher's picture carries a
+    mesh of 2 and 4 pixels (its nearest-neighbour upsampling); a block mean of 4 removes both
+    periods exactly and keeps its colours and shapes, which the Gram-free statistics loss teaches
+    slowly; the fine texture is left to the style loss."""
+    return ops.average_pool(images, DISTILLATION_BLOCK, DISTILLATION_BLOCK, padding="valid")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class ArbitraryMobileNetwork(PhotoPaintingModel):
     """P and T trained together by `zoo.models.adain.PhotoPaintingModel`'s step (one for
     TensorFlow and JAX). Called on (photos, paintings) it returns the stylized photos as
-    {"stylized": ...}; the VGG19 `encoder` is the loss network only."""
+    {"stylized": ...}; the VGG19 `encoder` is the loss network only, and the `teacher` (an
+    `AdaINTeacher`, attached for training) adds distillation_weight x the squared difference of
+    `coarse` pictures to the loss."""
 
-    def __init__(self, predictor, transfer, style_weight=5.0, **kwargs):
+    def __init__(self, predictor, transfer, style_weight=5.0, distillation_weight=0.0, grid_weight=0.0, **kwargs):
         super().__init__(style_weight, **kwargs)
         self.predictor, self.transfer = predictor, transfer
+        self.distillation_weight, self.grid_weight = distillation_weight, grid_weight
+        self.teacher = None
+        if distillation_weight:
+            self.distillation_loss_tracker = keras.metrics.Mean(name="distillation_loss")
+        if grid_weight:
+            self.grid_loss_tracker = keras.metrics.Mean(name="grid_loss")
 
     def call(self, inputs, training=False):
         photos, paintings = inputs
         return {STYLIZED: self.transfer([photos, self.predictor(paintings, training=training)], training=training)}
 
+    def loss_terms(self) -> dict:
+        terms = super().loss_terms()
+        if self.teacher is not None:
+            terms["distillation_loss"] = (self.distillation_weight, self.distillation_loss_tracker)
+        if self.grid_weight:
+            terms["grid_loss"] = (self.grid_weight, self.grid_loss_tracker)
+        return terms
+
     def losses_of(self, x, y_pred):
         """On `encode`d (scaled) VGG19 features: content on instance-normalised relu4_1, style as
-        the per-layer means and deviations."""
+        the per-layer means and deviations; with a teacher, the distillation."""
         if self.encoder is None:
             raise RuntimeError("give the network its VGG19 loss network (AdaINRecipe.attach_encoder) first")
         photos, paintings = x
@@ -161,10 +216,19 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
         style = 0.0
         for n in STYLE_LAYERS:
             style = style + ops.mean(ops.square(self.statistics(got[n]) - self.statistics(painting[n])))
-        return content, 2.0 * style  # mean over means and deviations together: x2 is AdaIN's sum of the two
+        terms = {"content_loss": content,
+                 "style_loss": 2.0 * style}  # mean over means and deviations together: x2 is AdaIN's sum of the two
+        if self.teacher is not None:
+            taught = self.teacher(photo[CONTENT_LAYER], painting[CONTENT_LAYER])
+            terms["distillation_loss"] = ops.mean(ops.square(coarse(y_pred[STYLIZED]) - coarse(taught)))
+        if self.grid_weight:
+            terms["grid_loss"] = ops.mean(grid_loss(y_pred[STYLIZED]))
+        return terms
 
     def get_config(self):
-        return {**super().get_config(), "predictor": keras.saving.serialize_keras_object(self.predictor),
+        return {**super().get_config(), "distillation_weight": self.distillation_weight,
+                "grid_weight": self.grid_weight,
+                "predictor": keras.saving.serialize_keras_object(self.predictor),
                 "transfer": keras.saving.serialize_keras_object(self.transfer)}
 
     @classmethod
@@ -198,6 +262,14 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
     style_weight: float = default(AdaINHyperparameters, "style_weight", 5.0)
     widths: str = hp("16,32,64", "transfer network channels at full, 1/2 and 1/4 resolution", metavar="C1,C2,C3")
     residual_blocks: int = hp(5, "residual blocks of the transfer network", minimum=1)
+    distillation_weight: float = hp(1000.0, "weight of the distillation from --teacher: the squared difference of "
+                                            "the 4x4 block means of its picture and the network's; 0 trains without "
+                                            "it", minimum=0.0)
+    teacher: str = hp("adain-paintings", "the AdaIN model (a released name or a run folder) to distil from")
+    grid_weight: float = hp(1e5, "weight of the grid loss: the mean square of the pictures' exactly periodic part "
+                                 "(periods of 2, 4 and 8 pixels), which the VGG19 losses do not see", minimum=0.0)
+    antialias: bool = hp(True, "end the transfer network with a fixed [1, 2, 1] blur, whose response to a period of "
+                               "2 pixels is zero: no grid of 2 pixels can leave it")
 
 
 @register
@@ -221,6 +293,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
     # held-out pictures of every epoch stay, and the end of a run measures the held-out losses.
     validate_each_epoch = False
     max_scale = MAX_SCALE  # a network trained at one scale learns the texture of that scale only
+    legacy = {"distillation_weight": 0.0, "grid_weight": 0.0, "antialias": False}  # runs from before them
 
     def __init__(self, config):
         if not config.get("styles") and styles_dir().is_dir():
@@ -250,10 +323,32 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         check_at_least("residual_blocks", c.get("residual_blocks"), 1)
         with float32_policy():
             model = ArbitraryMobileNetwork(build_style_predictor(),
-                                           build_transfer(self.widths, c.get("residual_blocks") or 5),
-                                           c["style_weight"], name="arbitrary")
+                                           build_transfer(self.widths, c.get("residual_blocks") or 5,
+                                                          antialias=self.hp.antialias),
+                                           c["style_weight"], self.hp.distillation_weight, self.hp.grid_weight,
+                                           name="arbitrary")
             model.build()
         return self.attach_encoder(model)
+
+    def compile_model(self, model, info):
+        """Adam, and the teacher when the run distils (training's business: `zoo.create_model`
+        and the saved model leave it out, so the held-out losses are the perceptual ones)."""
+        if model.distillation_weight:
+            model.teacher = self.teacher()
+        super().compile_model(model, info)
+
+    def teacher(self) -> AdaINTeacher:
+        """The decoder of the AdaIN model `teacher` names, rebuilt in the run's precision (its
+        VGG19 is the loss network's: the same weights, as `vgg_weights` must be)."""
+        spec = self.hp.teacher
+        run = Run.open(locate(spec))
+        if run.config.get("model") != "adain":
+            raise ZooError(f"--teacher {spec} is a {run.config.get('model')!r} model, not an AdaIN one")
+        trained = run.load_model()
+        decoder = build_decoder(channel_counts(run.config["widths"]))
+        decoder.set_weights(trained.decoder.get_weights())
+        log.info(f"distilling from {spec} (its decoder: {decoder.count_params():,} parameters)")
+        return AdaINTeacher(decoder)
 
     def exportables(self, model):
         self._exported = deployables(model.predictor, model.transfer)
