@@ -51,6 +51,7 @@ pytestmark = pytest.mark.slow  # every test here trains or exports in a subproce
 def check_jax_run(model, tmp_path_factory):
     """`model` trains on JAX: its run folder says so, its loss is finite, its model.keras loads on
     TensorFlow, and what differs per model (devices, precision, no TensorFlow) shows."""
+    import zoo.models  # noqa: F401  (registers the classes model.keras names)
     from zoo.training.runs import load_keras_model
 
     run, stderr = jax_run(model, tmp_path_factory)
