@@ -77,23 +77,23 @@ class BilinearUpsampling2D(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class BinomialBlur2D(layers.Layer):
-    """The [1, 2, 1] / 4 binomial filter along rows, then columns (edges clamped): the
+    """The [1, 2, 1] / 4 binomial filter along rows and columns (edges reflected): the
     anti-aliasing filter of StyleGAN's and Zhang's (2019) resampling, at its smallest.
 
     Why: its response at the highest frequency (a period of 2 pixels) is exactly zero, so no
     pattern of 2 pixels can leave a network that ends with it, whatever the layers before it
     learned; a period of 4 keeps half its amplitude, and the picture's shapes pass. The last
     layer of the stylizers, after the sigmoid (a nonlinearity would turn a period of 4 into
-    harmonics of 2 again). Written out with slices and sums, as `BilinearUpsampling2D`: TFLite
-    builtins and plain ONNX ops on inputs of any size."""
+    harmonics of 2 again). A reflection pad and a depthwise convolution with a constant 3x3
+    kernel: TFLite MIRROR_PAD and DEPTHWISE_CONV_2D, which full int8 quantizes (a filter
+    written with slices and sums broke its one-scale rule for slices), and ONNX Pad and Conv."""
+
+    KERNEL = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0]) / 16.0
 
     def call(self, x):
-        return self._smooth(self._smooth(x, axis=1), axis=2)
-
-    @staticmethod
-    def _smooth(x, axis):
-        before, after = neighbours(x, axis)
-        return 0.5 * x + 0.25 * (before + after)
+        kernel = np.repeat(self.KERNEL[:, :, None, None], x.shape[-1], axis=2)
+        padded = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="reflect")
+        return ops.depthwise_conv(padded, ops.convert_to_tensor(kernel, dtype=x.dtype), strides=1, padding="valid")
 
     def compute_output_shape(self, shape):
         return shape
