@@ -229,12 +229,25 @@ def start_export(run_dir, *, formats, quantize, out, opset, check, eval_images) 
 
 def export_run(run_dir, *, formats=FORMAT_NAMES, quantize=QUANTIZATIONS, out=None, opset=onnx.DEFAULT_OPSET,
                check=True, eval_images=1000) -> tuple[Path, dict]:
-    """Export the run in `run_dir`; return the export folder and the manifest written in it."""
+    """Export the run in `run_dir`; return the export folder and the manifest written in it.
+    A float32 file that fails its check stops the export (the model or a converter is wrong); a
+    quantized one is left out and the others go on, and after the manifest of those that passed
+    is written, one ValidationError names every file left out and why."""
     job = start_export(run_dir, formats=formats, quantize=quantize, out=out, opset=opset, check=check,
                        eval_images=eval_images)
+    left_out = []
     for ex in job.loaded.exportables:
         for fmt in job.rows_of(ex):
             name = job.filename(ex, fmt)
             log.info(f"exporting {ex.name} -> {job.folder / name}")
-            job.files[name] = export_file(ex, fmt, job.folder / name, opset=opset, check=check)
-    return job.folder, job.write_manifest()
+            try:
+                job.files[name] = export_file(ex, fmt, job.folder / name, opset=opset, check=check)
+            except ValidationError as e:
+                if not fmt.quantize:
+                    raise
+                left_out.append(str(e))
+    written = job.write_manifest()
+    if left_out:
+        raise ValidationError(f"{len(left_out)} quantized file(s) left out, the other {len(written['files'])} passed "
+                              f"and are in {job.folder / MANIFEST}: " + " | ".join(left_out))
+    return job.folder, written
