@@ -50,14 +50,14 @@ def ancestors(config) -> list:
 def making_of(config, backend) -> list:
     """The commands that made a run, oldest first: those of the models it started from, then its
     own, each with the commands that resumed it."""
-    lines = []
-    for step, stage in enumerate(reversed(ancestors(config)), start=1):
+    lines, stages = [], ancestors(config)
+    for step, stage in enumerate(reversed(stages), start=1):
         lines += [f"# {step}. the model that --init-from {stage['init_from']} named (model.keras sha256 "
                   f"{stage['sha256'][:12]}...)" + (", made by:" if stage.get("command") else "")]
         if stage.get("command"):
             lines += [" ".join(stage["command"]), *(" ".join(cmd) + "   # resumed" for cmd in stage["resumed_with"])]
     if lines:
-        lines.append(f"# {len(ancestors(config)) + 1}. this model, from its weights:")
+        lines.append(f"# {len(stages) + 1}. this model, from its weights:")
     return lines + [backend + " ".join(config.get("command", [])),
                     *(backend + " ".join(cmd) + "   # resumed" for cmd in config.get("resumed_with", []))]
 

@@ -7,6 +7,7 @@ import contextlib
 import keras
 
 from zoo.hparams import hp
+from zoo.layers import BinomialBlur2D
 from zoo.names import IMAGE, LATENT
 
 
@@ -91,6 +92,14 @@ def scale_for_replicas(loss):
 def image_input(shape, name=IMAGE):
     """A named float32 image input: NHWC, values in [0, 1] (the zoo's one convention)."""
     return keras.Input(shape=tuple(shape), name=name, dtype="float32")
+
+
+def image_output(x, name: str, antialias: bool):
+    """A network's last step to a [0, 1] image named `name`: a float32 sigmoid, then, when
+    `antialias`, the fixed [1, 2, 1] blur (`zoo.layers.BinomialBlur2D`) through which no grid of 2
+    pixels can leave. Runs made before the blur have the sigmoid alone, under the output's name."""
+    x = keras.layers.Activation("sigmoid", dtype="float32", name="sigmoid" if antialias else name)(x)
+    return BinomialBlur2D(dtype="float32", name=name)(x) if antialias else x
 
 
 def latent_input(latent_dim):

@@ -52,7 +52,7 @@ from zoo.hparams import Hyperparameters, channel_counts, default, hp
 from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
 from zoo.layers import (BilinearUpsampling2D, BinomialBlur2D, ConditionalInstanceNormalization, CoreStatistics,
                         NearestUpsampling2D, NormStatistics, ReflectionPadding2D)
-from zoo.models.common import float32_policy, image_input, scale_for_replicas
+from zoo.models.common import float32_policy, image_input, image_output, scale_for_replicas
 from zoo.recipe import Recipe
 from zoo.registry import register
 from zoo.style import pipelines, release, samples
@@ -161,9 +161,7 @@ def build_transformer(num_styles, widths=(16, 32, 64), residual_blocks=5, varian
     x = layers.Conv2D(3, 3, name="out_conv")(x)
     if norm.offset != norm_stats_size(widths, residual_blocks):
         raise AssertionError(f"norm_stats_size is {norm_stats_size(widths, residual_blocks)}, the network has {norm.offset}")
-    stylized = layers.Activation("sigmoid", dtype="float32", name="sigmoid" if antialias else OUTPUT)(x)
-    if antialias:
-        stylized = BinomialBlur2D(dtype="float32", name=OUTPUT)(stylized)
+    stylized = image_output(x, OUTPUT, antialias)
     if variant == "plain":
         return keras.Model(inputs, stylized, name=MAIN)
     stats_name = NORM_STATS if variant == "stats" else CORE_STATS
