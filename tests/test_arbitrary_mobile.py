@@ -82,7 +82,7 @@ def test_networks_are_small_and_connect_on_any_size():
     rng = np.random.default_rng(0)
     vector = np.asarray(networks[STYLE_ENCODER](rng.random((1, 90, 70, 3), dtype=np.float32))[STYLE_STATS])
     assert vector.shape == (1, STYLE_VECTOR_SIZE)
-    photo = rng.random((1, 36, 52, 3), dtype=np.float32)  # sides multiples of 4, not square
+    photo = rng.random((1, 40, 56, 3), dtype=np.float32)  # sides multiples of 8, not square
     out = np.asarray(networks[TRANSFER]({"image": photo, STYLE_STATS: vector, ALPHA: np.ones((1, 1), np.float32)})
                      ["stylized"])
     assert out.shape == photo.shape and 0 <= out.min() and out.max() <= 1
@@ -230,7 +230,7 @@ def test_exports_connect_as_the_manifest_says_and_use_builtin_ops(exported):
     assert list(manifest["exportables"]) == [STYLE_ENCODER, TRANSFER]
     assert all({f"{name}.onnx", f"{name}.tflite"} <= set(files) for name, files in manifest["exportables"].items())
     assert manifest["connections"] == [{"from": "style_encoder.style_stats", "to": "transfer.style_stats"}]
-    assert manifest["image_multiple"] == 4
+    assert manifest["image_multiple"] == 8
     for name in ("style_encoder.tflite", "transfer.tflite"):
         ops = {op["op_name"] for op in Interpreter(model_path=str(folder_ / name))._get_ops_details()}
         assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops), (name, ops)
@@ -240,7 +240,7 @@ def test_exports_connect_as_the_manifest_says_and_use_builtin_ops(exported):
     keras_nets = r.exportables(load_keras_model(exported / "model.keras"))
     rng = np.random.default_rng(0)
     painting = rng.random((1, 96, 80, 3), dtype=np.float32)  # any size
-    photo = rng.random((1, 44, 68, 3), dtype=np.float32)  # sides multiples of 4, not square
+    photo = rng.random((1, 40, 72, 3), dtype=np.float32)  # sides multiples of 8, not square
     keras_vector = np.asarray(keras_nets[STYLE_ENCODER](painting)[STYLE_STATS])
     reference = np.asarray(keras_nets[TRANSFER]({"image": photo, STYLE_STATS: keras_vector,
                                                  ALPHA: np.ones((1, 1), np.float32)})["stylized"])
@@ -270,3 +270,29 @@ def test_zoo_stylize_runs_it_with_a_painting_a_blend_and_a_strength(exported, da
     assert result.returncode == 0, result.stderr[-3000:]
     with Image.open(out) as image, Image.open(photo) as original:
         assert max(image.size) == 96 and abs(image.size[0] / image.size[1] - original.size[0] / original.size[1]) < 0.05
+
+
+def test_a_painting_without_model_runs_the_released_small_model(exported, data, tmp_path, monkeypatch):
+    """`zoo.stylize PHOTO --style painting.jpg` with no --model: the released `arbitrary` model
+    (here the tiny one, released through $ZOO_MODELS_DIR), the same picture as naming it; with no
+    such release, None: Gatys's optimisation, as before."""
+    from PIL import Image
+
+    from zoo.stylize import released_stylizer
+    from zoo.training import runs
+
+    photos, styles = data
+    painting = sorted(styles.iterdir())[0]
+    monkeypatch.setenv("ZOO_MODELS_DIR", str(exported.parent))
+    assert released_stylizer(str(painting)) == exported.name
+    pictures = []
+    for model in ([], ["--model", exported]):
+        out = tmp_path / f"out{len(pictures)}.png"
+        result = run_cli("zoo.stylize", photos / "coffee.png", "--style", painting, *model, "--max-size", 64,
+                         "--out", out, env={"ZOO_MODELS_DIR": str(exported.parent)})
+        assert result.returncode == 0, result.stderr[-3000:]
+        pictures.append(np.asarray(Image.open(out)))
+    np.testing.assert_array_equal(*pictures)
+    monkeypatch.delenv("ZOO_MODELS_DIR")
+    monkeypatch.setattr(runs, "PROJECT_MODELS_DIR", tmp_path / "no-releases")
+    assert released_stylizer(str(painting)) is None

@@ -15,7 +15,7 @@ from PIL import Image
 
 import zoo
 
-from conftest import RELEASED_STYLIZER, SKIMAGE_DATA, STYLE_FILES, run_cli, run_without_tensorflow
+from conftest import RELEASED_STYLIZER, SKIMAGE_DATA, run_cli, run_without_tensorflow
 from exporters.validate import psnr
 
 PHOTO = SKIMAGE_DATA / "chelsea.png"  # 451x300: 451 is not a multiple of 4, so padding is exercised
@@ -307,9 +307,7 @@ def test_tflite_tiles_rebuild_the_one_pass_result(run_dir):
 def test_style_names_find_the_released_stylizer(tmp_path, capsys):
     """No --model: `--style starry_night` (or a blend of names) runs the released stylizer that
     knows the names, as `--model stylizer-paintings` does; a name no release knows is one error
-    line that lists the released styles. An image file still means Gatys's optimisation."""
-    from zoo.stylize import released_stylizer
-
+    line that lists the released styles (an image file: test_arbitrary_mobile)."""
     out = tmp_path / "out.png"
     rc, stdout, err = stylize_cli(capsys, PHOTO, "--style", "starry_night:0.7,great_wave:0.3", "--max-size", 64,
                                   "--out", out)
@@ -322,4 +320,3 @@ def test_style_names_find_the_released_stylizer(tmp_path, capsys):
     rc, _, err = stylize_cli(capsys, PHOTO, "--style", "starry_nite", "--out", tmp_path / "x.png")
     assert rc == 2 and "no released stylizer knows the style 'starry_nite'" in err and "starry_night" in err, err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()
-    assert released_stylizer(str(STYLE_FILES[0])) is None  # a file: --method optimize

@@ -39,6 +39,14 @@ def neighbours(x, axis):
     return ops.concatenate([first, inner[0]], axis=axis), ops.concatenate([inner[1], last], axis=axis)
 
 
+def interleave(a, b, axis):
+    """[.., a0, b0, a1, b1, ..] along rows (axis 1) or columns (axis 2) of two [B, H, W, C] of
+    any size: a stack and a reshape with the static channel count (TFLite builtins)."""
+    shape, channels = ops.shape(a), a.shape[-1]
+    size = (shape[0], shape[1] * 2, shape[2], channels) if axis == 1 else (shape[0], shape[1], shape[2] * 2, channels)
+    return ops.reshape(ops.stack([a, b], axis=axis + 1), size)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class BilinearUpsampling2D(layers.Layer):
     """2x bilinear upsampling (half-pixel centres, edges clamped: tf.image.resize's and ONNX
@@ -63,16 +71,43 @@ class BilinearUpsampling2D(layers.Layer):
 
     @staticmethod
     def _double(x, axis):
-        shape, channels = ops.shape(x), x.shape[-1]
         before, after = neighbours(x, axis)
-        pair = ops.stack([0.75 * x + 0.25 * before, 0.75 * x + 0.25 * after], axis=axis + 1)
-        size = (shape[0], shape[1] * 2, shape[2], channels) if axis == 1 else (shape[0], shape[1], shape[2] * 2,
-                                                                                 channels)
-        return ops.reshape(pair, size)
+        return interleave(0.75 * x + 0.25 * before, 0.75 * x + 0.25 * after, axis)
 
     def compute_output_shape(self, shape):
         double = lambda d: None if d is None else 2 * d  # noqa: E731
         return (shape[0], double(shape[1]), double(shape[2]), shape[3])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SpaceToDepth2D(layers.Layer):
+    """[B, H, W, C] -> [B, H/2, W/2, 4C] (even sides): each 2x2 block's pixels as channels, in
+    tf.nn.space_to_depth's order. Lets a network that computes at half resolution still see
+    every pixel of its input. Strided slices and a concatenation (TFLite and ONNX builtins)."""
+
+    def call(self, x):
+        return ops.concatenate([x[:, 0::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 0::2], x[:, 1::2, 1::2]], axis=-1)
+
+    def compute_output_shape(self, shape):
+        half = lambda d: None if d is None else d // 2  # noqa: E731
+        return (shape[0], half(shape[1]), half(shape[2]), 4 * shape[3])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class DepthToSpace2D(layers.Layer):
+    """[B, H, W, 4C] -> [B, 2H, 2W, C], the inverse of `SpaceToDepth2D` (tf.nn.depth_to_space's
+    order): the sub-pixel convolution's output step (Shi et al. 2016), which draws a picture at
+    full resolution from features at half of it. Its four phases are four filters, free to
+    differ by a pattern of period 2; `BinomialBlur2D` after it removes exactly that."""
+
+    def call(self, x):
+        c = x.shape[-1] // 4
+        top, bottom = (interleave(x[..., i * c:(i + 1) * c], x[..., (i + 1) * c:(i + 2) * c], axis=2) for i in (0, 2))
+        return interleave(top, bottom, axis=1)
+
+    def compute_output_shape(self, shape):
+        double = lambda d: None if d is None else 2 * d  # noqa: E731
+        return (shape[0], double(shape[1]), double(shape[2]), shape[3] // 4)
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -11,7 +11,9 @@
 
 `--model` runs a trained feed-forward model (a released name, a run folder, a released folder,
 or a `.keras`, `.onnx` or `.tflite` file); without it, a `--style` that names styles runs the
-released stylizer that knows them, and a `--style` image file Gatys et al.'s optimisation. For a multi-style stylizer `--style` names one of its styles or
+released stylizer that knows them, and a `--style` image file the released small arbitrary-style
+model (arbitrary-mobile; Gatys et al.'s optimisation where none is released). For a multi-style
+stylizer `--style` names one of its styles or
 blends several (weights are normalised to sum 1); for an arbitrary-style (AdaIN) model it gives
 any painting's image file, or blends several (`a.jpg:0.7,b.jpg:0.3`), and `--strength` is the
 paper's alpha, blending features rather than pixels. With `--runtime onnx` or `tflite` nothing
@@ -39,8 +41,8 @@ from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E4
 from zoo.images import grid, load_rgb, save_image, to_float, to_uint8  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
 from zoo.names import EXPORT_DIR  # noqa: E402
-from zoo.style.arbitrary import (MIN_STYLE_SIDE, STYLE_SIDE, TRANSFER_TILE, arbitrary_model,  # noqa: E402
-                                 describe_styles, is_arbitrary, style_statistics, transfer_image)
+from zoo.style.arbitrary import (MIN_STYLE_SIDE, PHONE_RECIPE, STYLE_SIDE, TRANSFER_TILE,  # noqa: E402
+                                 arbitrary_model, describe_styles, is_arbitrary, style_statistics, transfer_image)
 from zoo.style.controls import apply_controls  # noqa: E402
 from zoo.style.folder import plan, stylize_folder  # noqa: E402
 from zoo.style.model import TILE, stylize_image, stylizer_model  # noqa: E402
@@ -59,8 +61,9 @@ def build_parser():
                                  "for a folder, written as OUT/NAME.png (default: FOLDER-stylized here), or a "
                                  f"{'/'.join(OUTPUT_SUFFIXES)} file for a video (default: VIDEO-stylized.mp4 here)")
     p.add_argument("--method", choices=("model", "optimize"),
-                   help="default: model if --model is given or --style names a released stylizer's styles, else "
-                        "optimize (TensorFlow backend only)")
+                   help="default: model if --model is given, --style names a released stylizer's styles or "
+                        "--style is an image file and a small arbitrary-style model is released, else optimize "
+                        "(TensorFlow backend only)")
     p.add_argument("--style", help="with a multi-style --model: a style name, or a blend NAME:WEIGHT,... such as "
                                    "starry_night:0.7,great_wave:0.3 (see --list-styles); with an arbitrary-style "
                                    "--model: an image file, or a blend FILE:WEIGHT,...; with --method optimize: the "
@@ -75,7 +78,7 @@ def build_parser():
     m = p.add_argument_group("feed-forward model")
     m.add_argument("--model", help="released name (stylizer-paintings, adain-paintings: python -m zoo.list), run or "
                                    "released folder, or .keras/.onnx/.tflite file (default: the released stylizer "
-                                   "that knows --style's names)")
+                                   "that knows --style's names; for an image file, the released arbitrary-mobile)")
     m.add_argument("--runtime", choices=("keras", "onnx", "tflite"),
                    help="default: from the file's extension, else onnx")
     m.add_argument("--threads", type=int, help="CPU threads for onnx/tflite")
@@ -153,14 +156,16 @@ def main(argv=None):
 
 def released_stylizer(spec: str) -> str | None:
     """With no --model, `--style starry_night` (or a blend of names) means the released stylizer
-    that knows every style named: its name, or None when the style is an image file (for
-    --method optimize); a ZooError when no released stylizer knows a name."""
+    that knows every style named, and `--style painting.jpg` (image files) the released small
+    arbitrary-style model (`PHONE_RECIPE`): its name, or None when no such model is released
+    (Gatys's optimisation then); a ZooError when no released stylizer knows a name."""
     names = [item for item, _ in parse_blend(spec)]
+    manifests = {release: read_manifest(folder / EXPORT_DIR) for release, folder in released_models().items()}
     if any(Path(name).exists() for name in names):
-        return None
+        return next((release for release, manifest in manifests.items() if manifest.get("model") == PHONE_RECIPE), None)
     known = {}
-    for release, folder in released_models().items():
-        styles = read_manifest(folder / EXPORT_DIR).get("styles") or []
+    for release, manifest in manifests.items():
+        styles = manifest.get("styles") or []
         if set(names) <= set(styles):
             return release
         known.update(dict.fromkeys(styles))

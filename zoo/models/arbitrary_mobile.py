@@ -16,13 +16,16 @@ float32, half that in fp16):
   painting's resolution; the mean and standard deviation of every channel of the last three (the
   statistics a style loss compares, pooled over positions, so any painting size works) go
   through one dense layer to S.
-- T: Johnson et al.'s transform network made small: reflection padding, a 9x9 convolution at full
-  resolution, two strided 3x3 convolutions down to 1/4, depthwise-separable residual blocks, and
-  two steps back up, each a 2x bilinear upsampling followed by a 3x3 convolution
-  (`zoo.layers.BilinearUpsampling2D`). Bilinear, not nearest and not transposed convolution:
-  those print a grid of their 2, 4 and 8 pixel periods into the pictures (OFFLINE.md, "Grid
-  texture"). A sigmoid gives [0, 1], and a fixed [1, 2, 1] blur (`zoo.layers.BinomialBlur2D`) lets
-  no period of 2 pixels out.
+- T: Johnson et al.'s transform network made small and moved down an octave: three strided 3x3
+  convolutions to 1/8 of the photo's resolution, depthwise-separable residual blocks there, two
+  steps back up to 1/2, each a 2x bilinear upsampling followed by a 3x3 convolution
+  (`zoo.layers.BilinearUpsampling2D`), and a sub-pixel output: the last convolution sees those
+  features beside the photo's own pixels (`SpaceToDepth2D`) and draws 2x2 sub-pixels
+  (`DepthToSpace2D`). No layer runs at full resolution, where a network's time goes to moving
+  memory rather than arithmetic. Bilinear, not nearest and not transposed convolution: those
+  print a grid of their periods into the pictures (OFFLINE.md, "Grid texture"). A sigmoid gives
+  [0, 1], and a fixed [1, 2, 1] blur (`zoo.layers.BinomialBlur2D`) lets no period of 2 pixels
+  out, the sub-pixels' included.
 
 Loss, computed by a frozen VGG19 (zoo.style.vgg) that is not part of the saved model: content at
 relu4_1 on instance-normalised features (the photo's structure, not its statistics, as in
@@ -55,6 +58,7 @@ P(photo), the style vector of the photo itself at alpha = 0.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import keras
 from keras import layers, ops
@@ -62,13 +66,15 @@ from keras import layers, ops
 from zoo.errors import ZooError, check_at_least
 from zoo.hparams import Hyperparameters, channel_counts, default, hp
 from zoo.log import log
-from zoo.layers import BilinearUpsampling2D, BinomialBlur2D, ReflectionPadding2D, SignedImage, StyleVectorNormalization
+from zoo.layers import (BilinearUpsampling2D, DepthToSpace2D, ReflectionPadding2D, SignedImage, SpaceToDepth2D,
+                        StyleVectorNormalization)
 from zoo.models.adain import (AdaINHyperparameters, AdaINRecipe, AdaptiveInstanceNormalization, PhotoPaintingModel,
                               StyleStatistics, build_decoder, encode)
-from zoo.models.common import float32_policy, image_input
+from zoo.models.common import float32_policy, image_input, image_output
 from zoo.registry import register
-from zoo.style import pipelines
-from zoo.style.arbitrary import ALPHA, MIN_STYLE_SIDE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER
+from zoo.style import pipelines, release
+from zoo.style.arbitrary import (ALPHA, MIN_STYLE_SIDE, MULTIPLE, PHONE_RECIPE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS,
+                                 TRANSFER)
 from zoo.style.data import BUILD_COMMAND, styles_dir
 from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, grid_loss
 from zoo.style.pipelines import split_styles
@@ -78,7 +84,6 @@ from zoo.training.runs import Run, locate
 STYLE_LAYERS = STYLIZER_STYLE_LAYERS  # relu1_1 ... relu4_1
 CONTENT_LAYER = STYLIZER_CONTENT_LAYERS[0]  # relu4_1
 STYLE_VECTOR_SIZE = 100  # Ghiasi et al.'s embedding size
-MULTIPLE = 4  # T halves the resolution twice: photo sides must be multiples of 4
 MAX_SCALE = 2.5  # shorter sides are drawn from [crop, MAX_SCALE * crop] before cropping
 EPSILON = 1e-5
 DISTILLATION_BLOCK = 4  # `coarse`: block means of 4 x 4 pixels
@@ -115,37 +120,41 @@ def build_style_predictor(size=STYLE_VECTOR_SIZE):
 
 
 def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZE, antialias=True):
-    """T: (photo [B, H, W, 3] in [0, 1], sides multiples of 4; style vector [B, size]) -> the
-    stylized photo. Every convolution but the last is followed by a normalisation whose scale and
-    shift the style vector gives."""
-    full, half, quarter = widths
+    """T: (photo [B, H, W, 3] in [0, 1], sides multiples of 8; style vector [B, size]) -> the
+    stylized photo. `widths` are the channels at 1/2, 1/4 and 1/8 of the photo's resolution:
+    nothing is computed at full resolution but the output step, so that a phone's time per
+    pixel is small (the work of full-resolution layers is mostly memory traffic, not
+    arithmetic). The last convolution sees the half-resolution features beside the photo's own
+    pixels (`SpaceToDepth2D`) and draws the picture as 2x2 sub-pixels (`DepthToSpace2D`). Every
+    convolution but the last is followed by a normalisation whose scale and shift the style
+    vector gives."""
+    half, quarter, eighth = widths
     photo = image_input((None, None, 3), name=IMAGE)
     style = keras.Input(shape=(size,), name=STYLE_STATS, dtype="float32")
 
-    def conv(x, filters, kernel, name, stride=1, norm=True, relu=True):
-        x = ReflectionPadding2D(kernel // 2, name=f"{name}_pad")(x)
-        x = layers.Conv2D(filters, kernel, strides=stride, name=name)(x)
+    def conv(x, filters, name, stride=1, norm=True, relu=True):
+        x = ReflectionPadding2D(1, name=f"{name}_pad")(x)
+        x = layers.Conv2D(filters, 3, strides=stride, name=name)(x)
         x = StyleVectorNormalization(name=f"{name}_norm")([x, style]) if norm else x
         return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
     def separable_conv(x, name, relu=True):
         x = ReflectionPadding2D(1, name=f"{name}_pad")(x)
-        x = layers.SeparableConv2D(quarter, 3, name=name)(x)
+        x = layers.SeparableConv2D(eighth, 3, name=name)(x)
         x = StyleVectorNormalization(name=f"{name}_norm")([x, style])
         return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
-    x = conv(photo, full, 9, "conv1")
-    x = conv(x, half, 3, "conv2", stride=2)
-    x = conv(x, quarter, 3, "conv3", stride=2)
+    x = conv(photo, half, "conv1", stride=2)
+    x = conv(x, quarter, "conv2", stride=2)
+    x = conv(x, eighth, "conv3", stride=2)
     for r in range(1, residual_blocks + 1):
         y = separable_conv(x, f"res{r}a")
         x = layers.Add(name=f"res{r}")([x, separable_conv(y, f"res{r}b", relu=False)])
-    x = conv(BilinearUpsampling2D(name="up1")(x), half, 3, "deconv1")
-    x = conv(BilinearUpsampling2D(name="up2")(x), full, 3, "deconv2")
-    x = conv(x, 3, 9, "out", norm=False, relu=False)
-    x = layers.Activation("sigmoid", dtype="float32", name="sigmoid" if antialias else STYLIZED)(x)
-    if antialias:  # no grid of 2 pixels can leave it (zoo.layers.BinomialBlur2D)
-        x = BinomialBlur2D(dtype="float32", name=STYLIZED)(x)
+    x = conv(BilinearUpsampling2D(name="up1")(x), quarter, "deconv1")
+    x = conv(BilinearUpsampling2D(name="up2")(x), half, "deconv2")
+    x = layers.Concatenate(name="with_photo")([x, SpaceToDepth2D(name="photo_blocks")(photo)])
+    x = DepthToSpace2D(name="subpixels")(conv(x, 4 * 3, "out", norm=False, relu=False))
+    x = image_output(x, STYLIZED, antialias)
     return keras.Model([photo, style], x, name="style_transfer")
 
 
@@ -260,7 +269,8 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
     crop_size: int = hp(128, f"side of the random training crops; images are first resized to a random shorter side "
                              f"between it and {MAX_SCALE:g} times it", minimum=16)
     style_weight: float = default(AdaINHyperparameters, "style_weight", 5.0)
-    widths: str = hp("16,32,64", "transfer network channels at full, 1/2 and 1/4 resolution", metavar="C1,C2,C3")
+    widths: str = hp("16,32,64", "transfer network channels at 1/2, 1/4 and 1/8 of the photo's resolution",
+                     metavar="C1,C2,C3")
     residual_blocks: int = hp(5, "residual blocks of the transfer network", minimum=1)
     distillation_weight: float = hp(1000.0, "weight of the distillation from --teacher: the squared difference of "
                                             "the 4x4 block means of its picture and the network's; 0 trains without "
@@ -279,7 +289,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
     scales. Without TensorFlow (JAX alone) the folders are read by AdaIN's `zoo.style.pairs`
     path, at one scale: images resized to twice the crop."""
 
-    name = "arbitrary"
+    name = PHONE_RECIPE
     model_class = ArbitraryMobileNetwork
     task = "image-to-image"
     description = ("Arbitrary style transfer for phones: a style prediction network maps any painting to a style "
@@ -355,9 +365,35 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         return dict(self._exported)
 
     def release(self, run_root, dest):
-        """No card sections yet: AdaIN's describe its VGG19 encoder and decoder (issue 25 writes
-        this model's card when it is released)."""
-        return []
+        """The card's sections: how to use it, the style corpus (held-out images and provenance),
+        the two networks and the loss, the photos' sources, the held-out pairs, what a person saw,
+        and the benchmark figures if they were measured."""
+        c, hps = self.config, self.hp
+        predictor = build_style_predictor()
+        transfer = build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias)
+        lines = release.arbitrary_use(c, run_root, dest, f"a style vector of {STYLE_VECTOR_SIZE} numbers")
+        styles = Path(c["styles"])
+        if styles.is_dir():
+            lines += release.style_corpus(styles, *split_styles(styles))
+        crop = hps.crop_size
+        lines += ["## Networks and loss", "",
+                  f"- Style prediction network {predictor.count_params():,} parameters, transfer network "
+                  f"{transfer.count_params():,} (widths {hps.widths} at 1/2, 1/4 and 1/8 of the photo's resolution, "
+                  f"{hps.residual_blocks} residual blocks, bilinear upsampling, a sub-pixel output"
+                  + (", a final fixed [1, 2, 1] blur" if hps.antialias else "") + "); VGG19 only in the loss.",
+                  f"- Content loss at {STYLIZER_CONTENT_LAYERS[0]} on instance-normalised VGG19 features; style loss on "
+                  f"the means and standard deviations of {', '.join(STYLIZER_STYLE_LAYERS)} (weight {hps.style_weight:g}).",
+                  *([f"- Distillation from `{hps.teacher}` (weight {hps.distillation_weight:g}): its picture of the same "
+                     "photo and painting, compared as 4x4 block means."] if hps.distillation_weight else []),
+                  *([f"- Grid loss (weight {hps.grid_weight:g}): the exactly periodic part of the pictures at periods "
+                     "of 2, 4 and 8 pixels (`zoo.style.losses.grid_loss`)."] if hps.grid_weight else []),
+                  f"- Random {crop} px crops of photos and style images first resized to a random shorter side "
+                  f"between {crop} and {MAX_SCALE * crop:g} px, batch {hps.batch_size}, Adam at "
+                  f"{hps.learning_rate:g}" + (", VGG19 in bfloat16 (`--mixed-precision`)" if c.get("mixed_precision")
+                                              else "") + ".",
+                  release.vgg_weights(c), "", *release.photo_sources((c.get("dataset_info") or {}).get("source", ""))]
+        return lines + release.held_out_pairs(run_root, dest) + release.looked_at(dest) + \
+            release.arbitrary_benchmarks(dest)
 
     def export_metadata(self, networks) -> dict:
         """How the two networks connect and what their inputs mean."""

@@ -34,6 +34,9 @@ STYLE_ENCODER, TRANSFER, TRANSFER_TILE = "style_encoder", "transfer", "transfer_
 STYLE_IMAGE, STYLE_STATS, ALPHA = "style_image", "style_stats", "alpha"
 MULTIPLE = 8  # the encoder halves the resolution three times: photo sides must be multiples of 8
 MIN_STYLE_SIDE = 64  # a smaller painting has no texture left to learn or to transfer
+# The recipe of the small model: its release is what `zoo.stylize --style PAINTING.jpg` runs
+# when no --model is given.
+PHONE_RECIPE = "arbitrary"
 # Paintings are read at this longer side: training saw photos and paintings at the same scale
 # (shorter sides twice the crop), and photos are usually stylized at around 512 pixels.
 STYLE_SIDE = 512

@@ -109,13 +109,16 @@ def latency_entry(path, times, flops, peak) -> dict:
             "gflops_per_image": round(flops / 1e9, 3), "efficiency": round(flops / (ms / 1e3) / peak, 4)}
 
 
-def ratios(rows, names) -> list:
-    """Per style: ours / peer and ours / Gatys of the mean style and content losses, each mean
-    over the photos that both methods ran on."""
+OTHERS = {"peer": "peer", "gatys": "Gatys"}  # the methods a benchmark compares ours with, and their labels
+
+
+def ratios(rows, names, others=tuple(OTHERS)) -> list:
+    """Per style: ours / other of the mean style and content losses for each of `others` (rows'
+    methods), each mean over the photos that both methods ran on."""
     table = []
     for name in names:
         entry = {"style": name}
-        for other in ("peer", "gatys"):
+        for other in others:
             photos = {r["photo"] for r in rows if r["style"] == name and r["method"] == other}
             mean = lambda method, key: np.mean([r[key] for r in rows if r["style"] == name  # noqa: E731
                                                 and r["method"] == method and r["photo"] in photos])
@@ -126,12 +129,13 @@ def ratios(rows, names) -> list:
     return table
 
 
-def ratio_table(table, first_column: str) -> list:
-    """Markdown lines of `ratios`' table, one row per style (or painting)."""
-    return [f"| {first_column} | style vs peer | content vs peer | style vs Gatys | content vs Gatys |",
-            "|---|---|---|---|---|",
-            *(f"| {e['style']} | {e.get('style_vs_peer', '-')} | {e.get('content_vs_peer', '-')} | "
-              f"{e.get('style_vs_gatys', '-')} | {e.get('content_vs_gatys', '-')} |" for e in table)]
+def ratio_table(table, first_column: str, others: dict = OTHERS) -> list:
+    """Markdown lines of `ratios`' table, one row per style (or painting); `others` maps each
+    compared method to its column label."""
+    return [f"| {first_column} | " + " | ".join(f"style vs {label} | content vs {label}" for label in others.values())
+            + " |", "|---|" + "---|---|" * len(others),
+            *(f"| {e['style']} | " + " | ".join(f"{e.get(f'style_vs_{m}', '-')} | {e.get(f'content_vs_{m}', '-')}"
+                                                for m in others) + " |" for e in table)]
 
 
 def add_benchmark_arguments(parser, what: str, repeats: int, photos: int, photos_help: str):

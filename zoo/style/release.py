@@ -127,21 +127,59 @@ def stylizer_card(config, run_root, dest) -> list:
                ("grid", "Grid texture", "benchmark_grid.py")))
 
 
+def arbitrary_use(config, run_root, dest, statistics: str) -> list:
+    """An arbitrary-style release's first sections: the interim warning, and how to use it;
+    `statistics` says what its style encoder gives."""
+    where = Path(dest).as_posix()
+    return [*interim_note(config, run_root, Path(dest).name),
+            "## Use", "", "```",
+            f"python -m zoo.stylize PHOTO --model {where} --style PAINTING.jpg [--strength 0.7] [--preserve-color]",
+            f"python -m zoo.stylize PHOTO --model {where} --style a.jpg:0.5,b.jpg:0.5   "
+            "# two paintings' statistics, blended",
+            "```", "",
+            f"Any painting with sides of at least {MIN_STYLE_SIDE} pixels. The exports are a `{STYLE_ENCODER}` "
+            f"(painting -> {statistics}, once per painting) and a `{TRANSFER}` network "
+            f"(photo + {statistics} + alpha -> stylized photo); `export/manifest.json` says how they connect.", ""]
+
+
+def held_out_pairs(run_root, dest) -> list:
+    """The run's last picture of held-out photos in held-out styles, copied into the release."""
+    grids = sorted((Path(run_root) / "images").glob("stylized-epoch-*.png"))
+    if not grids:
+        return []
+    (Path(dest) / "images").mkdir(parents=True, exist_ok=True)
+    if Path(dest).resolve() != Path(run_root).resolve():
+        shutil.copy2(grids[-1], Path(dest) / "images" / grids[-1].name)
+    return ["## Held-out pairs", "", "Held-out photos (rows) in the style of held-out paintings (columns), "
+            "after the last epoch:", "", f"![held-out pairs](images/{grids[-1].name})", ""]
+
+
+def style_corpus(folder: Path, train: list, held: list) -> list:
+    """A style corpus: the held-out images one by one, the training images counted by package
+    and licence (every file's row is in the folder's PROVENANCE.csv)."""
+    counts = Counter((provenance(p).get("package", "?"), provenance(p).get("licence", "see the source"))
+                     for p in train)
+    return ["## Style images", "",
+            f"{len(train)} style images trained on and {len(held)} held out (never seen in training), from {folder}, "
+            f"rebuilt by `{BUILD_COMMAND} --styles`; every file's package, path and licence are in its "
+            "`PROVENANCE.csv`. Held out:", "",
+            "| file | title | artist | source (Debian package: path) | licence |", "|---|---|---|---|---|",
+            *(painting_row(p, f"`{Path(p).name}`") for p in held), "",
+            "Trained on:", "", "| package | licence | images |", "|---|---|---|",
+            *(f"| {package} | {licence} | {n} |" for (package, licence), n in sorted(counts.items())), ""]
+
+
+def arbitrary_benchmarks(dest) -> list:
+    return benchmark_figures(dest, (("benchmark", "Quality and speed", "benchmark_arbitrary_vs_peer.py"),
+                                    ("grid", "Grid texture", "benchmark_grid.py")))
+
+
 def adain_card(config, run_root, dest, statistics: int) -> list:
     """AdaIN's sections: how to use it, which paintings it trained on and which it never saw
     (with their provenance), the loss, the photos' sources, the last held-out grid, and the
     benchmark figures if they were measured. `statistics`: the style encoder's output size."""
     c = config
-    lines = [*interim_note(c, run_root, Path(dest).name),
-             "## Use", "", "```",
-             f"python -m zoo.stylize PHOTO --model {Path(dest).as_posix()} --style PAINTING.jpg "
-             "[--strength 0.7] [--preserve-color]",
-             f"python -m zoo.stylize PHOTO --model {Path(dest).as_posix()} --style a.jpg:0.5,b.jpg:0.5   "
-             "# two paintings' statistics, blended",
-             "```", "",
-             f"Any painting with sides of at least {MIN_STYLE_SIDE} pixels. The exports are a `{STYLE_ENCODER}` "
-             f"(painting -> {statistics} statistics, once per painting) and a `{TRANSFER}` network "
-             f"(photo + statistics + alpha -> stylized photo); `export/manifest.json` says how they connect.", ""]
+    lines = arbitrary_use(c, run_root, dest, f"{statistics} statistics")
     styles = Path(c["styles"])
     if styles.is_dir():
         train, held = split_paintings(styles)
@@ -159,13 +197,4 @@ def adain_card(config, run_root, dest, statistics: int) -> list:
               f"{c['crop_size']} px crops of photos resized to {2 * c['crop_size']} px, each with a random "
               f"painting, batch {c['batch_size']}, Adam at {c['learning_rate']:g}; decoder widths {c['widths']}.",
               vgg_weights(c), "", *photo_sources((c.get("dataset_info") or {}).get("source", ""))]
-    grids = sorted((Path(run_root) / "images").glob("stylized-epoch-*.png"))
-    if grids:
-        (Path(dest) / "images").mkdir(parents=True, exist_ok=True)
-        if Path(dest).resolve() != Path(run_root).resolve():
-            shutil.copy2(grids[-1], Path(dest) / "images" / grids[-1].name)
-        lines += ["## Held-out pairs", "", "Held-out photos (rows) in the style of held-out paintings (columns), "
-                  "after the last epoch:", "", f"![held-out pairs](images/{grids[-1].name})", ""]
-    return lines + looked_at(dest) + benchmark_figures(
-        dest, (("benchmark", "Quality and speed", "benchmark_adain_vs_peer.py"),
-               ("grid", "Grid texture", "benchmark_grid.py")))
+    return lines + held_out_pairs(run_root, dest) + looked_at(dest) + arbitrary_benchmarks(dest)
