@@ -9,13 +9,14 @@ from __future__ import annotations
 import csv
 import json
 
+import keras
 import numpy as np
 import pytest
 
 import zoo
 from conftest import SKIMAGE_PAINTINGS, SKIMAGE_PHOTOS, run_cli, skimage_folder
 from zoo import models
-from zoo.layers import BilinearUpsampling2D, StyleVectorNormalization
+from zoo.layers import BilinearUpsampling2D, DepthToSpace2D, SpaceToDepth2D, StyleVectorNormalization
 from zoo.models.arbitrary_mobile import STYLE_VECTOR_SIZE, build_style_predictor, build_transfer, deployables
 from zoo.style.arbitrary import ALPHA, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER
 from zoo.style.pipelines import split_styles
@@ -43,6 +44,21 @@ def test_bilinear_upsampling_prints_no_period():
     ramp = np.tile(np.arange(8, dtype=np.float32)[None, None, :, None], (1, 4, 1, 1))
     steps = np.diff(np.asarray(BilinearUpsampling2D()(ramp))[0, 0, 1:-1, 0])
     np.testing.assert_allclose(steps, 0.5, atol=1e-6)
+
+
+def test_space_to_depth_and_back_are_tensorflow_s_on_any_size():
+    """The sub-pixel output's two reshuffles are tf.nn's (same channel order) on sizes unknown
+    to the model, and undo each other."""
+    import tensorflow as tf
+
+    x = np.random.default_rng(0).random((2, 6, 10, 3), dtype=np.float32)
+    blocks = np.asarray(SpaceToDepth2D()(x))
+    np.testing.assert_array_equal(blocks, tf.nn.space_to_depth(x, 2).numpy())
+    np.testing.assert_array_equal(np.asarray(DepthToSpace2D()(blocks)), x)
+    inputs = keras.Input((None, None, 12))
+    model = keras.Model(inputs, DepthToSpace2D()(inputs))
+    y = np.random.default_rng(1).random((1, 5, 7, 12), dtype=np.float32)
+    np.testing.assert_array_equal(np.asarray(model(y)), tf.nn.depth_to_space(y, 2).numpy())
 
 
 def test_binomial_blur_is_the_1_2_1_filter_and_lets_no_period_of_2_out():
