@@ -24,8 +24,9 @@ float32, half that in fp16):
   (`DepthToSpace2D`). No layer runs at full resolution, where a network's time goes to moving
   memory rather than arithmetic. Bilinear, not nearest and not transposed convolution: those
   print a grid of their periods into the pictures (OFFLINE.md, "Grid texture"). A sigmoid gives
-  [0, 1], and a fixed [1, 2, 1] blur (`zoo.layers.BinomialBlur2D`) lets no period of 2 pixels
-  out, the sub-pixels' included.
+  [0, 1]. Fixed [1, 2, 1] blurs (`zoo.layers.BinomialBlur2D`) on the features at 1/4 and 1/2 and
+  on the picture let no period of 8, 4 or 2 pixels out, the sub-pixels' included: a first run
+  without the two inner ones printed a grid of 4 pixels.
 
 Loss, computed by a frozen VGG19 (zoo.style.vgg) that is not part of the saved model: content at
 relu4_1 on instance-normalised features (the photo's structure, not its statistics, as in
@@ -66,7 +67,7 @@ from keras import layers, ops
 from zoo.errors import ZooError, check_at_least
 from zoo.hparams import Hyperparameters, channel_counts, default, hp
 from zoo.log import log
-from zoo.layers import (BilinearUpsampling2D, DepthToSpace2D, ReflectionPadding2D, SignedImage, SpaceToDepth2D,
+from zoo.layers import (BilinearUpsampling2D, BinomialBlur2D, DepthToSpace2D, ReflectionPadding2D, SignedImage, SpaceToDepth2D,
                         StyleVectorNormalization)
 from zoo.models.adain import (AdaINHyperparameters, AdaINRecipe, AdaptiveInstanceNormalization, PhotoPaintingModel,
                               StyleStatistics, build_decoder, encode)
@@ -127,7 +128,9 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
     arithmetic). The last convolution sees the half-resolution features beside the photo's own
     pixels (`SpaceToDepth2D`) and draws the picture as 2x2 sub-pixels (`DepthToSpace2D`). Every
     convolution but the last is followed by a normalisation whose scale and shift the style
-    vector gives."""
+    vector gives. With `antialias` the features at 1/4 and 1/2 and the picture each pass a
+    [1, 2, 1] blur, so that no period of 8, 4 or 2 pixels that the network could print leaves
+    it (a convolution makes no frequency that its input lacks; the photo's own pass)."""
     half, quarter, eighth = widths
     photo = image_input((None, None, 3), name=IMAGE)
     style = keras.Input(shape=(size,), name=STYLE_STATS, dtype="float32")
@@ -150,8 +153,10 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
     for r in range(1, residual_blocks + 1):
         y = separable_conv(x, f"res{r}a")
         x = layers.Add(name=f"res{r}")([x, separable_conv(y, f"res{r}b", relu=False)])
-    x = conv(BilinearUpsampling2D(name="up1")(x), quarter, "deconv1")
-    x = conv(BilinearUpsampling2D(name="up2")(x), half, "deconv2")
+    for name, filters in (("1", quarter), ("2", half)):
+        x = conv(BilinearUpsampling2D(name=f"up{name}")(x), filters, f"deconv{name}")
+        if antialias:  # no pattern of 2 feature pixels, 8 and then 4 photo pixels, goes on
+            x = BinomialBlur2D(name=f"deconv{name}_blur")(x)
     x = layers.Concatenate(name="with_photo")([x, SpaceToDepth2D(name="photo_blocks")(photo)])
     x = DepthToSpace2D(name="subpixels")(conv(x, 4 * 3, "out", norm=False, relu=False))
     x = image_output(x, STYLIZED, antialias)
@@ -278,8 +283,9 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
     teacher: str = hp("adain-paintings", "the AdaIN model (a released name or a run folder) to distil from")
     grid_weight: float = hp(1e5, "weight of the grid loss: the mean square of the pictures' exactly periodic part "
                                  "(periods of 2, 4 and 8 pixels), which the VGG19 losses do not see", minimum=0.0)
-    antialias: bool = hp(True, "end the transfer network with a fixed [1, 2, 1] blur, whose response to a period of "
-                               "2 pixels is zero: no grid of 2 pixels can leave it")
+    antialias: bool = hp(True, "fixed [1, 2, 1] blurs on the transfer network's features at 1/4 and 1/2 and on its "
+                               "picture, whose response to a period of 2 of their pixels is zero: no grid of 8, 4 or "
+                               "2 pixels can leave it")
 
 
 @register
@@ -380,7 +386,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
                   f"- Style prediction network {predictor.count_params():,} parameters, transfer network "
                   f"{transfer.count_params():,} (widths {hps.widths} at 1/2, 1/4 and 1/8 of the photo's resolution, "
                   f"{hps.residual_blocks} residual blocks, bilinear upsampling, a sub-pixel output"
-                  + (", a final fixed [1, 2, 1] blur" if hps.antialias else "") + "); VGG19 only in the loss.",
+                  + (", fixed [1, 2, 1] blurs at 1/4, 1/2 and on the picture" if hps.antialias else "") + "); VGG19 only in the loss.",
                   f"- Content loss at {STYLIZER_CONTENT_LAYERS[0]} on instance-normalised VGG19 features; style loss on "
                   f"the means and standard deviations of {', '.join(STYLIZER_STYLE_LAYERS)} (weight {hps.style_weight:g}).",
                   *([f"- Distillation from `{hps.teacher}` (weight {hps.distillation_weight:g}): its picture of the same "
