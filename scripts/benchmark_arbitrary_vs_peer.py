@@ -148,8 +148,17 @@ def end_to_end(release: Path, photo_paths, painting: Path, *, size: int, threads
     return {"photos": len(photo_paths), "painting": painting.name, "size": size, "threads": threads,
             "repeats": repeats, "seconds": {name: [round(t, 2) for t in ts] for name, ts in times.items()},
             "median_seconds": median, "written": written, "ratio": round(median["ours"] / median["peer"], 2),
-            "commands": {name: " ".join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))
+            "commands": {name: portable(cmd, {sys.executable: "python", tmp: "TMP", str(painting): painting.name,
+                                              str(release): release.name})
                          for name, cmd in commands.items()}}
+
+
+def portable(command: list, names: dict) -> str:
+    """A command line as the card shows it: this machine's paths replaced by `names`."""
+    line = " ".join(command)
+    for path, name in names.items():
+        line = line.replace(str(path), name)
+    return line
 
 
 def quality(release: Path, *, reference: Path | None, size, photos, paintings, gatys_photos, gatys_steps, threads,
