@@ -157,8 +157,7 @@ def held_out_pairs(run_root, dest) -> list:
 def style_corpus(folder: Path, train: list, held: list) -> list:
     """A style corpus: the held-out images one by one, the training images counted by package
     and licence (every file's row is in the folder's PROVENANCE.csv)."""
-    counts = Counter((provenance(p).get("package", "?"), provenance(p).get("licence", "see the source"))
-                     for p in train)
+    counts = Counter((row.get("package", "?"), row.get("licence", "see the source")) for row in map(provenance, train))
     return ["## Style images", "",
             f"{len(train)} style images trained on and {len(held)} held out (never seen in training), from {folder}, "
             f"rebuilt by `{BUILD_COMMAND} --styles`; every file's package, path and licence are in its "
