@@ -104,6 +104,20 @@ def test_networks_are_small_and_connect_on_any_size():
     assert out.shape == photo.shape and 0 <= out.min() and out.max() <= 1
 
 
+def test_skips_add_the_way_down_s_features_without_weights_and_older_runs_keep_none():
+    with_skips, without = build_transfer((8, 16, 32), 1), build_transfer((8, 16, 32), 1, skips=False)
+    assert [tuple(w.shape) for w in with_skips.weights] == [tuple(w.shape) for w in without.weights]
+    for skip, up, down in (("skip1", "deconv1_relu", "conv2_relu"), ("skip2", "deconv2_relu", "conv1_relu")):
+        assert with_skips.get_layer(skip).input == [with_skips.get_layer(up).output, with_skips.get_layer(down).output]
+    without.set_weights(with_skips.get_weights())
+    rng = np.random.default_rng(2)
+    inputs = [rng.random((1, 32, 32, 3), dtype=np.float32), rng.normal(size=(1, STYLE_VECTOR_SIZE)).astype(np.float32)]
+    assert np.abs(np.asarray(with_skips(inputs)) - np.asarray(without(inputs))).max() > 1e-3
+    recipe = models.get("arbitrary")
+    assert recipe.hyperparameter_values({})["skips"] is False  # a run from before --skips: its network had none
+    assert recipe.hyperparameter_values({"skips": True})["skips"] is True and recipe.defaults["skips"] is True
+
+
 def test_alpha_zero_is_the_photo_own_style_vector():
     predictor, transfer = build_style_predictor(), build_transfer((8, 16, 32), 1)
     networks = deployables(predictor, transfer)

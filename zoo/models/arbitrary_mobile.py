@@ -19,7 +19,9 @@ float32, half that in fp16):
 - T: Johnson et al.'s transform network made small and moved down an octave: three strided 3x3
   convolutions to 1/8 of the photo's resolution, depthwise-separable residual blocks there, two
   steps back up to 1/2, each a 2x bilinear upsampling followed by a 3x3 convolution
-  (`zoo.layers.BilinearUpsampling2D`), and a sub-pixel output: the last convolution sees those
+  (`zoo.layers.BilinearUpsampling2D`) to which the way down's features of the same resolution
+  are added (LinkNet's skips: the photo's thin lines, which 1/8 cannot hold), and a sub-pixel
+  output: the last convolution sees those
   features beside the photo's own pixels (`SpaceToDepth2D`) and draws 2x2 sub-pixels
   (`DepthToSpace2D`). No layer runs at full resolution, where a network's time goes to moving
   memory rather than arithmetic. Bilinear, not nearest and not transposed convolution: those
@@ -120,7 +122,7 @@ def build_style_predictor(size=STYLE_VECTOR_SIZE):
     return keras.Model(painting, vector, name="style_predictor")
 
 
-def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZE, antialias=True):
+def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZE, antialias=True, skips=True):
     """T: (photo [B, H, W, 3] in [0, 1], sides multiples of 8; style vector [B, size]) -> the
     stylized photo. `widths` are the channels at 1/2, 1/4 and 1/8 of the photo's resolution:
     nothing is computed at full resolution but the output step, so that a phone's time per
@@ -130,7 +132,11 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
     convolution but the last is followed by a normalisation whose scale and shift the style
     vector gives. With `antialias` the features at 1/4 and 1/2 and the picture each pass a
     [1, 2, 1] blur, so that no period of 8, 4 or 2 pixels that the network could print leaves
-    it (a convolution makes no frequency that its input lacks; the photo's own pass)."""
+    it (a convolution makes no frequency that its input lacks; the photo's own pass). With
+    `skips` the way down's features at 1/4 and 1/2 are added to the way up's (LinkNet's
+    additive skips, no weights): the residual blocks at 1/8 see a 512 px photo as 64 x 64
+    positions, too few for its thin lines and letters, which the way up otherwise redraws
+    thick and wavy."""
     half, quarter, eighth = widths
     photo = image_input((None, None, 3), name=IMAGE)
     style = keras.Input(shape=(size,), name=STYLE_STATS, dtype="float32")
@@ -147,14 +153,16 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
         x = StyleVectorNormalization(name=f"{name}_norm")([x, style])
         return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
-    x = conv(photo, half, "conv1", stride=2)
-    x = conv(x, quarter, "conv2", stride=2)
-    x = conv(x, eighth, "conv3", stride=2)
+    down = [conv(photo, half, "conv1", stride=2)]
+    down.append(conv(down[0], quarter, "conv2", stride=2))
+    x = conv(down[1], eighth, "conv3", stride=2)
     for r in range(1, residual_blocks + 1):
         y = separable_conv(x, f"res{r}a")
         x = layers.Add(name=f"res{r}")([x, separable_conv(y, f"res{r}b", relu=False)])
-    for name, filters in (("1", quarter), ("2", half)):
+    for name, filters, skip in (("1", quarter, down[1]), ("2", half, down[0])):
         x = conv(BilinearUpsampling2D(name=f"up{name}")(x), filters, f"deconv{name}")
+        if skips:
+            x = layers.Add(name=f"skip{name}")([x, skip])
         if antialias:  # no pattern of 2 feature pixels, 8 and then 4 photo pixels, goes on
             x = BinomialBlur2D(name=f"deconv{name}_blur")(x)
     x = layers.Concatenate(name="with_photo")([x, SpaceToDepth2D(name="photo_blocks")(photo)])
@@ -286,6 +294,8 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
     antialias: bool = hp(True, "fixed [1, 2, 1] blurs on the transfer network's features at 1/4 and 1/2 and on its "
                                "picture, whose response to a period of 2 of their pixels is zero: no grid of 8, 4 or "
                                "2 pixels can leave it")
+    skips: bool = hp(True, "add the transfer network's features at 1/4 and 1/2 on its way down to those on its way "
+                           "up (no weights), so that thin lines and letters survive the residual blocks at 1/8")
 
 
 @register
@@ -309,7 +319,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
     # held-out pictures of every epoch stay, and the end of a run measures the held-out losses.
     validate_each_epoch = False
     max_scale = MAX_SCALE  # a network trained at one scale learns the texture of that scale only
-    legacy = {"distillation_weight": 0.0, "grid_weight": 0.0, "antialias": False}  # runs from before them
+    legacy = {"distillation_weight": 0.0, "grid_weight": 0.0, "antialias": False, "skips": False}  # runs from before them
 
     def __init__(self, config):
         if not config.get("styles") and styles_dir().is_dir():
@@ -340,7 +350,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         with float32_policy():
             model = ArbitraryMobileNetwork(build_style_predictor(),
                                            build_transfer(self.widths, c.get("residual_blocks") or 5,
-                                                          antialias=self.hp.antialias),
+                                                          antialias=self.hp.antialias, skips=self.hp.skips),
                                            c["style_weight"], self.hp.distillation_weight, self.hp.grid_weight,
                                            name="arbitrary")
             model.build()
@@ -376,7 +386,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         and the benchmark figures if they were measured."""
         c, hps = self.config, self.hp
         predictor = build_style_predictor()
-        transfer = build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias)
+        transfer = build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias, skips=hps.skips)
         lines = release.arbitrary_use(c, run_root, dest, f"a style vector of {STYLE_VECTOR_SIZE} numbers")
         styles = Path(c["styles"])
         if styles.is_dir():
@@ -385,7 +395,8 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         lines += ["## Networks and loss", "",
                   f"- Style prediction network {predictor.count_params():,} parameters, transfer network "
                   f"{transfer.count_params():,} (widths {hps.widths} at 1/2, 1/4 and 1/8 of the photo's resolution, "
-                  f"{hps.residual_blocks} residual blocks, bilinear upsampling, a sub-pixel output"
+                  f"{hps.residual_blocks} residual blocks, bilinear upsampling"
+                  + (", additive skips from 1/4 and 1/2 on the way down" if hps.skips else "") + ", a sub-pixel output"
                   + (", fixed [1, 2, 1] blurs at 1/4, 1/2 and on the picture" if hps.antialias else "") + "); VGG19 only in the loss.",
                   f"- Content loss at {STYLIZER_CONTENT_LAYERS[0]} on instance-normalised VGG19 features; style loss on "
                   f"the means and standard deviations of {', '.join(STYLIZER_STYLE_LAYERS)} (weight {hps.style_weight:g}).",
