@@ -35,7 +35,9 @@ relu4_1 on instance-normalised features (the photo's structure, not its statisti
 MicroAST), style as the means and standard deviations of relu1_1 ... relu4_1 (AdaIN's loss and
 its per-layer scaling to the paper's normalised VGG19, `zoo.models.adain.LAYER_SCALES`),
 L = Lc + style_weight * Ls. MicroAST weighs style 3 next to a style contrastive loss of weight 3
-that this recipe leaves out; the default 5 is between. Two more terms:
+that this recipe leaves out; the default is AdaIN's 10: with the skips the photo's structure
+comes cheaply, and at 5 the style lagged at the same content loss (the comparison is in the
+run's RESUME.md). Two more terms:
 - distillation from the released AdaIN (`--teacher`, `AdaINTeacher`): its picture of the same
   photo and painting, compared as 4x4 block means (`coarse`), hands the small networks the
   painting's colours and large shapes, which the statistics loss alone teaches over tens of
@@ -204,7 +206,7 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
     `AdaINTeacher`, attached for training) adds distillation_weight x the squared difference of
     `coarse` pictures to the loss."""
 
-    def __init__(self, predictor, transfer, style_weight=5.0, distillation_weight=0.0, grid_weight=0.0, **kwargs):
+    def __init__(self, predictor, transfer, style_weight=10.0, distillation_weight=0.0, grid_weight=0.0, **kwargs):
         super().__init__(style_weight, **kwargs)
         self.predictor, self.transfer = predictor, transfer
         self.distillation_weight, self.grid_weight = distillation_weight, grid_weight
@@ -281,7 +283,7 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
     steps_per_epoch: int | None = default(Hyperparameters, "steps_per_epoch", 100)
     crop_size: int = hp(128, f"side of the random training crops; images are first resized to a random shorter side "
                              f"between it and {MAX_SCALE:g} times it", minimum=16)
-    style_weight: float = default(AdaINHyperparameters, "style_weight", 5.0)
+    style_weight: float = default(AdaINHyperparameters, "style_weight", 10.0)
     widths: str = hp("16,32,64", "transfer network channels at 1/2, 1/4 and 1/8 of the photo's resolution",
                      metavar="C1,C2,C3")
     residual_blocks: int = hp(5, "residual blocks of the transfer network", minimum=1)
