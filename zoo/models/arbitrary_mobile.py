@@ -155,13 +155,13 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
         x = StyleVectorNormalization(name=f"{name}_norm")([x, style])
         return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
-    down = [conv(photo, half, "conv1", stride=2)]
-    down.append(conv(down[0], quarter, "conv2", stride=2))
-    x = conv(down[1], eighth, "conv3", stride=2)
+    at_half = conv(photo, half, "conv1", stride=2)
+    at_quarter = conv(at_half, quarter, "conv2", stride=2)
+    x = conv(at_quarter, eighth, "conv3", stride=2)
     for r in range(1, residual_blocks + 1):
         y = separable_conv(x, f"res{r}a")
         x = layers.Add(name=f"res{r}")([x, separable_conv(y, f"res{r}b", relu=False)])
-    for name, filters, skip in (("1", quarter, down[1]), ("2", half, down[0])):
+    for name, filters, skip in (("1", quarter, at_quarter), ("2", half, at_half)):
         x = conv(BilinearUpsampling2D(name=f"up{name}")(x), filters, f"deconv{name}")
         if skips:
             x = layers.Add(name=f"skip{name}")([x, skip])
@@ -347,13 +347,13 @@ class ArbitraryMobileRecipe(AdaINRecipe):
     def build_model(self, info):
         """P and T in float32 (--mixed-precision computes only the VGG19 of the loss in 16 bits),
         with the loss network attached."""
-        c = self.config
+        c, hps = self.config, self.hp
         check_at_least("residual_blocks", c.get("residual_blocks"), 1)
         with float32_policy():
             model = ArbitraryMobileNetwork(build_style_predictor(),
-                                           build_transfer(self.widths, c.get("residual_blocks") or 5,
-                                                          antialias=self.hp.antialias, skips=self.hp.skips),
-                                           c["style_weight"], self.hp.distillation_weight, self.hp.grid_weight,
+                                           build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias,
+                                                          skips=hps.skips),
+                                           c["style_weight"], hps.distillation_weight, hps.grid_weight,
                                            name="arbitrary")
             model.build()
         return self.attach_encoder(model)
