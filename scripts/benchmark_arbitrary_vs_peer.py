@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import zoo  # noqa: E402
 from zoo.style.peer import OTHERS, add_benchmark_arguments, earlier_quality, ratio_table, write_benchmark  # noqa: E402
+from zoo.style.texture import MEASURES, PERIODS  # noqa: E402
 
 PEER_PREDICT, PEER_TRANSFORM = "arbitrary_predict.onnx", "arbitrary_transform.onnx"
 PEER_SIZE, PEER_STYLE_SIZE = 384, 256  # the peer's networks take only these sizes
@@ -173,7 +174,7 @@ def quality(release: Path, *, reference: Path | None, size, photos, paintings, g
     from zoo.style.arbitrary import STYLE_SIDE, arbitrary_model, style_statistics, transfer_image
     from zoo.style.peer import ratios
     from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
-    from zoo.style.texture import grid_scores
+    from zoo.style.texture import score_columns
     from zoo.stylize import build_parser
     from zoo.style.vgg import VGGFeatures
 
@@ -205,7 +206,7 @@ def quality(release: Path, *, reference: Path | None, size, photos, paintings, g
             for method, image in results.items():
                 _, content, style, _ = (float(v[0]) for v in loss(tf.constant(to_float(image)), targets))
                 rows.append({"style": name, "photo": path.name, "method": method, "content": content, "style_loss": style,
-                             **{f"grid_{p}": round(v, 2) for p, v in grid_scores(image).items()}})
+                             **score_columns(image)})
             if k == 0:
                 sheet.append([photo, *(results.get(m, photo) for m in ("ours", "reference", "peer", "gatys")), painting])
         print(f"{name}: done", file=sys.stderr, flush=True)
@@ -258,17 +259,20 @@ def markdown(result) -> str:
                   f"({q['gatys_steps']} L-BFGS steps) on the first {q['gatys_photos']} photo(s). Ratios of mean "
                   "losses, ours / other (below 1: ours is lower):", "",
                   *ratio_table(q["table"], "painting", compared), ""]
-        grid_rows = [r for r in q["rows"] if "grid_2" in r]
+        columns = [f"{against}_{p}" for against in MEASURES for p in PERIODS]
+        grid_rows = [r for r in q["rows"] if columns[0] in r]
         if grid_rows:
             lines += ["Grid texture of every result above (`zoo.style.texture.grid_scores`: power at a period over the "
-                      "median of its frequency ring), median (max):", "",
-                      "| method | period 2 px | period 4 px | period 8 px |", "|---|---|---|---|"]
+                      "median of its frequency ring, and over the median of its own axis line, which straight edges "
+                      "do not raise), median (max):", "",
+                      "| method | " + " | ".join(c.replace("_", ", period ") + " px" for c in columns) + " |",
+                      "|---|" + "---|" * len(columns)]
             for method in ("ours", *compared):
                 values = [r for r in grid_rows if r["method"] == method]
                 if values:
                     lines.append(f"| {compared.get(method, method)} | " + " | ".join(
-                        f"{statistics.median(r[f'grid_{p}'] for r in values):,.0f} "
-                        f"({max(r[f'grid_{p}'] for r in values):,.0f})" for p in (2, 4, 8)) + " |")
+                        f"{statistics.median(r[c] for r in values):,.0f} ({max(r[c] for r in values):,.0f})"
+                        for c in columns) + " |")
             lines.append("")
         lines += ["![photo, ours, reference, peer, Gatys, painting](quality.jpg)", ""]
     return "\n".join(lines)

@@ -1,11 +1,12 @@
 """zoo.style.texture: the periodic-texture measure tells a photo from the same photo with a faint
-grid of 2, 4 or 8 pixels printed on it, whatever the picture's size."""
+grid of 2, 4 or 8 pixels printed on it, whatever the picture's size; measured against its axis
+line, it tells a drawing's straight edges from a grid too."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from conftest import SKIMAGE_DATA
 from zoo.style.texture import PERIODS, grid_score, grid_scores
@@ -25,26 +26,62 @@ def with_grid(rgb, period, amplitude):
     return np.clip(rgb + amplitude / 2 * lines[..., None], 0, 255)
 
 
+def drawing(seed):
+    """Outlined rectangles on paper, 512 x 448: long horizontal and vertical edges, no period."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", (512, 448), (235, 230, 220))
+    draw = ImageDraw.Draw(image)
+    for _ in range(14):
+        x0, y0 = (int(v) for v in rng.integers(0, 450, 2))
+        w, h = (int(v) for v in rng.integers(20, 160, 2))
+        draw.rectangle([x0, y0, x0 + w, y0 + h], outline=tuple(int(v) for v in rng.integers(0, 120, 3)),
+                       width=int(rng.integers(2, 9)))
+    return np.asarray(image, np.float64)
+
+
+@pytest.mark.parametrize("against", ["ring", "line"])
 @pytest.mark.parametrize("name", PHOTOS)
-def test_photos_score_low_at_every_period(name):
-    scores = grid_scores(photo(name))
+def test_photos_score_low_at_every_period(name, against):
+    scores = grid_scores(photo(name), against=against)
     assert set(scores) == set(PERIODS)
     assert max(scores.values()) < 30, scores
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_straight_edges_score_high_on_the_ring_and_low_on_their_line(seed):
+    """The ring's confound, and the line's answer to it: no grid, hundreds to thousands on the ring."""
+    ring, line = grid_scores(drawing(seed)), grid_scores(drawing(seed), against="line")
+    assert max(ring.values()) > 300, ring
+    assert max(line.values()) < 15, line
+
+
+@pytest.mark.parametrize("period", PERIODS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_grid_on_a_drawing_scores_high_on_its_line(seed, period):
+    """+-2 grey levels per pixel of period: an edge raises the axis line evenly, a grid at its period."""
+    clean = grid_scores(drawing(seed), against="line")
+    gridded = grid_scores(with_grid(drawing(seed), period, amplitude=4 * period), against="line")
+    assert gridded[period] > 30 and gridded[period] > 5 * clean[period], (clean, gridded)
 
 
 @pytest.mark.parametrize("period", PERIODS)
 @pytest.mark.parametrize("name", PHOTOS)  # 512x512, 600x400 and 451x300: sides not all divisible by the period
 def test_a_faint_grid_scores_high_at_its_period(name, period):
     """+-2 grey levels at period 2 to +-8 at period 8 (a photo holds more power at longer periods)."""
-    clean, gridded = grid_scores(photo(name)), grid_scores(with_grid(photo(name), period, amplitude=period))
-    assert gridded[period] > 100 and gridded[period] > 10 * clean[period], (clean, gridded)
+    for against in ("ring", "line"):
+        clean = grid_scores(photo(name), against=against)
+        gridded = grid_scores(with_grid(photo(name), period, amplitude=period), against=against)
+        assert gridded[period] > 100 and gridded[period] > 10 * clean[period], (against, clean, gridded)
 
 
 def test_grey_pictures_and_one_number():
     grey = photo("coffee.png").mean(axis=-1)
     assert grid_score(grey) == pytest.approx(max(grid_scores(grey).values()))
+    assert grid_score(grey, against="line") == pytest.approx(max(grid_scores(grey, against="line").values()))
     with pytest.raises(ValueError, match="at least 32 x 32"):
         grid_scores(np.zeros((16, 64, 3)))
+    with pytest.raises(ValueError, match="against must be one of"):
+        grid_scores(grey, against="circle")
 
 
 @pytest.mark.parametrize("period", PERIODS)
