@@ -176,6 +176,29 @@ def test_training_steps_lower_the_loss_of_both_networks(data):
         {v.path for v in model.predictor.trainable_variables + model.transfer.trainable_variables}
 
 
+@pytest.mark.slow
+def test_the_gram_term_joins_the_loss_and_the_saved_model_keeps_its_weight(data, tmp_path):
+    """--gram-weight adds the Gram matrices' term to the loss with its weight, and a saved run
+    reloads (safe mode) with the same weight; without it there is no such term."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(1)
+    r = recipe(data, distillation_weight=0.0, gram_weight=2.0)
+    splits = r.load_data()
+    model = r.build(splits.info)
+    one = tf.data.Dataset.from_tensors(next(iter(r.pipelines(splits, 2)[0])))
+    model.fit(one, epochs=1, verbose=0)
+    values = model.evaluate(one, verbose=0, return_dict=True)
+    assert values["gram_loss"] > 0
+    assert values["loss"] == pytest.approx(values["content_loss"] + 5.0 * values["style_loss"]
+                                           + 2.0 * values["gram_loss"] + 1e5 * values["grid_loss"], rel=1e-4)
+    model.save(tmp_path / "model.keras")
+    assert keras.saving.load_model(tmp_path / "model.keras", safe_mode=True).gram_weight == 2.0
+    plain = recipe(data, distillation_weight=0.0).build(splits.info)
+    assert "gram_loss" not in plain.evaluate(one, verbose=0, return_dict=True)
+
+
 def test_coarse_pictures_drop_a_grid_of_2_and_4_pixels():
     """The distillation compares 4x4 block means: a teacher's mesh of period 2 or 4 (zero mean
     over its period) does not reach the student, its colours and shapes do."""

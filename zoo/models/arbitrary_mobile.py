@@ -45,6 +45,11 @@ run's RESUME.md). Two more terms:
   teacher costs one decoder pass a step: its VGG19 features are the loss's.
 - `zoo.style.losses.grid_loss`: the exactly periodic part of the pictures, which VGG19 does not
   see and the stylizers learned to print, bilinear upsampling or not.
+- a Gram loss (`--gram-weight`, off by default): the mean squared difference of the Gram
+  matrices of the same scaled features (Gatys's texture measure, which Ghiasi et al. trained
+  with and the project's benchmark compares). Means and deviations leave out how a painting's
+  channels go together: its strokes and their directions, where the small network's pictures
+  fall short of the peer's.
 
 Training sees several scales: every photo and painting is resized, per sample, to a random
 shorter side between `crop` and 2.5 x `crop` before the random crop (a network trained at one
@@ -81,7 +86,7 @@ from zoo.style import pipelines, release
 from zoo.style.arbitrary import (ALPHA, MIN_STYLE_SIDE, MULTIPLE, PHONE_RECIPE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS,
                                  TRANSFER)
 from zoo.style.data import BUILD_COMMAND, styles_dir
-from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, grid_loss
+from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, gram_matrix, grid_loss
 from zoo.style.pipelines import split_styles
 from zoo.style.tiling import IMAGE, STYLIZED
 from zoo.training.runs import Run, locate
@@ -206,15 +211,18 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
     `AdaINTeacher`, attached for training) adds distillation_weight x the squared difference of
     `coarse` pictures to the loss."""
 
-    def __init__(self, predictor, transfer, style_weight=10.0, distillation_weight=0.0, grid_weight=0.0, **kwargs):
+    def __init__(self, predictor, transfer, style_weight=10.0, distillation_weight=0.0, grid_weight=0.0,
+                 gram_weight=0.0, **kwargs):
         super().__init__(style_weight, **kwargs)
         self.predictor, self.transfer = predictor, transfer
-        self.distillation_weight, self.grid_weight = distillation_weight, grid_weight
+        self.distillation_weight, self.grid_weight, self.gram_weight = distillation_weight, grid_weight, gram_weight
         self.teacher = None
         if distillation_weight:
             self.distillation_loss_tracker = keras.metrics.Mean(name="distillation_loss")
         if grid_weight:
             self.grid_loss_tracker = keras.metrics.Mean(name="grid_loss")
+        if gram_weight:
+            self.gram_loss_tracker = keras.metrics.Mean(name="gram_loss")
 
     def call(self, inputs, training=False):
         photos, paintings = inputs
@@ -226,11 +234,14 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
             terms["distillation_loss"] = (self.distillation_weight, self.distillation_loss_tracker)
         if self.grid_weight:
             terms["grid_loss"] = (self.grid_weight, self.grid_loss_tracker)
+        if self.gram_weight:
+            terms["gram_loss"] = (self.gram_weight, self.gram_loss_tracker)
         return terms
 
     def losses_of(self, x, y_pred):
         """On `encode`d (scaled) VGG19 features: content on instance-normalised relu4_1, style as
-        the per-layer means and deviations; with a teacher, the distillation."""
+        the per-layer means and deviations (and, with a gram_weight, Gram matrices); with a
+        teacher, the distillation."""
         if self.encoder is None:
             raise RuntimeError("give the network its VGG19 loss network (AdaINRecipe.attach_encoder) first")
         photos, paintings = x
@@ -247,11 +258,14 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
             terms["distillation_loss"] = ops.mean(ops.square(coarse(y_pred[STYLIZED]) - coarse(taught)))
         if self.grid_weight:
             terms["grid_loss"] = ops.mean(grid_loss(y_pred[STYLIZED]))
+        if self.gram_weight:
+            terms["gram_loss"] = sum(ops.mean(ops.square(gram_matrix(got[n]) - gram_matrix(painting[n])))
+                                     for n in STYLE_LAYERS)
         return terms
 
     def get_config(self):
         return {**super().get_config(), "distillation_weight": self.distillation_weight,
-                "grid_weight": self.grid_weight,
+                "grid_weight": self.grid_weight, "gram_weight": self.gram_weight,
                 "predictor": keras.saving.serialize_keras_object(self.predictor),
                 "transfer": keras.saving.serialize_keras_object(self.transfer)}
 
@@ -293,6 +307,9 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
     teacher: str = hp("adain-paintings", "the AdaIN model (a released name or a run folder) to distil from")
     grid_weight: float = hp(1e5, "weight of the grid loss: the mean square of the pictures' exactly periodic part "
                                  "(periods of 2, 4 and 8 pixels), which the VGG19 losses do not see", minimum=0.0)
+    gram_weight: float = hp(0.0, "weight of a Gram-matrix style loss on the same scaled VGG19 features beside the "
+                                 "means and deviations (how the painting's channels go together: strokes and their "
+                                 "directions); 0 leaves it out", minimum=0.0)
     antialias: bool = hp(True, "fixed [1, 2, 1] blurs on the transfer network's features at 1/4 and 1/2 and on its "
                                "picture, whose response to a period of 2 of their pixels is zero: no grid of 8, 4 or "
                                "2 pixels can leave it")
@@ -354,6 +371,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
                                            build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias,
                                                           skips=hps.skips),
                                            c["style_weight"], hps.distillation_weight, hps.grid_weight,
+                                           hps.gram_weight,
                                            name="arbitrary")
             model.build()
         return self.attach_encoder(model)
@@ -406,6 +424,8 @@ class ArbitraryMobileRecipe(AdaINRecipe):
                      "photo and painting, compared as 4x4 block means."] if hps.distillation_weight else []),
                   *([f"- Grid loss (weight {hps.grid_weight:g}): the exactly periodic part of the pictures at periods "
                      "of 2, 4 and 8 pixels (`zoo.style.losses.grid_loss`)."] if hps.grid_weight else []),
+                  *([f"- Gram loss (weight {hps.gram_weight:g}): the Gram matrices of the same scaled features at "
+                     f"{', '.join(STYLIZER_STYLE_LAYERS)}."] if hps.gram_weight else []),
                   f"- Random {crop} px crops of photos and style images first resized to a random shorter side "
                   f"between {crop} and {MAX_SCALE * crop:g} px, batch {hps.batch_size}, Adam at "
                   f"{hps.learning_rate:g}" + (", VGG19 in bfloat16 (`--mixed-precision`)" if c.get("mixed_precision")
