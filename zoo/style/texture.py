@@ -35,6 +35,7 @@ import numpy as np
 PERIODS = (2, 4, 8)
 MEASURES = ("ring", "line")
 LINE_OFFSETS = (3, 4, 5, 6, 7, 8)
+SCORE_COLUMNS = tuple(f"{against}_{period}" for against in MEASURES for period in PERIODS)  # a benchmark row's
 BLUR_SIGMA = 2.0
 LUMA = np.array([0.299, 0.587, 0.114], np.float64)
 
@@ -60,9 +61,13 @@ def grid_scores(rgb, periods=PERIODS, against: str = "ring") -> dict[int, float]
     vertical and diagonal peaks, for an RGB (or grey) picture of at least 32 x 32 pixels. The
     reference is the period's square ring (`against="ring"`, the issue's measure) or, for the
     horizontal and vertical peaks, their own axis line nearby (`against="line"`)."""
+    return _peak_ratios(power_spectrum(rgb), periods, against)
+
+
+def _peak_ratios(power, periods, against) -> dict[int, float]:
+    """`grid_scores` of a picture's `power_spectrum`."""
     if against not in MEASURES:
         raise ValueError(f"against must be one of {MEASURES}, got {against!r}")
-    power = power_spectrum(rgb)
     height, width = power.shape
     if min(height, width) < 32:
         raise ValueError(f"grid_scores needs at least 32 x 32 pixels, got {width} x {height}")
@@ -91,9 +96,11 @@ def grid_scores(rgb, periods=PERIODS, against: str = "ring") -> dict[int, float]
 
 
 def score_columns(rgb) -> dict[str, float]:
-    """Both measures at every period as flat columns, `ring_2` ... `line_8`: a benchmark's row."""
+    """Both measures at every period as flat columns (SCORE_COLUMNS: `ring_2` ... `line_8`), a
+    benchmark's row, from one spectrum."""
+    power = power_spectrum(rgb)
     return {f"{against}_{period}": round(value, 2) for against in MEASURES
-            for period, value in grid_scores(rgb, against=against).items()}
+            for period, value in _peak_ratios(power, PERIODS, against).items()}
 
 
 def grid_score(rgb, against: str = "ring") -> float:
