@@ -1,5 +1,7 @@
 """A run goes on where it stopped: `--time-limit` stops after the epoch that passes it and
-`--resume` extends the run (a finished run as a stopped one: from its checkpoint), `kill -9`
+`--resume` extends the run (a finished run as a stopped one: from its checkpoint; one with
+nothing left to train is evaluated again, its model.keras written from the checkpoint where a
+commit left it out), `kill -9`
 mid-epoch loses only that epoch, a loss that becomes nan keeps the last good checkpoint, and the
 same seed gives the same losses. Each runs `python -m zoo.train`
 in its own process, as a user (or a crash) would."""
@@ -42,6 +44,15 @@ def test_time_limit_stops_after_the_epoch_that_passes_it_and_the_run_resumes(tmp
     assert state["epoch"] == 2 and [h["epoch"] for h in state["history"]] == [1, 2]
     assert read(run / "metrics.json")["epochs"] == 2  # the evaluation of the finished run, again
     assert (run / "images" / "samples_epoch_002.png").is_file()
+    # A run as a commit keeps it (config.json and the checkpoint; model.keras is git-ignored): a
+    # resume that trains nothing writes model.keras from the checkpoint, then evaluates it.
+    (run / "model.keras").unlink()
+    (run / "metrics.json").unlink()
+    result = run_cli("zoo.train", "vae", "--resume", run, "--epochs", 2)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "the run already has 2 epochs" in result.stderr
+    assert read(run / "metrics.json")["epochs"] == 2 and (run / "model.keras").is_file()
+    assert read(run / "checkpoint" / "state.json")["epoch"] == 2
 
 
 @pytest.mark.slow
