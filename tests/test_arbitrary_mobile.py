@@ -148,7 +148,7 @@ def recipe(data, **overrides):
     photos, styles = data
     return cls({**cls.defaults, "seed": 1, "content": str(photos), "styles": str(styles), "style_weight": 5.0,
                 "vgg_weights": None, "limit": None, "crop_size": 32, "widths": "8,16,32", "residual_blocks": 1,
-                **overrides})
+                "loss_context": 8, **overrides})
 
 
 @pytest.mark.slow
@@ -210,6 +210,24 @@ def test_coarse_pictures_drop_a_grid_of_2_and_4_pixels():
     mesh = (0.1 * ((-1.0) ** (yy + xx)) + 0.05 * np.sign(np.sin(np.pi * (xx + 0.5) / 2)))[None, :, :, None]
     np.testing.assert_allclose(np.asarray(coarse(picture + mesh)), np.asarray(coarse(picture)), atol=1e-6)
     assert np.abs(np.asarray(coarse(picture + 0.1)) - np.asarray(coarse(picture))).min() > 0.099  # colour passes
+
+
+def test_the_loss_sees_pictures_in_reflected_context_instead_of_vgg_s_grey_frame():
+    """With a context the loss's features keep the image's own positions, and those along the
+    border are no longer drawn from VGG19's zero padding: a flat picture gives flat relu1_1
+    features up to its edge (without it, the edge's differ)."""
+    from zoo.models.adain import encode
+    from zoo.models.arbitrary_mobile import STYLE_LAYERS, encode_in_context
+    from zoo.style.vgg import VGGFeatures
+
+    features = VGGFeatures(list(STYLE_LAYERS))
+    flat = np.full((1, 48, 40, 3), 0.8, np.float32)
+    plain, framed = encode(features, flat), encode_in_context(features, flat, 16)
+    assert {n: tuple(v.shape) for n, v in framed.items()} == {n: tuple(v.shape) for n, v in plain.items()}
+    first = np.asarray(framed["block1_conv1"])
+    np.testing.assert_allclose(first, np.broadcast_to(first[:, 20:21, 20:21], first.shape), rtol=1e-4, atol=1e-4)
+    edge = np.asarray(plain["block1_conv1"])
+    assert np.abs(edge[:, 0] - edge[:, 20]).max() > 0.1
 
 
 def test_the_distillation_margin_leaves_the_teacher_s_border_out():

@@ -195,6 +195,24 @@ class AdaINTeacher:
         return ops.stop_gradient(ops.cast(self.decoder(target, training=False), "float32"))
 
 
+def encode_in_context(encoder, images, context=0) -> dict:
+    """`encode` of `images` reflect-padded by `context` pixels (a multiple of 8), each layer's
+    features cropped back to the images' own positions. Why: VGG19 pads every convolution with
+    zeros, a grey frame in pixel space, and its features within some 30 pixels of a border
+    tell how the picture's edge differs from grey; a content loss on them asks a darker
+    stylized picture for a bright band along its borders (the skips and gram runs drew one,
+    60 grey levels deep at the border). Seen through a reflected frame, the border features are
+    those of the picture itself, and the grey is `context` pixels further out."""
+    if not context:
+        return encode(encoder, images)
+    padded = ops.pad(images, [[0, 0], [context, context], [context, context], [0, 0]], mode="reflect")
+    cropped = {}
+    for name, features in encode(encoder, padded).items():
+        c = context // 2 ** (int(name[len("block")]) - 1)  # blockK_conv1 is at 1 / 2^(K-1) of the picture
+        cropped[name] = features[:, c:-c, c:-c, :]
+    return cropped
+
+
 def coarse(images, margin=0):
     """Means of 4x4 blocks: what the distillation compares. The teacher's picture carries a
     mesh of 2 and 4 pixels (its nearest-neighbour upsampling); a block mean of 4 removes both
@@ -215,11 +233,11 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
     `coarse` pictures to the loss."""
 
     def __init__(self, predictor, transfer, style_weight=10.0, distillation_weight=0.0, grid_weight=0.0,
-                 gram_weight=0.0, distillation_margin=0, **kwargs):
+                 gram_weight=0.0, distillation_margin=0, loss_context=0, **kwargs):
         super().__init__(style_weight, **kwargs)
         self.predictor, self.transfer = predictor, transfer
         self.distillation_weight, self.grid_weight, self.gram_weight = distillation_weight, grid_weight, gram_weight
-        self.distillation_margin = distillation_margin
+        self.distillation_margin, self.loss_context = distillation_margin, loss_context
         self.teacher = None
         if distillation_weight:
             self.distillation_loss_tracker = keras.metrics.Mean(name="distillation_loss")
@@ -249,7 +267,8 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
         if self.encoder is None:
             raise RuntimeError("give the network its VGG19 loss network (AdaINRecipe.attach_encoder) first")
         photos, paintings = x
-        got, photo, painting = (encode(self.encoder, images) for images in (y_pred[STYLIZED], photos, paintings))
+        got, photo, painting = (encode_in_context(self.encoder, images, self.loss_context)
+                                for images in (y_pred[STYLIZED], photos, paintings))
         content = ops.mean(ops.square(instance_normalized(got[CONTENT_LAYER]) -
                                       instance_normalized(photo[CONTENT_LAYER])))
         style = 0.0
@@ -270,7 +289,8 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
 
     def get_config(self):
         return {**super().get_config(), "distillation_weight": self.distillation_weight,
-                "distillation_margin": self.distillation_margin, "grid_weight": self.grid_weight,
+                "distillation_margin": self.distillation_margin, "loss_context": self.loss_context,
+                "grid_weight": self.grid_weight,
                 "gram_weight": self.gram_weight,
                 "predictor": keras.saving.serialize_keras_object(self.predictor),
                 "transfer": keras.saving.serialize_keras_object(self.transfer)}
@@ -311,9 +331,12 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
                                             "the 4x4 block means of its picture and the network's; 0 trains without "
                                             "it", minimum=0.0)
     teacher: str = hp("adain-paintings", "the AdaIN model (a released name or a run folder) to distil from")
-    distillation_margin: int = hp(16, "pixels along each border of a crop that the distillation leaves out: the "
-                                      "teacher draws a bright band there from VGG19's zero padding, some 30 pixels "
-                                      "deep, which a student learns to copy", minimum=0)
+    loss_context: int = hp(16, "pixels of reflected picture around every image that the loss's VGG19 sees, its "
+                               "features cropped back to the image (a multiple of 8): VGG19's zero padding "
+                               "otherwise asks for a bright band along the borders", minimum=0)
+    distillation_margin: int = hp(0, "pixels along each border of a crop that the distillation leaves out (the "
+                                      "teacher draws a bright band there); alone it does not mend a student's band, "
+                                      "which the loss's VGG19 asks for (--loss-context)", minimum=0)
     grid_weight: float = hp(1e5, "weight of the grid loss: the mean square of the pictures' exactly periodic part "
                                  "(periods of 2, 4 and 8 pixels), which the VGG19 losses do not see", minimum=0.0)
     gram_weight: float = hp(0.0, "weight of a Gram-matrix style loss on the same scaled VGG19 features beside the "
@@ -348,7 +371,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
     validate_each_epoch = False
     max_scale = MAX_SCALE  # a network trained at one scale learns the texture of that scale only
     legacy = {"distillation_weight": 0.0, "grid_weight": 0.0, "antialias": False, "skips": False,
-              "distillation_margin": 0}  # runs from before them
+              "distillation_margin": 0, "loss_context": 0}  # runs from before them
 
     def __init__(self, config):
         if not config.get("styles") and styles_dir().is_dir():
@@ -379,12 +402,15 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         if hps.distillation_weight and 2 * hps.distillation_margin + DISTILLATION_BLOCK > hps.crop_size:
             raise ZooError(f"--distillation-margin {hps.distillation_margin} leaves nothing of a {hps.crop_size}-pixel "
                            f"crop to distil: at most {(hps.crop_size - DISTILLATION_BLOCK) // 2}")
+        if hps.loss_context % 8 or 2 * hps.loss_context >= hps.crop_size:
+            raise ZooError(f"--loss-context must be a multiple of 8 below half the crop ({hps.crop_size}), got "
+                           f"{hps.loss_context}")
         with float32_policy():
             model = ArbitraryMobileNetwork(build_style_predictor(),
                                            build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias,
                                                           skips=hps.skips),
                                            c["style_weight"], hps.distillation_weight, hps.grid_weight,
-                                           hps.gram_weight, hps.distillation_margin,
+                                           hps.gram_weight, hps.distillation_margin, hps.loss_context,
                                            name="arbitrary")
             model.build()
         return self.attach_encoder(model)
@@ -432,7 +458,9 @@ class ArbitraryMobileRecipe(AdaINRecipe):
                   + (", additive skips from 1/4 and 1/2 on the way down" if hps.skips else "") + ", a sub-pixel output"
                   + (", fixed [1, 2, 1] blurs at 1/4, 1/2 and on the picture" if hps.antialias else "") + "); VGG19 only in the loss.",
                   f"- Content loss at {STYLIZER_CONTENT_LAYERS[0]} on instance-normalised VGG19 features; style loss on "
-                  f"the means and standard deviations of {', '.join(STYLIZER_STYLE_LAYERS)} (weight {hps.style_weight:g}).",
+                  f"the means and standard deviations of {', '.join(STYLIZER_STYLE_LAYERS)} (weight {hps.style_weight:g})"
+                  + (f"; VGG19 sees every image within {hps.loss_context} pixels of reflected context, its features "
+                     "cropped back." if hps.loss_context else "."),
                   *([f"- Distillation from `{hps.teacher}` (weight {hps.distillation_weight:g}): its picture of the same "
                      "photo and painting, compared as 4x4 block means"
                      + (f", {hps.distillation_margin} pixels along each border left out." if hps.distillation_margin
