@@ -28,7 +28,10 @@ optimisation (zoo.stylize's defaults, L-BFGS from the photo; on the first `--gat
 photos). Each is measured with the same VGG19 losses: Gram style loss at relu1_1 ... relu4_1
 against the painting (at 512 pixels on its longer side) and content loss at relu4_1 against the
 photo. Reported per painting: ours / other of the mean style and content losses over the
-photos, and a picture per painting (photo | ours | reference | peer | Gatys | painting).
+photos, and a picture per painting (photo | ours | reference | peer | Gatys | painting); the
+grid texture of every picture (`zoo.style.texture`) and the border band of ours and the
+reference's (`zoo.style.borders`: the peer resizes every photo to its own size, so a photo in a
+frame of its reflection is not the same picture to it).
 `--quality-only` measures the quality alone, of a release or of a training run's folder (its
 model.keras in Keras: a run that has stopped), so that a run is followed on its release's
 figures before it is exported.
@@ -175,6 +178,7 @@ def quality(release: Path, *, reference: Path | None, size, photos, paintings, g
     from zoo.style.gatys import Gatys
     from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
     from zoo.style.arbitrary import STYLE_SIDE, arbitrary_model, style_statistics, transfer_image
+    from zoo.style.borders import band, border_profile
     from zoo.style.peer import ratios
     from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, PerceptualLoss
     from zoo.style.texture import score_columns
@@ -206,10 +210,12 @@ def quality(release: Path, *, reference: Path | None, size, photos, paintings, g
             if k < gatys_photos:
                 results["gatys"] = to_uint8(gatys.run(to_float(photo), steps=gatys_steps)[0])
             targets = loss.content_targets(tf.constant(to_float(photo)))
+            bands = {method: band(border_profile(lambda rgb, m=model, s=statistics_of[method]: transfer_image(m, rgb, s),
+                                                 photo)) for method, model in models.items()}
             for method, image in results.items():
                 _, content, style, _ = (float(v[0]) for v in loss(tf.constant(to_float(image)), targets))
                 rows.append({"style": name, "photo": path.name, "method": method, "content": content, "style_loss": style,
-                             **score_columns(image)})
+                             **score_columns(image), **({"border_band": bands[method]} if method in bands else {})})
             if k == 0:
                 sheet.append([photo, *(results.get(m, photo) for m in ("ours", "reference", "peer", "gatys")), painting])
         print(f"{name}: done", file=sys.stderr, flush=True)
@@ -286,6 +292,17 @@ def quality_markdown(q) -> list:
                 lines.append(f"| {compared.get(method, method)} | " + " | ".join(
                     f"{statistics.median(r[c] for r in values):,.0f} ({max(r[c] for r in values):,.0f})"
                     for c in columns) + " |")
+        lines.append("")
+    band_rows = [r for r in q["rows"] if "border_band" in r]
+    if band_rows:
+        lines += ["Border band of our networks' pictures (`zoo.style.borders`: grey levels that a picture's outer 8 "
+                  "pixels differ from the same photo's picture inside 64 pixels of its reflection, beyond what the "
+                  "deep inside differs; about 0 for a network that draws nothing for its borders), median (max):", "",
+                  "| method | border band |", "|---|---|"]
+        for method in ("ours", "reference"):
+            values = [r["border_band"] for r in band_rows if r["method"] == method]
+            if values:
+                lines.append(f"| {compared.get(method, method)} | {statistics.median(values):.1f} ({max(values):.1f}) |")
         lines.append("")
     return lines + ["![photo, ours, reference, peer, Gatys, painting](quality.jpg)", ""]
 
