@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from zoo import hparams, models  # noqa: E402
 from zoo.errors import ArgumentParser, ZooError, check_at_least, cli  # noqa: E402
-from zoo.fileio import atomic_path, write_json  # noqa: E402
+from zoo.fileio import write_json  # noqa: E402
 from zoo.log import log, setup  # noqa: E402
 from zoo.data.sources import has_tensorflow  # noqa: E402
 from zoo.training.callbacks import ResumableCheckpoint, RunHistory, StopOnNaN, TimeLimit  # noqa: E402
@@ -388,8 +388,7 @@ def train(argv):
     if initial_epoch >= config["epochs"]:
         log.info(f"the run already has {initial_epoch} epochs; evaluating it again")
         if not run.model_path.is_file():  # a run folder committed without it: checkpoint and config only
-            with atomic_path(run.model_path, suffix=".keras") as tmp:
-                model.save(tmp)
+            run.save_model(model)
 
     # Evaluate the saved model, loaded outside any distribution strategy: it is what users get,
     # and single-device evaluation needs no collectives.

@@ -290,8 +290,7 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
     def get_config(self):
         return {**super().get_config(), "distillation_weight": self.distillation_weight,
                 "distillation_margin": self.distillation_margin, "loss_context": self.loss_context,
-                "grid_weight": self.grid_weight,
-                "gram_weight": self.gram_weight,
+                "grid_weight": self.grid_weight, "gram_weight": self.gram_weight,
                 "predictor": keras.saving.serialize_keras_object(self.predictor),
                 "transfer": keras.saving.serialize_keras_object(self.transfer)}
 

@@ -97,8 +97,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         for old in self.run.checkpoint_dir.glob("epoch-*.weights.h5"):
             if old != weights:
                 old.unlink()
-        with atomic_path(self.run.model_path, suffix=".keras") as tmp:
-            self.model.save(tmp)
+        self.run.save_model(self.model)
 
     @staticmethod
     def restore(run, model, recipe):

@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 
 from zoo.errors import ZooError
-from zoo.fileio import creating, read_json, write_json
+from zoo.fileio import atomic_path, creating, read_json, write_json
 from zoo.names import DISTRIBUTION
 
 RUNS_ROOT = Path("saved_models") / "runs"
@@ -111,6 +111,11 @@ class Run:
 
     def write_config(self, config):
         write_json(self.config_path, config)
+
+    def save_model(self, model):
+        """model.keras, written atomically: a crash leaves the last one whole."""
+        with atomic_path(self.model_path, suffix=".keras") as tmp:
+            model.save(tmp)
 
     def load_model(self):
         """Load model.keras in safe mode (no Lambda layers or pickled code from the file)."""
