@@ -230,23 +230,6 @@ def test_the_loss_sees_pictures_in_reflected_context_instead_of_vgg_s_grey_frame
     assert np.abs(edge[:, 0] - edge[:, 20]).max() > 0.1
 
 
-def test_the_distillation_margin_leaves_the_teacher_s_border_out():
-    """The teacher's picture is not compared within `margin` pixels of a border (whole blocks of
-    4): a band there changes nothing, a change inside does."""
-    from zoo.models.arbitrary_mobile import coarse
-
-    rng = np.random.default_rng(0)
-    picture = rng.random((1, 48, 40, 3), dtype=np.float32)
-    banded = picture.copy()
-    banded[:, :6], banded[:, -6:], banded[:, :, :6], banded[:, :, -6:] = 1.0, 1.0, 1.0, 1.0
-    assert coarse(picture, 6).shape == (1, 8, 6, 3)  # 12 x 10 blocks less 2 on each side
-    np.testing.assert_array_equal(np.asarray(coarse(banded, 6)), np.asarray(coarse(picture, 6)))
-    assert not np.array_equal(np.asarray(coarse(banded, 4)), np.asarray(coarse(picture, 4)))
-    inside = picture.copy()
-    inside[:, 8:12, 8:12] += 0.5
-    assert np.abs(np.asarray(coarse(inside, 6)) - np.asarray(coarse(picture, 6))).max() == pytest.approx(0.5)
-
-
 @pytest.mark.slow
 def test_distillation_adds_the_teacher_term_and_the_teacher_stays_out_of_the_model(data, train_run, tmp_path):
     """With --distillation-weight the loss gains the teacher's term (a tiny AdaIN run here),
@@ -258,7 +241,7 @@ def test_distillation_adds_the_teacher_term_and_the_teacher_stays_out_of_the_mod
     from zoo.errors import ZooError
 
     keras.utils.set_random_seed(1)
-    r = recipe(data, distillation_weight=10.0, distillation_margin=4, teacher=str(train_run("adain")))
+    r = recipe(data, distillation_weight=10.0, teacher=str(train_run("adain")))
     splits = r.load_data()
     model = r.build(splits.info)
     batch = next(iter(r.pipelines(splits, 2)[0]))
@@ -272,11 +255,9 @@ def test_distillation_adds_the_teacher_term_and_the_teacher_stays_out_of_the_mod
         {v.path for v in model.predictor.trainable_variables + model.transfer.trainable_variables}
     model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
-    assert loaded.teacher is None and len(loaded.weights) == len(model.weights) and loaded.distillation_margin == 4
+    assert loaded.teacher is None and len(loaded.weights) == len(model.weights)
     with pytest.raises(ZooError, match="is a 'vae' model, not an AdaIN one"):
         recipe(data, distillation_weight=1.0, teacher="vae-fashion_mnist").teacher()
-    with pytest.raises(ZooError, match="--distillation-margin 16 leaves nothing of a 32-pixel crop to distil: at most 14"):
-        recipe(data, distillation_weight=1.0, distillation_margin=16).build(splits.info)
 
 
 def test_training_crops_come_from_several_scales(data, tmp_path):

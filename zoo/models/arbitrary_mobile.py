@@ -213,15 +213,12 @@ def encode_in_context(encoder, images, context=0) -> dict:
     return cropped
 
 
-def coarse(images, margin=0):
+def coarse(images):
     """Means of 4x4 blocks: what the distillation compares. The teacher's picture carries a
     mesh of 2 and 4 pixels (its nearest-neighbour upsampling); a block mean of 4 removes both
     periods exactly and keeps its colours and shapes, which the Gram-free statistics loss teaches
-    slowly; the fine texture is left to the style loss. `margin`: pixels along each border left
-    out (whole blocks, rounded up)."""
-    blocks = ops.average_pool(images, DISTILLATION_BLOCK, DISTILLATION_BLOCK, padding="valid")
-    m = -(-margin // DISTILLATION_BLOCK)
-    return blocks[:, m:blocks.shape[1] - m, m:blocks.shape[2] - m, :] if m else blocks
+    slowly; the fine texture is left to the style loss."""
+    return ops.average_pool(images, DISTILLATION_BLOCK, DISTILLATION_BLOCK, padding="valid")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -233,11 +230,11 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
     `coarse` pictures to the loss."""
 
     def __init__(self, predictor, transfer, style_weight=10.0, distillation_weight=0.0, grid_weight=0.0,
-                 gram_weight=0.0, distillation_margin=0, loss_context=0, **kwargs):
+                 gram_weight=0.0, loss_context=0, **kwargs):
         super().__init__(style_weight, **kwargs)
         self.predictor, self.transfer = predictor, transfer
         self.distillation_weight, self.grid_weight, self.gram_weight = distillation_weight, grid_weight, gram_weight
-        self.distillation_margin, self.loss_context = distillation_margin, loss_context
+        self.loss_context = loss_context
         self.teacher = None
         if distillation_weight:
             self.distillation_loss_tracker = keras.metrics.Mean(name="distillation_loss")
@@ -278,8 +275,7 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
                  "style_loss": 2.0 * style}  # mean over means and deviations together: x2 is AdaIN's sum of the two
         if self.teacher is not None:
             taught = self.teacher(photo[CONTENT_LAYER], painting[CONTENT_LAYER])
-            m = self.distillation_margin
-            terms["distillation_loss"] = ops.mean(ops.square(coarse(y_pred[STYLIZED], m) - coarse(taught, m)))
+            terms["distillation_loss"] = ops.mean(ops.square(coarse(y_pred[STYLIZED]) - coarse(taught)))
         if self.grid_weight:
             terms["grid_loss"] = ops.mean(grid_loss(y_pred[STYLIZED]))
         if self.gram_weight:
@@ -289,7 +285,7 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
 
     def get_config(self):
         return {**super().get_config(), "distillation_weight": self.distillation_weight,
-                "distillation_margin": self.distillation_margin, "loss_context": self.loss_context,
+                "loss_context": self.loss_context,
                 "grid_weight": self.grid_weight, "gram_weight": self.gram_weight,
                 "predictor": keras.saving.serialize_keras_object(self.predictor),
                 "transfer": keras.saving.serialize_keras_object(self.transfer)}
@@ -333,9 +329,6 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
     loss_context: int = hp(16, "pixels of reflected picture around every image that the loss's VGG19 sees, its "
                                "features cropped back to the image (a multiple of 8): VGG19's zero padding "
                                "otherwise asks for a bright band along the borders", minimum=0)
-    distillation_margin: int = hp(0, "pixels along each border of a crop that the distillation leaves out (the "
-                                      "teacher draws a bright band there); alone it does not mend a student's band, "
-                                      "which the loss's VGG19 asks for (--loss-context)", minimum=0)
     grid_weight: float = hp(1e5, "weight of the grid loss: the mean square of the pictures' exactly periodic part "
                                  "(periods of 2, 4 and 8 pixels), which the VGG19 losses do not see", minimum=0.0)
     gram_weight: float = hp(0.0, "weight of a Gram-matrix style loss on the same scaled VGG19 features beside the "
@@ -370,7 +363,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
     validate_each_epoch = False
     max_scale = MAX_SCALE  # a network trained at one scale learns the texture of that scale only
     legacy = {"distillation_weight": 0.0, "grid_weight": 0.0, "antialias": False, "skips": False,
-              "distillation_margin": 0, "loss_context": 0}  # runs from before them
+              "loss_context": 0}  # runs from before them
 
     def __init__(self, config):
         if not config.get("styles") and styles_dir().is_dir():
@@ -398,9 +391,6 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         with the loss network attached."""
         c, hps = self.config, self.hp
         check_at_least("residual_blocks", c.get("residual_blocks"), 1)
-        if hps.distillation_weight and 2 * hps.distillation_margin + DISTILLATION_BLOCK > hps.crop_size:
-            raise ZooError(f"--distillation-margin {hps.distillation_margin} leaves nothing of a {hps.crop_size}-pixel "
-                           f"crop to distil: at most {(hps.crop_size - DISTILLATION_BLOCK) // 2}")
         if hps.loss_context % 8 or 2 * hps.loss_context >= hps.crop_size:
             raise ZooError(f"--loss-context must be a multiple of 8 below half the crop ({hps.crop_size}), got "
                            f"{hps.loss_context}")
@@ -409,7 +399,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
                                            build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias,
                                                           skips=hps.skips),
                                            c["style_weight"], hps.distillation_weight, hps.grid_weight,
-                                           hps.gram_weight, hps.distillation_margin, hps.loss_context,
+                                           hps.gram_weight, hps.loss_context,
                                            name="arbitrary")
             model.build()
         return self.attach_encoder(model)
@@ -461,9 +451,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
                   + (f"; VGG19 sees every image within {hps.loss_context} pixels of reflected context, its features "
                      "cropped back." if hps.loss_context else "."),
                   *([f"- Distillation from `{hps.teacher}` (weight {hps.distillation_weight:g}): its picture of the same "
-                     "photo and painting, compared as 4x4 block means"
-                     + (f", {hps.distillation_margin} pixels along each border left out." if hps.distillation_margin
-                        else ".")] if hps.distillation_weight else []),
+                     "photo and painting, compared as 4x4 block means."] if hps.distillation_weight else []),
                   *([f"- Grid loss (weight {hps.grid_weight:g}): the exactly periodic part of the pictures at periods "
                      "of 2, 4 and 8 pixels (`zoo.style.losses.grid_loss`)."] if hps.grid_weight else []),
                   *([f"- Gram loss (weight {hps.gram_weight:g}): the Gram matrices of the same scaled features at "
