@@ -37,3 +37,13 @@ def test_an_out_that_is_a_folder_is_one_error_line(tmp_path):
     result = run_cli("zoo.generate", RELEASED / "dcgan-fashion_mnist", "--runtime", "onnx", "--out", tmp_path)
     assert f"cannot write {tmp_path}: " in error_line(result)
     assert [p.name for p in tmp_path.iterdir()] == ["keep"]
+
+
+def test_a_library_s_long_first_line_is_cut_for_the_error_line():
+    """Keras can put a model's whole config on the first line of its message: the error line
+    keeps its start; an exception that says nothing is named by its type."""
+    from zoo.errors import FIRST_LINE_LIMIT, first_line
+
+    assert first_line(ValueError("x" * 10_000 + "\nsecond line")) == "x" * FIRST_LINE_LIMIT + " ..."
+    assert first_line(OSError("  disk full\nmore")) == "disk full"
+    assert first_line(KeyError()) == "KeyError"

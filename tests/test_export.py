@@ -237,6 +237,33 @@ def _lambda_run(tmp_path, config):
     return run
 
 
+def _unregistered_class_run(tmp_path, config):
+    """A run whose model is of a Keras class that nothing registers when it is loaded (Keras
+    puts the model's whole config, kilobytes here, in the first line of its error)."""
+    import keras
+
+    @keras.saving.register_keras_serializable(package="unregistered")
+    class Doubler(keras.Model):
+        def __init__(self, factors=tuple(range(300)), **kwargs):
+            super().__init__(**kwargs)
+            self.factors = list(factors)
+
+        def call(self, t):
+            return t * 2
+
+        def get_config(self):
+            return {**super().get_config(), "factors": self.factors}
+
+    model = Doubler()
+    model(np.zeros((1, 28, 28, 1), np.float32))
+    run = tmp_path / "unregistered"
+    run.mkdir()
+    model.save(run / "model.keras")
+    del keras.saving.get_custom_objects()["unregistered>Doubler"]
+    (run / "config.json").write_text(json.dumps(config))
+    return run
+
+
 def test_bad_runs_and_options_get_one_line(exported, tmp_path, capsys):
     from exporters.__main__ import main
 
@@ -253,6 +280,7 @@ def test_bad_runs_and_options_get_one_line(exported, tmp_path, capsys):
         ([str(no_model)], "no model file at"),
         ([str(corrupt)], f"cannot load {corrupt / 'model.keras'}"),
         ([str(_lambda_run(tmp_path, config))], "Lambda layer"),
+        ([str(_unregistered_class_run(tmp_path, config))], "it needs the Keras class 'Doubler', which no loaded module registers"),
         ([str(good), "--format", "coreml"], "unknown format 'coreml'; choose from savedmodel, tflite, onnx"),
         ([str(good), "--quantize", "int4"], "unknown quantization 'int4'"),
         ([str(good), "--format", "onnx", "--opset", "19"], "ONNX opset 19 is not supported: tf2onnx handles opsets 13 to 18"),
@@ -261,6 +289,7 @@ def test_bad_runs_and_options_get_one_line(exported, tmp_path, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error: ") and expected in err[0], (argv, err)
+        assert len(err[0]) < 500, err[0]  # a line a person reads
     # The same from a shell: exit status 2, one line, no traceback.
     assert "unknown format 'tfjs'" in error_line(run_cli("exporters", good, "--format", "tfjs"))
 

@@ -17,6 +17,15 @@ class ZooError(Exception):
 
 
 EXIT_USAGE = 2
+FIRST_LINE_LIMIT = 300  # characters: a library's message can carry a whole model config on its first line
+
+
+def first_line(error: BaseException) -> str:
+    """The start of an exception's message for a one-line ZooError: its first line, at most
+    FIRST_LINE_LIMIT characters (Keras puts a model's whole config, tens of kilobytes, in the
+    first line of a deserialisation error), or the exception's type when it says nothing."""
+    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return line if len(line) <= FIRST_LINE_LIMIT else line[:FIRST_LINE_LIMIT] + " ..."
 
 
 def check_at_least(flag: str, value, minimum=1):

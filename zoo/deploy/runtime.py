@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line
 from zoo.fileio import sha256
 from zoo.names import EXPORT_DIR, MANIFEST
 
@@ -120,7 +120,7 @@ class OnnxRunner(Runner):
         try:
             self.session = ort.InferenceSession(model or str(path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own exception types for damaged files
-            raise ZooError(f"cannot load {path}: {_first_line(e)}") from None
+            raise ZooError(f"cannot load {path}: {first_line(e)}") from None
         inputs = [Spec(i.name, _dims(i.shape)) for i in self.session.get_inputs()]
         outputs = [Spec(o.name, _dims(o.shape)) for o in self.session.get_outputs()]
         super().__init__(path, inputs, outputs, manifest)
@@ -161,7 +161,7 @@ class TFLiteRunner(Runner):
             self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
             signatures = self.interpreter.get_signature_list()
         except (ValueError, RuntimeError) as e:
-            raise ZooError(f"cannot load {path}: {_first_line(e)}") from None
+            raise ZooError(f"cannot load {path}: {first_line(e)}") from None
         if not signatures:
             raise ZooError(f"{path} has no signature; export it with `python -m exporters`")
         self.signature = "serving_default" if "serving_default" in signatures else next(iter(signatures))
@@ -188,10 +188,6 @@ def _tflite_spec(name, detail):
 def _dims(shape):
     """ONNX shapes name their dynamic dimensions ('batch', 'unk__12') or leave them None."""
     return tuple(d if isinstance(d, int) and d > 0 else None for d in shape)
-
-
-def _first_line(e):
-    return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 @dataclasses.dataclass(frozen=True)

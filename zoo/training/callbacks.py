@@ -10,7 +10,7 @@ import time
 import keras
 import numpy as np
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line
 from zoo.fileio import atomic_path, read_json, write_json
 from zoo.images import sample_grid, save_image
 from zoo.log import log
@@ -111,7 +111,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         try:
             model.load_weights(run.checkpoint_dir / state["weights"])
         except (OSError, ValueError) as e:
-            raise ZooError(f"cannot resume from {run.checkpoint_dir}: {str(e).splitlines()[0]}") from None
+            raise ZooError(f"cannot resume from {run.checkpoint_dir}: {first_line(e)}") from None
         return int(state["epoch"]), list(state["history"])
 
 

@@ -16,10 +16,11 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import zipfile
 from pathlib import Path
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line
 from zoo.fileio import atomic_path, creating, read_json, write_json
 from zoo.names import DISTRIBUTION
 
@@ -137,13 +138,16 @@ def load_keras_model(path):
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except ValueError as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        msg = first_line(e)
         if "safe_mode" in str(e) or "Lambda" in str(e):
             msg = "it contains a Lambda layer or other code, which safe mode refuses to load"
         raise ZooError(f"cannot load {path}: {msg}") from None
-    except Exception as e:  # zip, h5 or JSON damage
-        first = (str(e).splitlines() or [type(e).__name__])[0]
-        raise ZooError(f"cannot load {path}: corrupt or not a .keras file ({type(e).__name__}: {first})") from None
+    except Exception as e:  # zip, h5 or JSON damage, or a class nobody registered
+        unknown = re.match(r"Could not locate class '([^']+)'", str(e))
+        if unknown:
+            raise ZooError(f"cannot load {path}: it needs the Keras class {unknown[1]!r}, which no loaded module "
+                           "registers (a model of another project, or of another version of this one)") from None
+        raise ZooError(f"cannot load {path}: corrupt or not a .keras file ({type(e).__name__}: {first_line(e)})") from None
 
 
 MODELS_DIR_VARIABLE = "ZOO_MODELS_DIR"
