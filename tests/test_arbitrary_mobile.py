@@ -367,3 +367,27 @@ def test_a_painting_without_model_runs_the_released_small_model(exported, data, 
     monkeypatch.delenv("ZOO_MODELS_DIR")
     monkeypatch.setattr(runs, "PROJECT_MODELS_DIR", tmp_path / "no-releases")
     assert released_stylizer(str(painting)) is None
+
+
+def test_quarter_blocks_start_as_the_identity_so_a_trained_network_can_grow_them():
+    """Blocks at 1/4 added to a network by --init-from (`Recipe.grown_weights`) keep their
+    initial weights, and the grown network draws the source's pictures; any other missing
+    weight is still refused."""
+    from zoo.errors import ZooError
+    from zoo.training.warm_start import copy_weights
+
+    source, grown = build_transfer((8, 16, 32), 1), build_transfer((8, 16, 32), 1, quarter_blocks=2)
+    rng = np.random.default_rng(3)
+    for v in source.weights:  # a network far from its initial values, as a trained one is
+        v.assign(np.asarray(v) + rng.normal(scale=0.1, size=v.shape).astype(np.float32))
+    extra = {v.path for v in grown.weights} - {v.path for v in source.weights}
+    assert extra and all(p.startswith("quarter_res") for p in extra)
+    assert grown.count_params() > source.count_params()
+    with pytest.raises(ZooError, match="weights missing from it"):
+        copy_weights(grown, source, "source")
+    assert copy_weights(grown, source, "source", models.get("arbitrary")({"quarter_blocks": 2}).grown_weights()) == \
+        len(source.weights)
+    inputs = [rng.random((2, 48, 64, 3), dtype=np.float32), rng.normal(size=(2, STYLE_VECTOR_SIZE)).astype(np.float32)]
+    difference = np.abs(np.asarray(grown(inputs)) - np.asarray(source(inputs)))
+    assert difference.max() < 1e-6, difference.max()  # the same pictures
+    assert models.get("arbitrary")({}).grown_weights() == ()

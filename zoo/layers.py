@@ -141,20 +141,24 @@ class StyleVectorNormalization(layers.Layer):
     layer of the transfer network its gamma = W_gamma S + b_gamma and beta = W_beta S + b_beta).
 
     Called on (x [B, H, W, C], style vector [B, D]). The maps start at gamma = 1, beta = 0 with
-    small weights, so an untrained network begins as plain instance normalisation. A weighted
+    small weights, so an untrained network begins as plain instance normalisation; with
+    `zero_init` both maps start at exactly 0, so that a residual branch that ends in the layer
+    begins as nothing and blocks added to a trained network start as the identity (Goyal et
+    al. 2017's zero scale at the end of every residual block). A weighted
     mean of style vectors gives the weighted mean of their scales and shifts (the paper's style
     interpolation), which is why blending paintings happens on the vectors.
     """
 
-    def __init__(self, epsilon=1e-5, **kwargs):
+    def __init__(self, epsilon=1e-5, zero_init=False, **kwargs):
         super().__init__(**kwargs)
-        self.epsilon = epsilon
+        self.epsilon, self.zero_init = epsilon, zero_init
 
     def build(self, shapes):
         channels, size = shapes[0][-1], shapes[1][-1]
-        small = keras.initializers.RandomNormal(stddev=0.01)
+        small = "zeros" if self.zero_init else keras.initializers.RandomNormal(stddev=0.01)
         self.gamma_kernel = self.add_weight(shape=(size, channels), initializer=small, name="gamma_kernel")
-        self.gamma_bias = self.add_weight(shape=(channels,), initializer="ones", name="gamma_bias")
+        self.gamma_bias = self.add_weight(shape=(channels,), initializer="zeros" if self.zero_init else "ones",
+                                          name="gamma_bias")
         self.beta_kernel = self.add_weight(shape=(size, channels), initializer=small, name="beta_kernel")
         self.beta_bias = self.add_weight(shape=(channels,), initializer="zeros", name="beta_bias")
 
@@ -170,7 +174,7 @@ class StyleVectorNormalization(layers.Layer):
         return shapes[0]
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+        return {**super().get_config(), "epsilon": self.epsilon, "zero_init": self.zero_init}
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -126,6 +126,12 @@ class Recipe:
         test = make_pipeline(splits.test, batch_size=global_batch_size, training=False)
         return train, test
 
+    def grown_weights(self) -> tuple:
+        """Starts of the names of layers whose weights a run may add to its `--init-from`
+        source's: layers that start as the identity, so that the source's pictures are where the
+        run starts (none here)."""
+        return ()
+
     def build(self, info):
         """Return the compiled keras.Model for a dataset described by `info` (a DatasetInfo):
         what training fits. `build_model` then `compile_model`."""

@@ -328,8 +328,11 @@ def train(argv):
     with scope():  # the model's and its optimizers' variables are the strategy's
         model = recipe.build(splits.info)
         if source is not None:  # before a new run's folder exists: weights that do not fit leave nothing behind
-            count = copy_weights(model, source, config["lineage"]["init_from"])
-            log.info(f"started from the {count} weights of {config['lineage']['init_from']}")
+            grown = recipe.grown_weights()
+            count = copy_weights(model, source, config["lineage"]["init_from"], grown)
+            log.info(f"started from the {count} weights of {config['lineage']['init_from']}"
+                     + (f"; {len(model.weights) - count} new weights ({', '.join(g + '*' for g in grown)}) start as the identity"
+                        if len(model.weights) > count else ""))
 
     if run is None:
         # Non-chief workers of a multi-worker run do the same work (collectives need every worker)

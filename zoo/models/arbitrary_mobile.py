@@ -20,9 +20,9 @@ float32, half that in fp16):
   convolutions to 1/8 of the photo's resolution, depthwise-separable residual blocks there, two
   steps back up to 1/2, each a 2x bilinear upsampling followed by a 3x3 convolution
   (`zoo.layers.BilinearUpsampling2D`) to which the way down's features of the same resolution
-  are added (LinkNet's skips: the photo's thin lines, which 1/8 cannot hold), and a sub-pixel
-  output: the last convolution sees those
-  features beside the photo's own pixels (`SpaceToDepth2D`) and draws 2x2 sub-pixels
+  are added (LinkNet's skips: the photo's thin lines, which 1/8 cannot hold); with
+  `--quarter-blocks`, residual blocks at 1/4 after the first step up, for strokes of 4 to 16
+  pixels; and a sub-pixel output: the last convolution sees those features beside the photo's own pixels (`SpaceToDepth2D`) and draws 2x2 sub-pixels
   (`DepthToSpace2D`). No layer runs at full resolution, where a network's time goes to moving
   memory rather than arithmetic. Bilinear, not nearest and not transposed convolution: those
   print a grid of their periods into the pictures (OFFLINE.md, "Grid texture"). A sigmoid gives
@@ -97,6 +97,7 @@ STYLE_VECTOR_SIZE = 100  # Ghiasi et al.'s embedding size
 MAX_SCALE = 2.5  # shorter sides are drawn from [crop, MAX_SCALE * crop] before cropping
 EPSILON = 1e-5
 DISTILLATION_BLOCK = 4  # `coarse`: block means of 4 x 4 pixels
+QUARTER_BLOCK = "quarter_res"  # the names of the residual blocks at 1/4 start with it
 
 
 def instance_normalized(features):
@@ -129,7 +130,8 @@ def build_style_predictor(size=STYLE_VECTOR_SIZE):
     return keras.Model(painting, vector, name="style_predictor")
 
 
-def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZE, antialias=True, skips=True):
+def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZE, antialias=True, skips=True,
+                   quarter_blocks=0):
     """T: (photo [B, H, W, 3] in [0, 1], sides multiples of 8; style vector [B, size]) -> the
     stylized photo. `widths` are the channels at 1/2, 1/4 and 1/8 of the photo's resolution:
     nothing is computed at full resolution but the output step, so that a phone's time per
@@ -143,7 +145,11 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
     `skips` the way down's features at 1/4 and 1/2 are added to the way up's (LinkNet's
     additive skips, no weights): the residual blocks at 1/8 see a 512 px photo as 64 x 64
     positions, too few for its thin lines and letters, which the way up otherwise redraws
-    thick and wavy."""
+    thick and wavy. `quarter_blocks` residual blocks at 1/4, after the first step up, give
+    strokes of 4 to 16 pixels (what relu4_1 of the loss sees most) layers of their own, where
+    otherwise one convolution of `widths[1]` channels draws them from the blocks at 1/8; each
+    block's last normalisation starts at 0 (`zero_init`), so the blocks start as the identity
+    and can be added to a trained network (`--init-from`)."""
     half, quarter, eighth = widths
     photo = image_input((None, None, 3), name=IMAGE)
     style = keras.Input(shape=(size,), name=STYLE_STATS, dtype="float32")
@@ -154,22 +160,28 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
         x = StyleVectorNormalization(name=f"{name}_norm")([x, style]) if norm else x
         return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
-    def separable_conv(x, name, relu=True):
+    def separable_conv(x, filters, name, relu=True, zero_init=False):
         x = ReflectionPadding2D(1, name=f"{name}_pad")(x)
-        x = layers.SeparableConv2D(eighth, 3, name=name)(x)
-        x = StyleVectorNormalization(name=f"{name}_norm")([x, style])
+        x = layers.SeparableConv2D(filters, 3, name=name)(x)
+        x = StyleVectorNormalization(zero_init=zero_init, name=f"{name}_norm")([x, style])
         return layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+    def residual(x, filters, name, zero_init=False):
+        y = separable_conv(x, filters, f"{name}a")
+        return layers.Add(name=name)([x, separable_conv(y, filters, f"{name}b", relu=False, zero_init=zero_init)])
 
     at_half = conv(photo, half, "conv1", stride=2)
     at_quarter = conv(at_half, quarter, "conv2", stride=2)
     x = conv(at_quarter, eighth, "conv3", stride=2)
     for r in range(1, residual_blocks + 1):
-        y = separable_conv(x, f"res{r}a")
-        x = layers.Add(name=f"res{r}")([x, separable_conv(y, f"res{r}b", relu=False)])
+        x = residual(x, eighth, f"res{r}")
     for name, filters, skip in (("1", quarter, at_quarter), ("2", half, at_half)):
         x = conv(BilinearUpsampling2D(name=f"up{name}")(x), filters, f"deconv{name}")
         if skips:
             x = layers.Add(name=f"skip{name}")([x, skip])
+        if name == "1":
+            for r in range(1, quarter_blocks + 1):
+                x = residual(x, quarter, f"{QUARTER_BLOCK}{r}", zero_init=True)
         if antialias:  # no pattern of 2 feature pixels, 8 and then 4 photo pixels, goes on
             x = BinomialBlur2D(name=f"deconv{name}_blur")(x)
     x = layers.Concatenate(name="with_photo")([x, SpaceToDepth2D(name="photo_blocks")(photo)])
@@ -321,7 +333,10 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
     style_weight: float = default(AdaINHyperparameters, "style_weight", 10.0)
     widths: str = hp("16,32,64", "transfer network channels at 1/2, 1/4 and 1/8 of the photo's resolution",
                      metavar="C1,C2,C3")
-    residual_blocks: int = hp(5, "residual blocks of the transfer network", minimum=1)
+    residual_blocks: int = hp(5, "residual blocks of the transfer network at 1/8 of the photo's resolution", minimum=1)
+    quarter_blocks: int = hp(0, "residual blocks at 1/4 of the photo's resolution after the first step up (room for "
+                                "strokes of 4 to 16 pixels); they start as the identity, so --init-from a run without "
+                                "them starts from its pictures", minimum=0)
     distillation_weight: float = hp(1000.0, "weight of the distillation from --teacher: the squared difference of "
                                             "the 4x4 block means of its picture and the network's; 0 trains without "
                                             "it", minimum=0.0)
@@ -397,7 +412,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         with float32_policy():
             model = ArbitraryMobileNetwork(build_style_predictor(),
                                            build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias,
-                                                          skips=hps.skips),
+                                                          skips=hps.skips, quarter_blocks=hps.quarter_blocks),
                                            c["style_weight"], hps.distillation_weight, hps.grid_weight,
                                            hps.gram_weight, hps.loss_context,
                                            name="arbitrary")
@@ -424,6 +439,11 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         log.info(f"distilling from {spec} (its decoder: {decoder.count_params():,} parameters)")
         return AdaINTeacher(decoder)
 
+    def grown_weights(self) -> tuple:
+        """The blocks at 1/4 (`--quarter-blocks`), which start as the identity: a run may add
+        them to a trained network."""
+        return (QUARTER_BLOCK,) if self.hp.quarter_blocks else ()
+
     def exportables(self, model):
         self._exported = deployables(model.predictor, model.transfer)
         return dict(self._exported)
@@ -434,7 +454,8 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         and the benchmark figures if they were measured."""
         c, hps = self.config, self.hp
         predictor = build_style_predictor()
-        transfer = build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias, skips=hps.skips)
+        transfer = build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias, skips=hps.skips,
+                                  quarter_blocks=hps.quarter_blocks)
         lines = release.arbitrary_use(c, run_root, dest, f"a style vector of {STYLE_VECTOR_SIZE} numbers")
         styles = Path(c["styles"])
         if styles.is_dir():
@@ -443,7 +464,8 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         lines += ["## Networks and loss", "",
                   f"- Style prediction network {predictor.count_params():,} parameters, transfer network "
                   f"{transfer.count_params():,} (widths {hps.widths} at 1/2, 1/4 and 1/8 of the photo's resolution, "
-                  f"{hps.residual_blocks} residual blocks, bilinear upsampling"
+                  f"{hps.residual_blocks} residual blocks at 1/8"
+                  + (f" and {hps.quarter_blocks} at 1/4" if hps.quarter_blocks else "") + ", bilinear upsampling"
                   + (", additive skips from 1/4 and 1/2 on the way down" if hps.skips else "") + ", a sub-pixel output"
                   + (", fixed [1, 2, 1] blurs at 1/4, 1/2 and on the picture" if hps.antialias else "") + "); VGG19 only in the loss.",
                   f"- Content loss at {STYLIZER_CONTENT_LAYERS[0]} on instance-normalised VGG19 features; style loss on "

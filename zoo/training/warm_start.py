@@ -6,7 +6,9 @@ their own), so the new network starts from the released one's weights, not from 
 unlearns what the change asks of it. The new run gets every weight
 (matched by variable path and shape) and nothing else: a fresh optimizer, epoch 0, its own
 hyper-parameters. A source whose weights do not match exactly is refused: a partial copy would
-train a different network from the one its card describes.
+train a different network from the one its card describes. The one exception is layers that
+the recipe grows (`Recipe.grown_weights`): layers that start as the identity, such as residual
+blocks whose last scale is 0, keep their initial weights, and the network starts as the source.
 
 The run's config.json records where its weights came from (`lineage`): the source's command
 and training time, which a release's card shows as the first step of making it.
@@ -43,11 +45,15 @@ def load_source(spec: str, recipe_cls):
     return model, lineage
 
 
-def copy_weights(model, source, spec: str) -> int:
+def copy_weights(model, source, spec: str, grown: tuple = ()) -> int:
     """Assign every weight of `model` from the variable of `source` with the same path and
-    shape; refuse (ZooError) unless the two have exactly the same weights. Returns their count."""
+    shape; refuse (ZooError) unless the two have exactly the same weights, but for the weights
+    of layers whose names start with one of `grown`, which `model` may have and `source` not
+    (they keep their initial values). Returns the count of weights copied."""
     theirs = {v.path: v for v in source.weights}
     mine = {v.path: v for v in model.weights}
+    new = {p for p in mine if p not in theirs and any(part.startswith(tuple(grown)) for part in p.split("/"))}
+    mine = {p: v for p, v in mine.items() if p not in new}
     missing = [p for p in mine if p not in theirs]
     extra = [p for p in theirs if p not in mine]
     reshaped = [p for p in mine if p in theirs and tuple(mine[p].shape) != tuple(theirs[p].shape)]
