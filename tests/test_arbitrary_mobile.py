@@ -179,9 +179,14 @@ def test_training_steps_lower_the_loss_of_both_networks(data):
 @pytest.mark.slow
 def test_the_gram_term_joins_the_loss_and_the_saved_model_keeps_its_weight(data, tmp_path):
     """--gram-weight adds the Gram matrices' term to the loss with its weight, and a saved run
-    reloads (safe mode) with the same weight; without it there is no such term."""
+    reloads (safe mode) with the same weight and layers; without it there is no such term;
+    --gram-layers 4 keeps relu4_1's term alone."""
     import keras
     import tensorflow as tf
+
+    from zoo.errors import ZooError
+    from zoo.models.arbitrary_mobile import STYLE_LAYERS, encode_in_context
+    from zoo.style.losses import gram_matrix
 
     keras.utils.set_random_seed(1)
     r = recipe(data, distillation_weight=0.0, gram_weight=2.0)
@@ -194,9 +199,22 @@ def test_the_gram_term_joins_the_loss_and_the_saved_model_keeps_its_weight(data,
     assert values["loss"] == pytest.approx(values["content_loss"] + 5.0 * values["style_loss"]
                                            + 2.0 * values["gram_loss"] + 1e5 * values["grid_loss"], rel=1e-4)
     model.save(tmp_path / "model.keras")
-    assert keras.saving.load_model(tmp_path / "model.keras", safe_mode=True).gram_weight == 2.0
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert loaded.gram_weight == 2.0 and loaded.gram_layers == STYLE_LAYERS
     plain = recipe(data, distillation_weight=0.0).build(splits.info)
     assert "gram_loss" not in plain.evaluate(one, verbose=0, return_dict=True)
+    # --gram-layers 4: relu4_1's term alone, of the same network on the same batch.
+    deep = recipe(data, distillation_weight=0.0, gram_weight=2.0, gram_layers="4").build(splits.info)
+    deep.set_weights(model.get_weights())
+    photos_paintings = tuple(next(iter(one)))  # (photos, paintings): x without y
+    got, painting = (encode_in_context(model.encoder, images, 8)["block4_conv1"]
+                     for images in (model(photos_paintings)["stylized"], photos_paintings[1]))
+    relu4_1 = float(np.mean(np.square(np.asarray(gram_matrix(got)) - np.asarray(gram_matrix(painting)))))
+    assert deep.gram_layers == ("block4_conv1",)
+    assert deep.evaluate(one, verbose=0, return_dict=True)["gram_loss"] == pytest.approx(relu4_1, rel=2e-2)
+    assert deep.evaluate(one, verbose=0, return_dict=True)["gram_loss"] < values["gram_loss"]
+    with pytest.raises(ZooError, match="--gram-layers needs distinct blocks among 1,2,3,4"):
+        recipe(data, gram_layers="4,5").build(splits.info)
 
 
 def test_coarse_pictures_drop_a_grid_of_2_and_4_pixels():

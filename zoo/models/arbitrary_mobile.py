@@ -242,11 +242,11 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
     `coarse` pictures to the loss."""
 
     def __init__(self, predictor, transfer, style_weight=10.0, distillation_weight=0.0, grid_weight=0.0,
-                 gram_weight=0.0, loss_context=0, **kwargs):
+                 gram_weight=0.0, loss_context=0, gram_layers=STYLE_LAYERS, **kwargs):
         super().__init__(style_weight, **kwargs)
         self.predictor, self.transfer = predictor, transfer
         self.distillation_weight, self.grid_weight, self.gram_weight = distillation_weight, grid_weight, gram_weight
-        self.loss_context = loss_context
+        self.loss_context, self.gram_layers = loss_context, tuple(gram_layers)
         self.teacher = None
         if distillation_weight:
             self.distillation_loss_tracker = keras.metrics.Mean(name="distillation_loss")
@@ -292,13 +292,13 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
             terms["grid_loss"] = ops.mean(grid_loss(y_pred[STYLIZED]))
         if self.gram_weight:
             terms["gram_loss"] = sum(ops.mean(ops.square(gram_matrix(got[n]) - gram_matrix(painting[n])))
-                                     for n in STYLE_LAYERS)
+                                     for n in self.gram_layers)
         return terms
 
     def get_config(self):
         return {**super().get_config(), "distillation_weight": self.distillation_weight,
                 "loss_context": self.loss_context,
-                "grid_weight": self.grid_weight, "gram_weight": self.gram_weight,
+                "grid_weight": self.grid_weight, "gram_weight": self.gram_weight, "gram_layers": list(self.gram_layers),
                 "predictor": keras.saving.serialize_keras_object(self.predictor),
                 "transfer": keras.saving.serialize_keras_object(self.transfer)}
 
@@ -349,6 +349,9 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
     gram_weight: float = hp(0.0, "weight of a Gram-matrix style loss on the same scaled VGG19 features beside the "
                                  "means and deviations (how the painting's channels go together: strokes and their "
                                  "directions); 0 leaves it out", minimum=0.0)
+    gram_layers: str = hp("1,2,3,4", "the layers of the Gram loss, by block: 1,2,3,4 is relu1_1 ... relu4_1, each "
+                                     "scaled alike; 4 is relu4_1 alone, the layer that the benchmark's unscaled Gram "
+                                     "loss is almost all of", metavar="K,...")
     antialias: bool = hp(True, "fixed [1, 2, 1] blurs on the transfer network's features at 1/4 and 1/2 and on its "
                                "picture, whose response to a period of 2 of their pixels is zero: no grid of 8, 4 or "
                                "2 pixels can leave it")
@@ -414,7 +417,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
                                            build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias,
                                                           skips=hps.skips, quarter_blocks=hps.quarter_blocks),
                                            c["style_weight"], hps.distillation_weight, hps.grid_weight,
-                                           hps.gram_weight, hps.loss_context,
+                                           hps.gram_weight, hps.loss_context, self.gram_layers,
                                            name="arbitrary")
             model.build()
         return self.attach_encoder(model)
@@ -438,6 +441,15 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         decoder.set_weights(trained.decoder.get_weights())
         log.info(f"distilling from {spec} (its decoder: {decoder.count_params():,} parameters)")
         return AdaINTeacher(decoder)
+
+    @property
+    def gram_layers(self) -> tuple:
+        """`--gram-layers` as VGG19 layer names, or a ZooError naming the flag."""
+        blocks = str(self.hp.gram_layers).split(",")
+        if not blocks or any(b.strip() not in {"1", "2", "3", "4"} for b in blocks) or len(set(blocks)) < len(blocks):
+            raise ZooError(f"--gram-layers needs distinct blocks among 1,2,3,4 (relu1_1 ... relu4_1), got "
+                           f"{self.hp.gram_layers!r}")
+        return tuple(STYLE_LAYERS[int(b) - 1] for b in blocks)
 
     def grown_weights(self) -> tuple:
         """The blocks at 1/4 (`--quarter-blocks`), which start as the identity: a run may add
@@ -477,7 +489,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
                   *([f"- Grid loss (weight {hps.grid_weight:g}): the exactly periodic part of the pictures at periods "
                      "of 2, 4 and 8 pixels (`zoo.style.losses.grid_loss`)."] if hps.grid_weight else []),
                   *([f"- Gram loss (weight {hps.gram_weight:g}): the Gram matrices of the same scaled features at "
-                     f"{', '.join(STYLIZER_STYLE_LAYERS)}."] if hps.gram_weight else []),
+                     f"{', '.join(self.gram_layers)}."] if hps.gram_weight else []),
                   f"- Random {crop} px crops of photos and style images first resized to a random shorter side "
                   f"between {crop} and {MAX_SCALE * crop:g} px, batch {hps.batch_size}, Adam at "
                   f"{hps.learning_rate:g}" + (", VGG19 in bfloat16 (`--mixed-precision`)" if c.get("mixed_precision")
