@@ -22,8 +22,8 @@ float32, half that in fp16):
   (`zoo.layers.BilinearUpsampling2D`) to which the way down's features of the same resolution
   are added (LinkNet's skips: the photo's thin lines, which 1/8 cannot hold); with
   `--quarter-blocks`, residual blocks at 1/4 after the first step up, for strokes of 4 to 16
-  pixels; and a sub-pixel output: the last convolution sees those features beside the photo's own pixels (`SpaceToDepth2D`) and draws 2x2 sub-pixels
-  (`DepthToSpace2D`). No layer runs at full resolution, where a network's time goes to moving
+  pixels; and a sub-pixel output: the last convolution sees those features beside the photo's
+  own pixels (`SpaceToDepth2D`) and draws 2x2 sub-pixels (`DepthToSpace2D`). No layer runs at full resolution, where a network's time goes to moving
   memory rather than arithmetic. Bilinear, not nearest and not transposed convolution: those
   print a grid of their periods into the pictures (OFFLINE.md, "Grid texture"). A sigmoid gives
   [0, 1]. Fixed [1, 2, 1] blurs (`zoo.layers.BinomialBlur2D`) on the features at 1/4 and 1/2 and
@@ -445,8 +445,8 @@ class ArbitraryMobileRecipe(AdaINRecipe):
     @property
     def gram_layers(self) -> tuple:
         """`--gram-layers` as VGG19 layer names, or a ZooError naming the flag."""
-        blocks = str(self.hp.gram_layers).split(",")
-        if not blocks or any(b.strip() not in {"1", "2", "3", "4"} for b in blocks) or len(set(blocks)) < len(blocks):
+        blocks = [b.strip() for b in str(self.hp.gram_layers).split(",")]
+        if any(b not in {"1", "2", "3", "4"} for b in blocks) or len(set(blocks)) < len(blocks):
             raise ZooError(f"--gram-layers needs distinct blocks among 1,2,3,4 (relu1_1 ... relu4_1), got "
                            f"{self.hp.gram_layers!r}")
         return tuple(STYLE_LAYERS[int(b) - 1] for b in blocks)

@@ -52,7 +52,8 @@ def copy_weights(model, source, spec: str, grown: tuple = ()) -> int:
     (they keep their initial values). Returns the count of weights copied."""
     theirs = {v.path: v for v in source.weights}
     mine = {v.path: v for v in model.weights}
-    new = {p for p in mine if p not in theirs and any(part.startswith(tuple(grown)) for part in p.split("/"))}
+    grown = tuple(grown)
+    new = {p for p in mine if p not in theirs and any(part.startswith(grown) for part in p.split("/"))}
     mine = {p: v for p, v in mine.items() if p not in new}
     missing = [p for p in mine if p not in theirs]
     extra = [p for p in theirs if p not in mine]
