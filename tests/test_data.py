@@ -194,3 +194,21 @@ def test_augmentation_draws_a_flip_and_a_shift_for_each_image_of_a_batch():
             assert matches, f"{augment}: an augmented image is no {augment} of its original"
             draws.add(matches[0])
         assert len(draws) > (1 if augment == "flip" else 10), f"{augment}: one draw for the whole batch"
+
+
+@pytest.mark.parametrize("steps_per_epoch", [None, 20])
+def test_training_batches_repeat_when_epochs_are_a_number_of_steps(steps_per_epoch):
+    """256 images make 8 batches of 32: one pass, or with --steps-per-epoch endless batches, each
+    pass reshuffled, so that epochs of more steps than a pass are not cut short."""
+    from zoo import models
+
+    recipe = models.get("cnn")({**models.get("cnn").defaults, "seed": 0, "steps_per_epoch": steps_per_epoch})
+    train, _ = recipe.pipelines(load(str(sources.SAMPLE_DIR), limit=256), 32)
+    batches = [x.numpy() for x, _ in train.take(16)]
+    if steps_per_epoch is None:
+        assert len(batches) == 8
+    else:
+        assert len(batches) == 16
+        first, second = np.concatenate(batches[:8]), np.concatenate(batches[8:])
+        assert np.array_equal(np.sort(first.ravel()), np.sort(second.ravel()))  # the same images again
+        assert not np.array_equal(first, second)  # in another order

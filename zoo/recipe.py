@@ -113,7 +113,9 @@ class Recipe:
         """Return (train, test) batched tf.data pipelines for fit() and evaluation. Training sees
         whole batches only (each epoch is reshuffled, so no image is left out for good): a ragged
         last batch would make TensorFlow trace the training step a second time, batch norm would
-        average over a handful of images, and several replicas cannot split it."""
+        average over a handful of images, and several replicas cannot split it. With
+        --steps-per-epoch the training batches repeat: an epoch is that many steps, whatever the
+        size of the data."""
         from zoo.data import make_pipeline
 
         if splits.info.num_train < global_batch_size:
@@ -122,7 +124,7 @@ class Recipe:
         seed = self.seed
         augment = self.config.get("augment") or self.augment
         train = make_pipeline(splits.train, batch_size=global_batch_size, training=True, augment=augment,
-                              seed=seed, drop_remainder=True)
+                              seed=seed, drop_remainder=True, repeat=bool(self.config.get("steps_per_epoch")))
         test = make_pipeline(splits.test, batch_size=global_batch_size, training=False)
         return train, test
 

@@ -18,14 +18,18 @@ AUGMENTATIONS = ("none", "crop", "flip", "crop+flip")
 
 
 def make_pipeline(ds, *, batch_size, training, augment="none", seed=0, cache=True,
-                  drop_remainder=False, shuffle_buffer=20_000):
-    """Batch a dataset of (uint8 image, label) into (float32 images in [0, 1], labels)."""
+                  drop_remainder=False, shuffle_buffer=20_000, repeat=False):
+    """Batch a dataset of (uint8 image, label) into (float32 images in [0, 1], labels). With
+    `repeat`, training batches never run out (each pass reshuffled): for epochs of a fixed number
+    of steps, which a finite dataset would cut short."""
     if augment not in AUGMENTATIONS:
         raise ValueError(f"augment must be one of {AUGMENTATIONS}, got {augment!r}")
     if cache:
         ds = ds.cache()
     if training:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
     if training and augment != "none":
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
