@@ -181,7 +181,8 @@ def adain_data(root):
 # The one table of tiny runs: per model, (a function that makes the data it trains on in a
 # folder and returns the flags that name it, the flags that keep it small). The style-transfer
 # models train on a few small photos and paintings in small crops, two steps an epoch; every
-# other model, a new one too, on the first images of Fashion-MNIST (FASHION_MNIST_RUN).
+# other model, a new one too, on the first images of Fashion-MNIST (FASHION_MNIST_RUN), the
+# StyleGAN (whose epochs are 2,000 steps) for four steps an epoch.
 FASHION_MNIST_RUN = ["--limit", 512, "--batch-size", 64]
 TINY_RUNS = {
     "stylizer": (stylizer_data, ["--crop-size", 32, "--style-size", 128, "--batch-size", 2, "--residual-blocks", 1,
@@ -189,7 +190,7 @@ TINY_RUNS = {
     "adain": (adain_data, ["--crop-size", 32, "--widths", "8,16,32", "--batch-size", 2, "--steps-per-epoch", 2]),
     "arbitrary": (adain_data, ["--crop-size", 32, "--widths", "8,16,32", "--residual-blocks", 1, "--batch-size", 2,
                                "--steps-per-epoch", 2, "--loss-context", 8]),
-    "stylegan": (lambda folder: FASHION_MNIST_RUN, ["--width", 16]),
+    "stylegan": (lambda folder: FASHION_MNIST_RUN, ["--width", 16, "--steps-per-epoch", 4]),
 }
 
 

@@ -1,6 +1,6 @@
 """The StyleGAN's parts on their own: the modulated convolution against the paper's per-image
-weights, noise (random while training, fixed after), style mixing, truncation, and the R1
-penalty's input gradient. Its training, pictures, exports and samples without TensorFlow run with
+weights, noise (random while training, fixed after), style mixing, truncation, the R1
+penalty's input gradient, and progressive growing's schedule and images. Its training, pictures, exports and samples without TensorFlow run with
 the other models' (test_train_cli, test_export, test_deploy, test_web)."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from zoo import models
-from zoo.models.stylegan import ModulatedConv2D, input_gradient, num_styles
+from zoo.errors import ZooError
+from zoo.models.stylegan import FadeIn, ModulatedConv2D, at_level_of_detail, input_gradient, level_of_detail, num_styles
 
 
 class Info:
@@ -83,3 +84,49 @@ def test_r1_gradient_is_the_gradient_of_the_sum_of_outputs():
     x = keras.ops.convert_to_tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
     np.testing.assert_allclose(np.asarray(input_gradient(lambda t: keras.ops.sum(t ** 2, axis=1), x)),
                                2 * np.arange(6).reshape(2, 3))
+
+
+def test_progressive_growing_schedule_trains_each_resolution_then_fades_in_the_next():
+    """Two resolutions above 7x7 in four phases: 7x7 alone, 14x14 fading in, 14x14, 28x28 fading in."""
+    progress = [0.0, 0.2, 0.25, 0.375, 0.5, 0.7, 0.75, 0.875, 1.0, 1.5]
+    lods = [float(level_of_detail(p, 2)) for p in progress]
+    np.testing.assert_allclose(lods, [2, 2, 2, 1.5, 1, 1, 1, 0.5, 0, 0], atol=1e-6)
+
+
+def test_real_images_at_a_level_of_detail_are_the_generators_blend_of_resolutions():
+    images = np.random.default_rng(0).uniform(size=(2, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(at_level_of_detail(images, 0.0, 2)), images, atol=1e-6)
+    up = keras.layers.UpSampling2D(interpolation="bilinear")
+    pool = lambda x: keras.ops.average_pool(x, 2, 2)  # noqa: E731
+    coarse = np.asarray(up(up(pool(pool(images)))))
+    np.testing.assert_allclose(np.asarray(at_level_of_detail(images, 2.0, 2)), coarse, atol=1e-6)
+    half = np.asarray(up(pool(images)) * 0.5 + up(up(pool(pool(images)))) * 0.5)  # 14x14 half faded in
+    np.testing.assert_allclose(np.asarray(at_level_of_detail(images, 1.5, 2)), half, atol=1e-6)
+
+
+@pytest.fixture
+def mixed_precision():
+    """bfloat16 compute, as zoo.train trains on a CPU that has it."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def test_progressive_training_grows_both_generators_to_full_resolution(mixed_precision):
+    recipe = models.get("stylegan")({**models.get("stylegan").defaults, "width": 16, "seed": 0, "batch_size": 16,
+                                     "epochs": 2, "steps_per_epoch": 4, "progressive": 1.0})
+    model = recipe.build(Info)
+    assert model.grow_steps == 8 and len(model.fades) == 4  # two resolutions in each of two generators
+    images = np.random.default_rng(0).uniform(size=(16 * 5, 28, 28, 1)).astype(np.float32)
+
+    def steps(count):  # the step's progress is that of the iterations before it: 0, 1/8, ...
+        model.fit(images[:16 * count], batch_size=16, epochs=1, verbose=0)
+
+    steps(1)  # 7x7 alone
+    assert all(float(layer.alpha) == 0.0 for layer in model.fades)
+    steps(3)  # progress 3/8: 14x14 half faded in
+    assert [float(layer.alpha) for layer in model.fades] == [0.5, 0.0, 0.5, 0.0]
+    steps(5)  # progress 1: full resolution
+    assert all(float(layer.alpha) == 1.0 for layer in model.fades) and model.fades[0].level == 1
+    with pytest.raises(ZooError, match="--progressive"):
+        stylegan(progressive=1.5)
