@@ -101,7 +101,9 @@ RELEASED_VARIANTS = {"cnn-fashion_mnist": ALL_VARIANTS, "dcgan-fashion_mnist": A
                      "vae-fashion_mnist": ALL_VARIANTS, "stylizer-paintings": ALL_VARIANTS,
                      "adain-paintings": {"float32", "dynamic"},
                      # the VQ-VAE's code networks: encoder float32 only, prior float32 and fp16 (Recipe.quantizations)
-                     "vqvae-fashion_mnist": ALL_VARIANTS, "stylegan-fashion_mnist": ALL_VARIANTS}
+                     "vqvae-fashion_mnist": ALL_VARIANTS,
+                     # dynamic int8 weights moved the StyleGAN's pixels past the tolerance (Recipe.quantizations)
+                     "stylegan-fashion_mnist": {"float32", "fp16"}}
 
 
 def test_every_release_has_its_onnx_variants_and_keeps_its_tflite_files():
