@@ -1,7 +1,8 @@
 """The StyleGAN's parts on their own: the modulated convolution against the paper's per-image
 weights, noise (random while training, fixed after), style mixing, truncation, the R1
-penalty's input gradient, and progressive growing's schedule and images. Its training, pictures, exports and samples without TensorFlow run with
-the other models' (test_train_cli, test_export, test_deploy, test_web)."""
+penalty's input gradient, and progressive growing's schedule and images. Its training,
+pictures, exports and samples without TensorFlow run with the other models' (test_train_cli,
+test_export, test_deploy, test_web)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from zoo import models
 from zoo.errors import ZooError
-from zoo.models.stylegan import FadeIn, ModulatedConv2D, at_level_of_detail, input_gradient, level_of_detail, num_styles
+from zoo.models.stylegan import ModulatedConv2D, at_level_of_detail, input_gradient, level_of_detail, num_styles
 
 
 class Info:

@@ -442,7 +442,7 @@ class StyleGAN(DCGAN):
         self.grow_steps = grow_steps
         self.mapping, self.synthesis = generator.get_layer("mapping"), generator.get_layer("synthesis")
         self.num_styles, w_dim = self.synthesis.inputs[0].shape[1:]
-        self.levels = (self.num_styles - 2) // 2  # resolutions above the first
+        self.levels = num_halvings(self.synthesis.outputs[0].shape[1])  # resolutions above the first
         self.fades = [layer for network in (generator, self.ema_generator) if network is not None
                       for layer in network.get_layer("synthesis").layers if isinstance(layer, FadeIn)]
         self.w_avg = self.add_weight(shape=(w_dim,), name="w_avg", initializer="zeros", trainable=False)
