@@ -210,16 +210,13 @@ def test_float32_copy_of_a_mixed_precision_network():
     """A CNN built under --mixed-precision computes in bfloat16; what the exporters take is a copy
     with the same weights computing in float32 (TFLite has no bfloat16 kernels), whose logits
     agree with the bfloat16 ones to bfloat16's precision; a float32 network is returned as is."""
-    from zoo.models.common import float32_copy
+    from zoo.models.common import float32_copy, global_policy
 
     splits = load(str(SAMPLE_DIR), limit=64)
     x, _ = next(iter(make_pipeline(splits.train, batch_size=16, training=False)))
     recipe = models.get("cnn")({**models.get("cnn").defaults, "seed": 0, "tta": "flip+shift"})
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
+    with global_policy("mixed_bfloat16"):
         mixed = recipe.classifier(recipe.build_model(splits.info))
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     copy = float32_copy(mixed)
     policies = lambda model: str(keras.saving.serialize_keras_object(model))  # noqa: E731
     assert "mixed_bfloat16" in policies(mixed) and "mixed_bfloat16" not in policies(copy)

@@ -12,6 +12,7 @@ import pytest
 
 from zoo import models
 from zoo.errors import ZooError
+from zoo.models.common import global_policy
 from zoo.models.stylegan import ModulatedConv2D, at_level_of_detail, input_gradient, level_of_detail, num_styles
 
 
@@ -108,9 +109,8 @@ def test_real_images_at_a_level_of_detail_are_the_generators_blend_of_resolution
 @pytest.fixture
 def mixed_precision():
     """bfloat16 compute, as zoo.train trains on a CPU that has it."""
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    yield
-    keras.mixed_precision.set_global_policy("float32")
+    with global_policy("mixed_bfloat16"):
+        yield
 
 
 def test_progressive_training_grows_both_generators_to_full_resolution(mixed_precision):

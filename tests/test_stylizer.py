@@ -168,8 +168,9 @@ def test_mixed_precision_trains_a_float32_transformer():
     exports in float32."""
     import keras
 
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
+    from zoo.models.common import global_policy
+
+    with global_policy("mixed_bfloat16"):
         r = recipe()
         splits = r.load_data()
         model = r.build(splits.info)
@@ -178,8 +179,6 @@ def test_mixed_precision_trains_a_float32_transformer():
         content, weights = next(iter(r.pipelines(splits, 2)[0]))
         history = model.fit(_repeat((content, weights), 2), epochs=1, verbose=0)
         losses = model.perceptual_losses(content, weights)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     assert {layer.dtype_policy.name for layer in model.transformer.layers} == {"float32"}
     assert all(np.isfinite(v) for v in history.history["loss"])
     assert {keras.backend.standardize_dtype(v.dtype) for v in losses} == {"float32"}

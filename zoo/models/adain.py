@@ -48,7 +48,7 @@ from zoo.errors import ZooError, check_at_least
 from zoo.hparams import Hyperparameters, channel_counts, default, hp
 from zoo.images import grid, save_image, to_uint8
 from zoo.layers import CoreStatistics, NearestUpsampling2D, NormStatistics, ReflectionPadding2D
-from zoo.models.common import float32_policy, image_input, scale_for_replicas
+from zoo.models.common import global_policy, image_input, scale_for_replicas
 from zoo.recipe import Recipe
 from zoo.registry import register
 from zoo.style import pipelines, release, samples
@@ -288,7 +288,7 @@ def deployables(decoder, features) -> dict:
     `transfer_tile`, which stylizes a tile of a big photo normalised with the whole photo's
     norm_stats and returns the moments of its core (see zoo.style.tiling). `features` is a
     float32 `zoo.style.vgg.VGGFeatures` reaching relu4_1."""
-    with float32_policy():
+    with global_policy("float32"):
         encoder = VGGEncoder(features, name="encoder")
         painting = image_input((None, None, 3), name=STYLE_IMAGE)
         statistics = StyleStatistics(name=STYLE_STATS)(encoder(painting))
@@ -393,7 +393,7 @@ class AdaINRecipe(Recipe):
         """The network with its encoder: unlike the stylizer's loss network, the encoder is part
         of the model (a painting's style is its statistics), so `zoo.create_model` attaches it."""
         c = self.config
-        with float32_policy():  # --mixed-precision computes only the VGG19 in 16 bits
+        with global_policy("float32"):  # --mixed-precision computes only the VGG19 in 16 bits
             model = StyleTransferNetwork(build_decoder(self.widths), c["style_weight"], name="adain")
             model.build()
         return self.attach_encoder(model)
@@ -432,7 +432,7 @@ class AdaINRecipe(Recipe):
     def exportables(self, model):
         """`style_encoder` and `transfer`, with the VGG19 weights resolved now (model.keras does
         not hold them)."""
-        with float32_policy():
+        with global_policy("float32"):
             features = VGGFeatures(STYLE_LAYERS, self.config.get("vgg_weights"))
         self.encoder_source = features.source
         self._exported = deployables(model.decoder, features)

@@ -80,7 +80,7 @@ from zoo.layers import (BilinearUpsampling2D, BinomialBlur2D, DepthToSpace2D, Re
                         StyleVectorNormalization)
 from zoo.models.adain import (AdaINHyperparameters, AdaINRecipe, AdaptiveInstanceNormalization, PhotoPaintingModel,
                               StyleStatistics, build_decoder, encode)
-from zoo.models.common import float32_policy, image_input, image_output
+from zoo.models.common import global_policy, image_input, image_output
 from zoo.registry import register
 from zoo.style import pipelines, release
 from zoo.style.arbitrary import (ALPHA, MIN_STYLE_SIDE, MULTIPLE, PHONE_RECIPE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS,
@@ -312,7 +312,7 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
 def deployables(predictor, transfer) -> dict:
     """`style_encoder` (style_image -> style_stats, the style vector) and `transfer` (image,
     style_stats, alpha -> stylized), alpha mixing the painting's vector with the photo's own."""
-    with float32_policy():
+    with global_policy("float32"):
         painting = image_input((None, None, 3), name=STYLE_IMAGE)
         encoder = keras.Model(painting, {STYLE_STATS: predictor(painting)}, name=STYLE_ENCODER)
         photo = image_input((None, None, 3), name=IMAGE)
@@ -412,7 +412,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         if hps.loss_context % 8 or 2 * hps.loss_context >= hps.crop_size:
             raise ZooError(f"--loss-context must be a multiple of 8 below half the crop ({hps.crop_size}), got "
                            f"{hps.loss_context}")
-        with float32_policy():
+        with global_policy("float32"):
             model = ArbitraryMobileNetwork(build_style_predictor(),
                                            build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias,
                                                           skips=hps.skips, quarter_blocks=hps.quarter_blocks),

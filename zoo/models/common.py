@@ -108,12 +108,13 @@ def latent_input(latent_dim):
 
 
 @contextlib.contextmanager
-def float32_policy():
-    """Build layers in float32 whatever the global policy (`--mixed-precision`): for networks
-    that are small next to the loss network that trains them, whose normalisation statistics
-    need float32, and whose exports must be float32 graphs."""
+def global_policy(name: str):
+    """Build layers under the dtype policy `name` whatever the global one (`--mixed-precision`),
+    restored after. "float32" for networks that are small next to the loss network that trains
+    them, whose normalisation statistics need float32, and whose exports must be float32 graphs;
+    tests use it to build under "mixed_bfloat16" as zoo.train does on CPUs that have it."""
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
+    keras.mixed_precision.set_global_policy(name)
     try:
         yield
     finally:

@@ -52,7 +52,7 @@ from zoo.hparams import Hyperparameters, channel_counts, default, hp
 from zoo.images import grid, load_rgb, save_image, to_float, to_uint8
 from zoo.layers import (BilinearUpsampling2D, BinomialBlur2D, ConditionalInstanceNormalization, CoreStatistics,
                         NearestUpsampling2D, NormStatistics, ReflectionPadding2D)
-from zoo.models.common import float32_policy, image_input, image_output, scale_for_replicas
+from zoo.models.common import global_policy, image_input, image_output, scale_for_replicas
 from zoo.recipe import Recipe
 from zoo.registry import register
 from zoo.style import pipelines, release, samples
@@ -403,7 +403,7 @@ class StylizerRecipe(Recipe):
 
     def build_model(self, info):
         hp = self.hp  # a run from before --upsampling used nearest (`legacy`)
-        with float32_policy():  # --mixed-precision computes only the VGG19 of the loss in 16 bits
+        with global_policy("float32"):  # --mixed-precision computes only the VGG19 of the loss in 16 bits
             model = Stylizer(build_transformer(len(self.style_names), self.widths, hp.residual_blocks,
                                                upsampling=hp.upsampling, antialias=hp.antialias),
                             name="stylizer_trainer")
