@@ -28,16 +28,17 @@ as the paper's lazy regularisation every sixteenth step, at the same cost, witho
 the compiled step. Adam with beta_1 = 0, beta_2 = 0.99, as the paper's.
 
 The defaults are StyleGAN2-ADA's configuration for small images (its CIFAR-10 one: a mapping
-network of two layers, learning rate 0.0025, R1 gamma 0.01, batch 64), scaled to what two CPU
-cores train in an hour: 32 channels at 7x7 and 14x14 and 16 at 28x28, bfloat16 where the CPU has
-it, 16 epochs of 2,000 steps, the learning rate annealed over the last quarter as the DCGAN's. In
-a fixed hour, the many more steps of a narrow network bring the samples closer to the data than
-a wider network's fewer steps (the model card gives the comparison). Progressive growing
-(ProGAN's, `--progressive`) is a flag, off by default: StyleGAN2 replaced it with this skip
-generator and residual discriminator, which learn coarse structure first without it, and here
-too the steps it spends at low resolution cost more than they give (the card's comparison). It
-is built as StyleGAN's official code's fixed structure: every layer runs from the start, and a
-level of detail fades each resolution's image in (`FadeIn`), the real images blurred to match.
+network of two layers, learning rate 0.0025, R1 gamma 0.01), scaled to what two CPU cores train
+in an hour: 32 channels at 7x7 and 14x14 and 16 at 28x28, batches of 16 images instead of 64,
+bfloat16 where the CPU has it, 16 epochs of 4,500 steps, the learning rate annealed over the last
+quarter as the DCGAN's. In a fixed hour, the many more steps of a narrow network, and of small
+batches, bring the samples closer to the data than a wider network's or larger batches' fewer
+steps (the model card gives the comparisons). Progressive growing (ProGAN's, `--progressive`) is
+a flag, off by default: StyleGAN2 replaced it with this skip generator and residual
+discriminator, which learn coarse structure first without it, and here too the steps it spends at
+low resolution cost more than they give (the card's comparison). It is built as StyleGAN's
+official code's fixed structure: every layer runs from the start, and a level of detail fades
+each resolution's image in (`FadeIn`), the real images blurred to match.
 
 Sampling: truncation psi pulls w towards its average, w' = w_avg + psi (w - w_avg), trading
 variety for typical images; the exported generator takes psi as its second input. Noise is
@@ -533,8 +534,8 @@ class StyleGAN(DCGAN):
 @dataclasses.dataclass(frozen=True)
 class StyleGANHyperparameters(FashionMNISTHyperparameters):
     epochs: int = default(Hyperparameters, "epochs", 16)
-    batch_size: int = default(Hyperparameters, "batch_size", 64)
-    steps_per_epoch: int | None = default(Hyperparameters, "steps_per_epoch", 2000)
+    batch_size: int = default(Hyperparameters, "batch_size", 16)
+    steps_per_epoch: int | None = default(Hyperparameters, "steps_per_epoch", 4500)
     learning_rate: float = default(Hyperparameters, "learning_rate", 2.5e-3)
     latent_dim: int = hp(128, "size of z and of the intermediate latent w", minimum=1)
     mapping_layers: int = hp(2, "fully connected layers of the mapping network from z to w", minimum=1)
