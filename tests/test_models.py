@@ -296,3 +296,19 @@ def test_learning_rate_schedules_span_the_run(tmp_path):
     loaded = load_keras_model(tmp_path / "model.keras")
     assert float(loaded.optimizer.learning_rate) == pytest.approx(0.1)  # evaluated at step 0
     assert loaded.optimizer._learning_rate.get_config() == anneal.get_config()
+
+
+def test_the_released_cnn_measures_generators_from_any_working_folder(tmp_path, monkeypatch):
+    """The Fréchet distance's default CNN is found where zoo.load finds released models, not in
+    the working folder: a run started elsewhere is measured as one started in the project."""
+    from zoo.models.cnn import FEATURE_LAYER, find_classifier
+    from zoo.training.runs import released_models
+
+    monkeypatch.delenv("ZOO_MODELS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    cnn = find_classifier(None, "fashion_mnist")
+    released = load_keras_model(released_models()["cnn-fashion_mnist"] / "model.keras")
+    assert cnn.get_layer(FEATURE_LAYER) is not None
+    for mine, theirs in zip(cnn.weights, released.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+    assert find_classifier(None, "mnist") is None  # no released CNN for it: the distance is skipped

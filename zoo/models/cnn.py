@@ -41,7 +41,7 @@ from zoo.recipe import Recipe
 from zoo.registry import register
 from zoo.training.evaluation import classifier_metrics, classifier_predictions
 from zoo.training.plots import confusion_matrix_png, worst_predictions_png
-from zoo.training.runs import load_keras_model
+from zoo.training.runs import load_keras_model, released_models
 
 FEATURE_LAYER = "pool"  # the pooled features that the DCGAN's Fréchet distance compares
 
@@ -51,12 +51,12 @@ BLOCKS = ("pooled", "vgg")
 
 def find_classifier(path, dataset_name):
     """The zoo CNN that measures a generative model (the Fréchet distance on its features):
-    `path` (run folder or .keras), else the released `saved_models/cnn-DATASET`, else None."""
+    `path` (run folder or .keras), else the released `cnn-DATASET` wherever the released models
+    are found (as `zoo.load` finds them, whatever the working directory), else None."""
     if path is None:
-        default = Path("saved_models") / f"cnn-{dataset_name}" / "model.keras"
-        if not default.is_file():
+        path = released_models().get(f"cnn-{dataset_name}")
+        if path is None:
             return None
-        path = default
     path = Path(path)
     return load_keras_model(path / "model.keras" if path.is_dir() else path)
 
@@ -69,7 +69,7 @@ class MeasuredByTheCNN:
     def add_arguments(cls, parser):
         parser.add_argument("--classifier", metavar="RUN_OR_KERAS",
                             help="trained zoo CNN whose features the Fréchet distance of the samples uses "
-                                 "(default: saved_models/cnn-DATASET if present)")
+                                 "(default: the released cnn-DATASET, if there is one)")
 
     def classifier(self, splits):
         """The zoo CNN whose features the Fréchet distances use (--classifier), or None; loaded
