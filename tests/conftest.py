@@ -182,7 +182,7 @@ def adain_data(root):
 # folder and returns the flags that name it, the flags that keep it small). The style-transfer
 # models train on a few small photos and paintings in small crops, two steps an epoch; every
 # other model, a new one too, on the first images of Fashion-MNIST (FASHION_MNIST_RUN), the
-# StyleGAN (whose epochs are 2,000 steps) for four steps an epoch.
+# StyleGAN (whose epochs are thousands of steps) for four steps an epoch.
 FASHION_MNIST_RUN = ["--limit", 512, "--batch-size", 64]
 TINY_RUNS = {
     "stylizer": (stylizer_data, ["--crop-size", 32, "--style-size", 128, "--batch-size", 2, "--residual-blocks", 1,
