@@ -43,6 +43,8 @@ def test_values_are_checked_by_their_declared_type_choices_and_bounds():
         zoo.create_model("cnn", tta="flips")
     with pytest.raises(ZooError, match="--latent-dim must be at least 1, got 0"):
         zoo.create_model("vae", latent_dim=0)
+    with pytest.raises(ZooError, match="--style-mixing must be at most 1.0, got 1.5"):
+        zoo.create_model("stylegan", style_mixing=1.5)
     with pytest.raises(ZooError, match="--spectral-norm takes bool values"):
         zoo.create_model("dcgan", spectral_norm=1)
     assert zoo.create_model("vae", latent_dim=2, learning_rate=1).decoder.inputs[0].shape[-1] == 2

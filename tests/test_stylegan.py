@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+import zoo
 from zoo import models
 from zoo.errors import ZooError
 from zoo.models.common import global_policy
@@ -129,5 +130,5 @@ def test_progressive_training_grows_both_generators_to_full_resolution(mixed_pre
     assert [float(layer.alpha) for layer in model.fades] == [0.5, 0.0, 0.5, 0.0]
     steps(5)  # progress 1: full resolution
     assert all(float(layer.alpha) == 1.0 for layer in model.fades) and model.fades[0].level == 1
-    with pytest.raises(ZooError, match="--progressive"):
-        stylegan(progressive=1.5)
+    with pytest.raises(ZooError, match="--progressive must be at most 1.0, got 1.5"):
+        zoo.create_model("stylegan", progressive=1.5)

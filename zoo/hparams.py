@@ -23,11 +23,11 @@ import typing
 from zoo.errors import ZooError
 
 
-def hp(default, help: str, *, choices=None, minimum=None, metavar=None):
+def hp(default, help: str, *, choices=None, minimum=None, maximum=None, metavar=None):
     """A hyper-parameter field: its default, what it does (the flag's help and the card's text),
-    the values it may take, and the least one (numbers)."""
+    the values it may take, and the least and greatest one (numbers)."""
     return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "minimum": minimum,
-                                                        "metavar": metavar})
+                                                        "maximum": maximum, "metavar": metavar})
 
 
 def default(cls, name: str, value):
@@ -102,8 +102,11 @@ def coerce(cls, name: str, value):
     choices, minimum = f.metadata.get("choices"), f.metadata.get("minimum")
     if choices and value not in choices:
         raise ZooError(f"{flag} must be one of {', '.join(map(str, choices))}, got {value!r}")
+    maximum = f.metadata.get("maximum")
     if minimum is not None and isinstance(value, (int, float)) and value < minimum:
         raise ZooError(f"{flag} must be at least {minimum}, got {value}")
+    if maximum is not None and isinstance(value, (int, float)) and value > maximum:
+        raise ZooError(f"{flag} must be at most {maximum}, got {value}")
     return value
 
 

@@ -57,7 +57,6 @@ from keras import layers, ops
 
 from zoo.hparams import FashionMNISTHyperparameters, Hyperparameters, default, hp
 from zoo.images import grid, save_image
-from zoo.errors import ZooError
 from zoo.models.common import image_input, latent_input, learning_rate, num_halvings, schedule, steps_per_epoch
 from zoo.models.dcgan import DCGAN, DCGANRecipe
 from zoo.names import GENERATOR, IMAGE, TRUNCATION
@@ -544,7 +543,7 @@ class StyleGANHyperparameters(FashionMNISTHyperparameters):
     r1_gamma: float = hp(0.01, "weight gamma of the R1 penalty: gamma/2 times the squared norm of the discriminator's "
                                 "gradient at real images", minimum=0.0)
     style_mixing: float = hp(0.9, "probability that an image's styles after a random layer come from a second z",
-                             minimum=0.0)
+                             minimum=0.0, maximum=1.0)
     ema: float | None = hp(0.998, "decay of the moving average of the generator's weights, updated after every "
                                   "step, that is sampled, evaluated and exported (0.998: a half-life of 350 steps); "
                                   "none: the generator itself",
@@ -552,7 +551,7 @@ class StyleGANHyperparameters(FashionMNISTHyperparameters):
     schedule: str = schedule("anneal")
     progressive: float = hp(0.0, "ProGAN's progressive growing: the share of the run (0 to 1) over which the images "
                                  "of both players grow from 7x7 to full resolution, each new resolution faded in; "
-                                 "0: full resolution from the start", minimum=0.0)
+                                 "0: full resolution from the start", minimum=0.0, maximum=1.0)
 
 
 @register
@@ -576,8 +575,6 @@ class StyleGANRecipe(DCGANRecipe):
     def build_model(self, info):
         c = self.config
         progressive = c.get("progressive") or 0.0
-        if progressive > 1:
-            raise ZooError(f"--progressive is a share of the run, at most 1, got {progressive}")
         mapping = build_mapping(c["latent_dim"], c["latent_dim"], c["mapping_layers"])
         synthesis = build_synthesis(info.image_shape, c["latent_dim"], c["width"], seed=self.seed,
                                     progressive=bool(progressive))
