@@ -49,6 +49,11 @@ class Recipe:
     # rounding moves to other codes; its decoder and prior take them, which full int8 would
     # turn into scaled integers.
     quantizations: dict = {}
+    # Whether `zoo.train --init-from SOURCE --widen` may start a wider network from a narrower
+    # one (`zoo.training.warm_start.widened`): true only of networks whose layers are a chain of
+    # convolutions, normalisations and additions, none concatenating channels (where the new
+    # channels would not be the last ones).
+    widenable: bool = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -72,6 +72,10 @@ def build_parser(model_name=None):
     run.add_argument("--init-from", metavar="MODEL",
                      help="start a new run from the weights of a released model, a run folder or a .keras file of "
                           "the same architecture (fine-tuning: a fresh optimizer, this run's hyper-parameters)")
+    run.add_argument("--widen", action="store_true",
+                     help="with --init-from: the new run's network may be wider than the source's (--widths): the "
+                          "source's weights fill its leading channels and its new channels start as Net2Net's "
+                          "widening, without changing the source's pictures")
     run.add_argument("--time-limit", type=float, metavar="MINUTES",
                      help="stop at the end of the first epoch that ends after this many minutes of training (this "
                           "session's); the run stays resumable, and --epochs is then an upper bound")
@@ -265,6 +269,11 @@ def train(argv):
     chief = is_chief()
     if args.resume and args.init_from:
         raise ZooError("--init-from starts a new run from a model's weights and --resume continues a run: give one")
+    if args.widen and not args.init_from:
+        raise ZooError("--widen widens the network of --init-from: give --init-from MODEL")
+    if args.widen and not recipe_cls.widenable:
+        raise ZooError(f"--widen: {args.model}'s network cannot start wider than its source (its channels are "
+                       "concatenated); train it at the source's widths")
     if args.resume:
         run = Run.open(args.resume)
         config = run.config
@@ -323,13 +332,16 @@ def train(argv):
     source = None
     if run is None and args.init_from:
         source, config["lineage"] = load_source(args.init_from, recipe_cls)
+        if args.widen:
+            config["lineage"]["widen"] = True
     elif run is not None and config.get("lineage") and not run.state_path.is_file():
         source = load_source(config["lineage"]["init_from"], recipe_cls)[0]  # stopped before its first checkpoint
     with scope():  # the model's and its optimizers' variables are the strategy's
         model = recipe.build(splits.info)
         if source is not None:  # before a new run's folder exists: weights that do not fit leave nothing behind
             grown = recipe.grown_weights()
-            count = copy_weights(model, source, config["lineage"]["init_from"], grown)
+            count = copy_weights(model, source, config["lineage"]["init_from"], grown,
+                                 widen=config["lineage"].get("widen", False))
             log.info(f"started from the {count} weights of {config['lineage']['init_from']}"
                      + (f"; {len(model.weights) - count} new weights ({', '.join(g + '*' for g in grown)}) start as the identity"
                         if len(model.weights) > count else ""))

@@ -340,6 +340,7 @@ class StylizerRecipe(Recipe):
              "Kudlur 2017, A Learned Representation for Artistic Style")
     Hyperparameters = StylizerHyperparameters
     legacy = {"upsampling": "nearest", "grid_weight": 0.0, "antialias": False}
+    widenable = True
     default_image_shape = (None, None, 3)  # photos of any size
     eval_size = 256  # held-out photos are evaluated at this shorter side, centre-cropped square
     sample_photos = 3  # held-out photos in the per-epoch picture
