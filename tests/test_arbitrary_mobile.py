@@ -410,3 +410,30 @@ def test_quarter_blocks_start_as_the_identity_so_a_trained_network_can_grow_them
     difference = np.abs(np.asarray(grown(inputs)) - np.asarray(source(inputs)))
     assert difference.max() < 1e-6, difference.max()  # the same pictures
     assert models.get("arbitrary")({}).grown_weights() == ()
+
+
+def test_detail_head_starts_as_nothing_and_draws_at_full_resolution():
+    """The detail head (`--detail-channels`) is grown like the blocks at 1/4: a network given one
+    draws its source's pictures, and once its weights move it changes single pixels, which the
+    blurred half-resolution picture alone cannot."""
+    from zoo.training.warm_start import copy_weights
+
+    source, grown = build_transfer((8, 16, 32), 1), build_transfer((8, 16, 32), 1, detail=4)
+    extra = {v.path for v in grown.weights} - {v.path for v in source.weights}
+    assert extra and all(p.startswith("detail") for p in extra)
+    recipe = models.get("arbitrary")({"detail_channels": 4})
+    assert recipe.grown_weights() == ("detail",)
+    assert copy_weights(grown, source, "source", recipe.grown_weights()) == len(source.weights)
+    rng = np.random.default_rng(5)
+    inputs = [rng.random((1, 48, 64, 3), dtype=np.float32), rng.normal(size=(1, STYLE_VECTOR_SIZE)).astype(np.float32)]
+    before = np.asarray(grown(inputs))
+    assert np.abs(before - np.asarray(source(inputs))).max() < 1e-5  # the same pictures (up to the clipped log-odds)
+    for v in grown.weights:
+        if v.path.startswith("detail"):
+            v.assign(rng.normal(scale=0.5, size=v.shape).astype(np.float32))
+    after = np.asarray(grown(inputs))
+    assert after.min() >= 0.0 and after.max() <= 1.0
+    # the change has energy at a period of 2 pixels, which the [1, 2, 1] blur of the picture removes
+    change = (after - before)[0].mean(axis=-1)
+    alternating = np.abs(change[:, 1:-1] - 0.5 * (change[:, :-2] + change[:, 2:])).mean()
+    assert alternating > 1e-3, alternating

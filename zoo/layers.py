@@ -187,6 +187,24 @@ class SignedImage(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
+class Logit(layers.Layer):
+    """Probabilities in (0, 1) to log-odds, the inverse of the sigmoid: a picture in [0, 1] back to
+    the space where a network adds a correction and a sigmoid keeps the sum in [0, 1].
+    Clipped to [`epsilon`, 1 - `epsilon`] so that black and white stay finite."""
+
+    def __init__(self, epsilon=1e-4, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def call(self, p):
+        p = ops.clip(p, self.epsilon, 1.0 - self.epsilon)
+        return ops.log(p) - ops.log(1.0 - p)
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
 class ReflectionPadding2D(layers.Layer):
     """Pads height and width by mirroring the image (TFLite MIRROR_PAD, ONNX Pad reflect)."""
 

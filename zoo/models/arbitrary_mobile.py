@@ -23,8 +23,10 @@ float32, half that in fp16):
   are added (LinkNet's skips: the photo's thin lines, which 1/8 cannot hold); with
   `--quarter-blocks`, residual blocks at 1/4 after the first step up, for strokes of 4 to 16
   pixels; and a sub-pixel output: the last convolution sees those features beside the photo's
-  own pixels (`SpaceToDepth2D`) and draws 2x2 sub-pixels (`DepthToSpace2D`). No layer runs at full resolution, where a network's time goes to moving
-  memory rather than arithmetic. Bilinear, not nearest and not transposed convolution: those
+  own pixels (`SpaceToDepth2D`) and draws 2x2 sub-pixels (`DepthToSpace2D`). No layer runs at
+  full resolution, where a network's time goes to moving memory rather than arithmetic, but,
+  with `--detail-channels`, a small detail head that adds the painting's fine texture, which
+  the blurred half-resolution picture cannot hold. Bilinear, not nearest and not transposed convolution: those
   print a grid of their periods into the pictures (OFFLINE.md, "Grid texture"). A sigmoid gives
   [0, 1]. Fixed [1, 2, 1] blurs (`zoo.layers.BinomialBlur2D`) on the features at 1/4 and 1/2 and
   on the picture let no period of 8, 4 or 2 pixels out, the sub-pixels' included: a first run
@@ -76,8 +78,8 @@ from keras import layers, ops
 from zoo.errors import ZooError, check_at_least
 from zoo.hparams import Hyperparameters, channel_counts, default, hp
 from zoo.log import log
-from zoo.layers import (BilinearUpsampling2D, BinomialBlur2D, DepthToSpace2D, ReflectionPadding2D, SignedImage, SpaceToDepth2D,
-                        StyleVectorNormalization)
+from zoo.layers import (BilinearUpsampling2D, BinomialBlur2D, DepthToSpace2D, Logit, ReflectionPadding2D, SignedImage,
+                        SpaceToDepth2D, StyleVectorNormalization)
 from zoo.models.adain import (AdaINHyperparameters, AdaINRecipe, AdaptiveInstanceNormalization, PhotoPaintingModel,
                               StyleStatistics, build_decoder, encode)
 from zoo.models.common import global_policy, image_input, image_output
@@ -98,6 +100,7 @@ MAX_SCALE = 2.5  # shorter sides are drawn from [crop, MAX_SCALE * crop] before 
 EPSILON = 1e-5
 DISTILLATION_BLOCK = 4  # `coarse`: block means of 4 x 4 pixels
 QUARTER_BLOCK = "quarter_res"  # the names of the residual blocks at 1/4 start with it
+DETAIL = "detail"  # the names of the full-resolution detail head's layers start with it
 
 
 def instance_normalized(features):
@@ -131,7 +134,7 @@ def build_style_predictor(size=STYLE_VECTOR_SIZE):
 
 
 def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZE, antialias=True, skips=True,
-                   quarter_blocks=0):
+                   quarter_blocks=0, detail=0):
     """T: (photo [B, H, W, 3] in [0, 1], sides multiples of 8; style vector [B, size]) -> the
     stylized photo. `widths` are the channels at 1/2, 1/4 and 1/8 of the photo's resolution:
     nothing is computed at full resolution but the output step, so that a phone's time per
@@ -149,7 +152,13 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
     strokes of 4 to 16 pixels (what relu4_1 of the loss sees most) layers of their own, where
     otherwise one convolution of `widths[1]` channels draws them from the blocks at 1/8; each
     block's last normalisation starts at 0 (`zero_init`), so the blocks start as the identity
-    and can be added to a trained network (`--init-from`)."""
+    and can be added to a trained network (`--init-from`). `detail` channels at full
+    resolution draw what the blurred half-resolution picture cannot hold, the painting's fine
+    texture (a Gaussian blur of 1.5 pixels raises the peer's pictures' Gram loss by a third):
+    three convolutions read the photo and that picture and add a correction to its log-odds.
+    They run at the photo's own resolution and are the same at every position, so they can
+    print no grid; the correction's last normalisation starts at 0, so the head starts as
+    nothing and can be added to a trained network as the blocks at 1/4 are."""
     half, quarter, eighth = widths
     photo = image_input((None, None, 3), name=IMAGE)
     style = keras.Input(shape=(size,), name=STYLE_STATS, dtype="float32")
@@ -186,7 +195,15 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
             x = BinomialBlur2D(name=f"deconv{name}_blur")(x)
     x = layers.Concatenate(name="with_photo")([x, SpaceToDepth2D(name="photo_blocks")(photo)])
     x = DepthToSpace2D(name="subpixels")(conv(x, 4 * 3, "out", norm=False, relu=False))
-    x = image_output(x, STYLIZED, antialias)
+    x = image_output(x, f"{DETAIL}_coarse" if detail else STYLIZED, antialias)
+    if detail:
+        y = conv(layers.Concatenate(name=f"{DETAIL}_inputs")([photo, x]), detail, f"{DETAIL}1")
+        y = separable_conv(y, detail, f"{DETAIL}2")
+        y = ReflectionPadding2D(1, name=f"{DETAIL}3_pad")(y)
+        y = StyleVectorNormalization(zero_init=True, name=f"{DETAIL}3_norm")([layers.Conv2D(3, 3, name=f"{DETAIL}3")(y),
+                                                                               style])
+        x = layers.Add(name=f"{DETAIL}_add")([Logit(name=f"{DETAIL}_logit")(x), y])
+        x = layers.Activation("sigmoid", dtype="float32", name=STYLIZED)(x)
     return keras.Model([photo, style], x, name="style_transfer")
 
 
@@ -357,6 +374,10 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
                                "2 pixels can leave it")
     skips: bool = hp(True, "add the transfer network's features at 1/4 and 1/2 on its way down to those on its way "
                            "up (no weights), so that thin lines and letters survive the residual blocks at 1/8")
+    detail_channels: int = hp(0, "channels of a detail head at the photo's full resolution (0: none): three "
+                                 "convolutions that read the photo and the blurred picture and add the painting's fine "
+                                 "texture; it starts as nothing, so --init-from a run without it starts from its "
+                                 "pictures", minimum=0)
 
 
 @register
@@ -415,7 +436,8 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         with global_policy("float32"):
             model = ArbitraryMobileNetwork(build_style_predictor(),
                                            build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias,
-                                                          skips=hps.skips, quarter_blocks=hps.quarter_blocks),
+                                                          skips=hps.skips, quarter_blocks=hps.quarter_blocks,
+                                                          detail=hps.detail_channels),
                                            c["style_weight"], hps.distillation_weight, hps.grid_weight,
                                            hps.gram_weight, hps.loss_context, self.gram_layers,
                                            name="arbitrary")
@@ -452,9 +474,9 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         return tuple(STYLE_LAYERS[int(b) - 1] for b in blocks)
 
     def grown_weights(self) -> tuple:
-        """The blocks at 1/4 (`--quarter-blocks`), which start as the identity: a run may add
-        them to a trained network."""
-        return (QUARTER_BLOCK,) if self.hp.quarter_blocks else ()
+        """The blocks at 1/4 (`--quarter-blocks`) and the detail head (`--detail-channels`), which
+        start as the identity: a run may add them to a trained network."""
+        return (QUARTER_BLOCK,) * bool(self.hp.quarter_blocks) + (DETAIL,) * bool(self.hp.detail_channels)
 
     def exportables(self, model):
         self._exported = deployables(model.predictor, model.transfer)
@@ -467,7 +489,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         c, hps = self.config, self.hp
         predictor = build_style_predictor()
         transfer = build_transfer(self.widths, hps.residual_blocks, antialias=hps.antialias, skips=hps.skips,
-                                  quarter_blocks=hps.quarter_blocks)
+                                  quarter_blocks=hps.quarter_blocks, detail=hps.detail_channels)
         lines = release.arbitrary_use(c, run_root, dest, f"a style vector of {STYLE_VECTOR_SIZE} numbers")
         styles = Path(c["styles"])
         if styles.is_dir():
@@ -479,7 +501,9 @@ class ArbitraryMobileRecipe(AdaINRecipe):
                   f"{hps.residual_blocks} residual blocks at 1/8"
                   + (f" and {hps.quarter_blocks} at 1/4" if hps.quarter_blocks else "") + ", bilinear upsampling"
                   + (", additive skips from 1/4 and 1/2 on the way down" if hps.skips else "") + ", a sub-pixel output"
-                  + (", fixed [1, 2, 1] blurs at 1/4, 1/2 and on the picture" if hps.antialias else "") + "); VGG19 only in the loss.",
+                  + (", fixed [1, 2, 1] blurs at 1/4, 1/2 and on the picture" if hps.antialias else "")
+                  + (f", a detail head of {hps.detail_channels} channels at full resolution" if hps.detail_channels
+                     else "") + "); VGG19 only in the loss.",
                   f"- Content loss at {STYLIZER_CONTENT_LAYERS[0]} on instance-normalised VGG19 features; style loss on "
                   f"the means and standard deviations of {', '.join(STYLIZER_STYLE_LAYERS)} (weight {hps.style_weight:g})"
                   + (f"; VGG19 sees every image within {hps.loss_context} pixels of reflected context, its features "
