@@ -189,7 +189,7 @@ TINY_RUNS = {
                                  "--widths", "8,16,32", "--steps-per-epoch", 2]),
     "adain": (adain_data, ["--crop-size", 32, "--widths", "8,16,32", "--batch-size", 2, "--steps-per-epoch", 2]),
     "arbitrary": (adain_data, ["--crop-size", 32, "--widths", "8,16,32", "--residual-blocks", 1, "--batch-size", 2,
-                               "--steps-per-epoch", 2, "--loss-context", 8]),
+                               "--steps-per-epoch", 2, "--loss-context", 8, "--detail-channels", 4]),
     "stylegan": (lambda folder: FASHION_MNIST_RUN, ["--width", 16, "--steps-per-epoch", 4]),
 }
 

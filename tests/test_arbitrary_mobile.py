@@ -306,7 +306,7 @@ def test_cli_run_has_held_out_grid_metrics_and_a_small_model(exported, train_run
     assert (train_run("arbitrary") / "images" / "stylized-epoch-0001.png").is_file()
     metrics = json.loads((exported / "metrics.json").read_text())
     assert min(metrics[k] for k in ("test_content_loss", "test_style_loss", "keras_ms_per_512px_image")) > 0
-    assert (exported / "model.keras").stat().st_size < 2_000_000  # the networks alone, no VGG19
+    assert (exported / "model.keras").stat().st_size < 3_000_000  # the networks alone, no VGG19 (80 MB)
 
 
 def test_exports_connect_as_the_manifest_says_and_use_builtin_ops(exported):
