@@ -137,9 +137,9 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
                    quarter_blocks=0, detail=0):
     """T: (photo [B, H, W, 3] in [0, 1], sides multiples of 8; style vector [B, size]) -> the
     stylized photo. `widths` are the channels at 1/2, 1/4 and 1/8 of the photo's resolution:
-    nothing is computed at full resolution but the output step, so that a phone's time per
-    pixel is small (the work of full-resolution layers is mostly memory traffic, not
-    arithmetic). The last convolution sees the half-resolution features beside the photo's own
+    nothing is computed at full resolution but the output step (and the optional detail head),
+    so that a phone's time per pixel is small (the work of full-resolution layers is mostly
+    memory traffic, not arithmetic). The last convolution sees the half-resolution features beside the photo's own
     pixels (`SpaceToDepth2D`) and draws the picture as 2x2 sub-pixels (`DepthToSpace2D`). Every
     convolution but the last is followed by a normalisation whose scale and shift the style
     vector gives. With `antialias` the features at 1/4 and 1/2 and the picture each pass a
@@ -154,8 +154,8 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
     block's last normalisation starts at 0 (`zero_init`), so the blocks start as the identity
     and can be added to a trained network (`--init-from`). `detail` channels at full
     resolution draw what the blurred half-resolution picture cannot hold, the painting's fine
-    texture (a Gaussian blur of 1.5 pixels raises the peer's pictures' Gram loss by a third):
-    three convolutions read the photo and that picture and add a correction to its log-odds.
+    texture, on which the style loss depends (saved_models/runs/arbitrary-mobile-detail/RESUME.md
+    measured how much): three convolutions read the photo and that picture and add a correction to its log-odds.
     They run at the photo's own resolution and are the same at every position, so they can
     print no grid; the correction's last normalisation starts at 0, so the head starts as
     nothing and can be added to a trained network as the blocks at 1/4 are."""
