@@ -163,10 +163,10 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
     photo = image_input((None, None, 3), name=IMAGE)
     style = keras.Input(shape=(size,), name=STYLE_STATS, dtype="float32")
 
-    def conv(x, filters, name, stride=1, norm=True, relu=True):
+    def conv(x, filters, name, stride=1, norm=True, relu=True, zero_init=False):
         x = ReflectionPadding2D(1, name=f"{name}_pad")(x)
         x = layers.Conv2D(filters, 3, strides=stride, name=name)(x)
-        x = StyleVectorNormalization(name=f"{name}_norm")([x, style]) if norm else x
+        x = StyleVectorNormalization(zero_init=zero_init, name=f"{name}_norm")([x, style]) if norm else x
         return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
     def separable_conv(x, filters, name, relu=True, zero_init=False):
@@ -198,10 +198,7 @@ def build_transfer(widths=(16, 32, 64), residual_blocks=5, size=STYLE_VECTOR_SIZ
     x = image_output(x, f"{DETAIL}_coarse" if detail else STYLIZED, antialias)
     if detail:
         y = conv(layers.Concatenate(name=f"{DETAIL}_inputs")([photo, x]), detail, f"{DETAIL}1")
-        y = separable_conv(y, detail, f"{DETAIL}2")
-        y = ReflectionPadding2D(1, name=f"{DETAIL}3_pad")(y)
-        y = StyleVectorNormalization(zero_init=True, name=f"{DETAIL}3_norm")([layers.Conv2D(3, 3, name=f"{DETAIL}3")(y),
-                                                                               style])
+        y = conv(separable_conv(y, detail, f"{DETAIL}2"), 3, f"{DETAIL}3", relu=False, zero_init=True)
         x = layers.Add(name=f"{DETAIL}_add")([Logit(name=f"{DETAIL}_logit")(x), y])
         x = layers.Activation("sigmoid", dtype="float32", name=STYLIZED)(x)
     return keras.Model([photo, style], x, name="style_transfer")
