@@ -29,7 +29,8 @@ class Format:
     decoder_int8.tflite), `{prefix}` being "" or "encoder_". `tolerance` bounds
     |exported - Keras| as a fraction of the range of the Keras output; `min_psnr` (dB, against the Keras output) applies to image outputs and
     `max_accuracy_drop` (points) to classifiers: the task-level checks that keep quantized files
-    honest where a per-value bound has to be loose.
+    honest where a per-value bound has to be loose. `outliers`: the fraction of an image output's
+    values that may lie beyond `tolerance` (int8's outlier pixels), 0 for none.
     """
 
     key: str
@@ -40,6 +41,7 @@ class Format:
     tolerance: float
     min_psnr: float
     max_accuracy_drop: float = 0.5
+    outliers: float = 0.0
 
     def filename(self, exportable: str, several: bool) -> str:
         name = self.pattern.format(stem=exportable if several else "model", prefix=f"{exportable}_" if several else "")
@@ -54,18 +56,20 @@ class Format:
 # (random weights, 64x64) fp16 by 3e-3, dynamic int8 by 6e-2 (41 dB) and full int8 by 0.32 of the
 # range at 25 dB PSNR; on trained multi-style stylizers fp16 by 1.3e-2 and dynamic int8 by up to
 # a quarter of the range, at a few pixels. Int8 images have outlier pixels, so the int8 value
-# bounds (half the range) only catch a wrong scale, zero point or sign, and the PSNR (images) and
-# accuracy (classifiers) checks decide. ONNX's fp16 and dynamic int8 files are held to their
-# TFLite namesakes' bounds.
+# bounds (half the range, on all but a thousandth of an image's values) only catch a wrong scale,
+# zero point or sign, and the PSNR (images) and accuracy (classifiers) checks decide: a stylizer
+# that draws fine texture moves a stroke's edge by a pixel under int8, and that pixel differs by
+# most of the range in a picture a person cannot tell from the Keras one. ONNX's fp16 and dynamic
+# int8 files are held to their TFLite namesakes' bounds.
 FORMATS = (
     Format("savedmodel", "savedmodel", None, "{prefix}saved_model", savedmodel.export, 3e-4, 60.0),
     Format("tflite", "tflite", None, "{stem}", tflite.export, 3e-4, 60.0),
     Format("tflite_fp16", "tflite", "fp16", "{stem}_fp16", tflite.export, 3e-2, 40.0),
-    Format("tflite_dynamic", "tflite", "dynamic", "{stem}_dynamic_int8", tflite.export, 0.5, 30.0),
-    Format("tflite_int8", "tflite", "int8", "{stem}_int8", tflite.export, 0.5, 20.0),
+    Format("tflite_dynamic", "tflite", "dynamic", "{stem}_dynamic_int8", tflite.export, 0.5, 30.0, outliers=1e-3),
+    Format("tflite_int8", "tflite", "int8", "{stem}_int8", tflite.export, 0.5, 20.0, outliers=1e-3),
     Format("onnx", "onnx", None, "{stem}", onnx.export, 3e-4, 60.0),
     Format("onnx_fp16", "onnx", "fp16", "{stem}_fp16", onnx.export, 3e-2, 40.0),
-    Format("onnx_dynamic", "onnx", "dynamic", "{stem}_dynamic_int8", onnx.export, 0.5, 30.0),
+    Format("onnx_dynamic", "onnx", "dynamic", "{stem}_dynamic_int8", onnx.export, 0.5, 30.0, outliers=1e-3),
 )
 FORMAT_NAMES = tuple(dict.fromkeys(f.format for f in FORMATS))
 QUANTIZATIONS = tuple(dict.fromkeys(f.quantize for f in FORMATS if f.quantize))
