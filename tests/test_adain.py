@@ -7,6 +7,7 @@ manifest says, and one error line for each bad style input."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from zoo import models
 from zoo.errors import ZooError
 from zoo.models.adain import AdaptiveInstanceNormalization, StyleStatistics, StyleTransferNetwork, build_decoder
 from zoo.style.arbitrary import ALPHA, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS, TRANSFER, TRANSFER_TILE
-from zoo.style.pipelines import decode_rgb
+from zoo.style.pipelines import decode_rgb, split_paintings
 
 SMALL = {"crop_size": 32, "widths": "8,16,32"}  # 64-pixel held-out squares, a 0.18M-parameter decoder
 
@@ -238,6 +239,8 @@ def test_release_card_names_the_paintings_and_shows_the_held_out_pairs(exported,
     for section in ("## Use", "## Paintings", "## Loss", "## Held-out pairs"):
         assert section in card
     assert "| held out | `brick.png` |" in card and "| train | `retina.jpg` |" in card
+    held = split_paintings(Path(json.loads((exported / "config.json").read_text())["styles"]))[1]
+    assert sorted(p.name for p in (dest / "styles").iterdir()) == sorted(["PROVENANCE.csv", *(p.name for p in held)])
     assert [p.name for p in (dest / "images").glob("stylized-epoch-*.png")] == ["stylized-epoch-0002.png"]  # the last
     assert "Interim release" not in card  # the run did all the epochs its command asked for
     assert not load_keras_model(dest / "model.keras").compiled

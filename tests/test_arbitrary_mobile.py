@@ -218,6 +218,40 @@ def test_the_gram_term_joins_the_loss_and_the_saved_model_keeps_its_weight(data,
         recipe(data, gram_layers="4,5").build(splits.info)
 
 
+@pytest.mark.slow
+def test_content_layers_sum_instance_normalised_terms_and_survive_saving(data, tmp_path):
+    """--content-layers 3,4: the content loss is relu3_1's term plus relu4_1's, each on
+    instance-normalised features in context; the default is relu4_1's alone."""
+    import keras
+    import tensorflow as tf
+
+    from zoo.errors import ZooError
+    from zoo.models.arbitrary_mobile import encode_in_context, instance_normalized
+
+    keras.utils.set_random_seed(1)
+    r = recipe(data, distillation_weight=0.0, content_layers="3,4")
+    splits = r.load_data()
+    model = r.build(splits.info)
+    one = tf.data.Dataset.from_tensors(next(iter(r.pipelines(splits, 2)[0])))
+    photos_paintings = tuple(next(iter(one)))
+    got, photo = (encode_in_context(model.encoder, images, 8)
+                  for images in (model(photos_paintings)["stylized"], photos_paintings[0]))
+    term = {n: float(np.mean(np.square(np.asarray(instance_normalized(got[n]))
+                                       - np.asarray(instance_normalized(photo[n])))))
+            for n in ("block3_conv1", "block4_conv1")}
+    both = model.evaluate(one, verbose=0, return_dict=True)["content_loss"]
+    assert both == pytest.approx(term["block3_conv1"] + term["block4_conv1"], rel=2e-2)
+    alone = recipe(data, distillation_weight=0.0).build(splits.info)
+    alone.set_weights(model.get_weights())
+    assert alone.evaluate(one, verbose=0, return_dict=True)["content_loss"] == pytest.approx(term["block4_conv1"],
+                                                                                          rel=2e-2)
+    model.save(tmp_path / "model.keras")
+    assert keras.saving.load_model(tmp_path / "model.keras", safe_mode=True).content_layers == ("block3_conv1",
+                                                                                                "block4_conv1")
+    with pytest.raises(ZooError, match="--content-layers needs distinct blocks among 1,2,3,4"):
+        recipe(data, content_layers="3,3").build(splits.info)
+
+
 def test_coarse_pictures_drop_a_grid_of_2_and_4_pixels():
     """The distillation compares 4x4 block means: a teacher's mesh of period 2 or 4 (zero mean
     over its period) does not reach the student, its colours and shapes do."""
@@ -307,6 +341,30 @@ def test_cli_run_has_held_out_grid_metrics_and_a_small_model(exported, train_run
     metrics = json.loads((exported / "metrics.json").read_text())
     assert min(metrics[k] for k in ("test_content_loss", "test_style_loss", "keras_ms_per_512px_image")) > 0
     assert (exported / "model.keras").stat().st_size < 3_000_000  # the networks alone, no VGG19 (80 MB)
+
+
+def test_release_card_and_example_paintings(exported, tmp_path):
+    """scripts/release_model.py on the tiny run as released: a card with the use, the style corpus
+    (held out and trained on), the networks and the loss, and the held-out paintings in styles/ with their
+    provenance, which the web page offers and benchmark_grid.py stylizes."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import ROOT
+
+    dest = tmp_path / "arbitrary-release"
+    result = subprocess.run([sys.executable, "scripts/release_model.py", str(exported), str(dest)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    card = (dest / "MODEL_CARD.md").read_text()
+    for section in ("## Use", "## Style images", "## Networks and loss", "Content loss at block4_conv1"):
+        assert section in card
+    _, held = split_styles(Path(json.loads((exported / "config.json").read_text())["styles"]))
+    with open(dest / "styles" / "PROVENANCE.csv", newline="", encoding="utf-8") as f:
+        assert [row["file"] for row in csv.DictReader(f)] == [p.name for p in held[:6]]
+    assert sorted(p.name for p in (dest / "styles").glob("*.*") if p.name != "PROVENANCE.csv") == \
+        sorted(p.name for p in held[:6])
 
 
 def test_exports_connect_as_the_manifest_says_and_use_builtin_ops(exported):

@@ -34,7 +34,7 @@ float32, half that in fp16):
 
 Loss, computed by a frozen VGG19 (zoo.style.vgg) that is not part of the saved model: content at
 relu4_1 on instance-normalised features (the photo's structure, not its statistics, as in
-MicroAST), style as the means and standard deviations of relu1_1 ... relu4_1 (AdaIN's loss and
+MicroAST; `--content-layers 3,4` adds relu3_1's term, for edges and thin shapes), style as the means and standard deviations of relu1_1 ... relu4_1 (AdaIN's loss and
 its per-layer scaling to the paper's normalised VGG19, `zoo.models.adain.LAYER_SCALES`),
 L = Lc + style_weight * Ls. MicroAST weighs style 3 next to a style contrastive loss of weight 3
 that this recipe leaves out; the default is AdaIN's 10: with the skips the photo's structure
@@ -87,9 +87,9 @@ from zoo.registry import register
 from zoo.style import pipelines, release
 from zoo.style.arbitrary import (ALPHA, MIN_STYLE_SIDE, MULTIPLE, PHONE_RECIPE, STYLE_ENCODER, STYLE_IMAGE, STYLE_STATS,
                                  TRANSFER)
-from zoo.style.data import BUILD_COMMAND, styles_dir
+from zoo.style.data import BUILD_COMMAND, paintings_dir, styles_dir
 from zoo.style.losses import STYLIZER_CONTENT_LAYERS, STYLIZER_STYLE_LAYERS, gram_matrix, grid_loss
-from zoo.style.pipelines import split_styles
+from zoo.style.pipelines import split_paintings, split_styles
 from zoo.style.tiling import IMAGE, STYLIZED
 from zoo.training.runs import Run, locate
 
@@ -256,11 +256,13 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
     `coarse` pictures to the loss."""
 
     def __init__(self, predictor, transfer, style_weight=10.0, distillation_weight=0.0, grid_weight=0.0,
-                 gram_weight=0.0, loss_context=0, gram_layers=STYLE_LAYERS, **kwargs):
+                 gram_weight=0.0, loss_context=0, gram_layers=STYLE_LAYERS, content_layers=(CONTENT_LAYER,),
+                 **kwargs):
         super().__init__(style_weight, **kwargs)
         self.predictor, self.transfer = predictor, transfer
         self.distillation_weight, self.grid_weight, self.gram_weight = distillation_weight, grid_weight, gram_weight
         self.loss_context, self.gram_layers = loss_context, tuple(gram_layers)
+        self.content_layers = tuple(content_layers)
         self.teacher = None
         if distillation_weight:
             self.distillation_loss_tracker = keras.metrics.Mean(name="distillation_loss")
@@ -284,7 +286,8 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
         return terms
 
     def losses_of(self, x, y_pred):
-        """On `encode`d (scaled) VGG19 features: content on instance-normalised relu4_1, style as
+        """On `encode`d (scaled) VGG19 features: content on instance-normalised relu4_1 (and the
+        other `content_layers`, summed), style as
         the per-layer means and deviations (and, with a gram_weight, Gram matrices); with a
         teacher, the distillation."""
         if self.encoder is None:
@@ -292,8 +295,8 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
         photos, paintings = x
         got, photo, painting = (encode_in_context(self.encoder, images, self.loss_context)
                                 for images in (y_pred[STYLIZED], photos, paintings))
-        content = ops.mean(ops.square(instance_normalized(got[CONTENT_LAYER]) -
-                                      instance_normalized(photo[CONTENT_LAYER])))
+        content = sum(ops.mean(ops.square(instance_normalized(got[n]) - instance_normalized(photo[n])))
+                      for n in self.content_layers)
         style = 0.0
         for n in STYLE_LAYERS:
             style = style + ops.mean(ops.square(self.statistics(got[n]) - self.statistics(painting[n])))
@@ -313,6 +316,7 @@ class ArbitraryMobileNetwork(PhotoPaintingModel):
         return {**super().get_config(), "distillation_weight": self.distillation_weight,
                 "loss_context": self.loss_context,
                 "grid_weight": self.grid_weight, "gram_weight": self.gram_weight, "gram_layers": list(self.gram_layers),
+                "content_layers": list(self.content_layers),
                 "predictor": keras.saving.serialize_keras_object(self.predictor),
                 "transfer": keras.saving.serialize_keras_object(self.transfer)}
 
@@ -366,6 +370,10 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
     gram_layers: str = hp("1,2,3,4", "the layers of the Gram loss, by block: 1,2,3,4 is relu1_1 ... relu4_1, each "
                                      "scaled alike; 4 is relu4_1 alone, the layer that the benchmark's unscaled Gram "
                                      "loss is almost all of", metavar="K,...")
+    content_layers: str = hp("4", "the layers of the content loss, by block (as --gram-layers), each instance-"
+                                  "normalised, their terms summed: 4 is relu4_1 alone, AdaIN's; 3,4 adds relu3_1, at "
+                                  "1/4 of the picture, which holds the photo's edges and thin shapes where relu4_1 "
+                                  "lets the style loss wave and double them", metavar="K,...")
     antialias: bool = hp(True, "fixed [1, 2, 1] blurs on the transfer network's features at 1/4 and 1/2 and on its "
                                "picture, whose response to a period of 2 of their pixels is zero: no grid of 8, 4 or "
                                "2 pixels can leave it")
@@ -375,6 +383,23 @@ class ArbitraryMobileHyperparameters(AdaINHyperparameters):
                                  "convolutions that read the photo and the blurred picture and add the painting's fine "
                                  "texture; it starts as nothing, so --init-from a run without it starts from its "
                                  "pictures", minimum=0)
+
+
+def vgg_layers(name: str, blocks: str) -> tuple:
+    """A `--gram-layers` or `--content-layers` value ("1,2,3,4": relu1_1 ... relu4_1) as VGG19
+    layer names, or a ZooError naming the flag."""
+    numbers = [b.strip() for b in str(blocks).split(",")]
+    if any(b not in {"1", "2", "3", "4"} for b in numbers) or len(set(numbers)) < len(numbers):
+        raise ZooError(f"--{name.replace('_', '-')} needs distinct blocks among 1,2,3,4 (relu1_1 ... relu4_1), got "
+                       f"{blocks!r}")
+    return tuple(STYLE_LAYERS[int(b) - 1] for b in numbers)
+
+
+def benchmark_paintings(held_out: list) -> list:
+    """The held-out style images that the offline paintings folder holds out too (adain-paintings'
+    six, on which the benchmarks compare the two models), else the first six held out."""
+    tests = {p.name for p in split_paintings(paintings_dir())[1]} if paintings_dir().is_dir() else set()
+    return [p for p in held_out if p.name in tests] or held_out[:6]
 
 
 @register
@@ -436,7 +461,7 @@ class ArbitraryMobileRecipe(AdaINRecipe):
                                                           skips=hps.skips, quarter_blocks=hps.quarter_blocks,
                                                           detail=hps.detail_channels),
                                            c["style_weight"], hps.distillation_weight, hps.grid_weight,
-                                           hps.gram_weight, hps.loss_context, self.gram_layers,
+                                           hps.gram_weight, hps.loss_context, self.gram_layers, self.content_layers,
                                            name="arbitrary")
             model.build()
         return self.attach_encoder(model)
@@ -463,12 +488,11 @@ class ArbitraryMobileRecipe(AdaINRecipe):
 
     @property
     def gram_layers(self) -> tuple:
-        """`--gram-layers` as VGG19 layer names, or a ZooError naming the flag."""
-        blocks = [b.strip() for b in str(self.hp.gram_layers).split(",")]
-        if any(b not in {"1", "2", "3", "4"} for b in blocks) or len(set(blocks)) < len(blocks):
-            raise ZooError(f"--gram-layers needs distinct blocks among 1,2,3,4 (relu1_1 ... relu4_1), got "
-                           f"{self.hp.gram_layers!r}")
-        return tuple(STYLE_LAYERS[int(b) - 1] for b in blocks)
+        return vgg_layers("gram_layers", self.hp.gram_layers)
+
+    @property
+    def content_layers(self) -> tuple:
+        return vgg_layers("content_layers", self.hp.content_layers)
 
     def grown_weights(self) -> tuple:
         """The blocks at 1/4 (`--quarter-blocks`) and the detail head (`--detail-channels`), which
@@ -490,7 +514,9 @@ class ArbitraryMobileRecipe(AdaINRecipe):
         lines = release.arbitrary_use(c, run_root, dest, f"a style vector of {STYLE_VECTOR_SIZE} numbers")
         styles = Path(c["styles"])
         if styles.is_dir():
-            lines += release.style_corpus(styles, *split_styles(styles))
+            train, held = split_styles(styles)
+            lines += release.style_corpus(styles, train, held)
+            release.example_paintings(dest, benchmark_paintings(held))
         crop = hps.crop_size
         lines += ["## Networks and loss", "",
                   f"- Style prediction network {predictor.count_params():,} parameters, transfer network "
@@ -501,8 +527,9 @@ class ArbitraryMobileRecipe(AdaINRecipe):
                   + (", fixed [1, 2, 1] blurs at 1/4, 1/2 and on the picture" if hps.antialias else "")
                   + (f", a detail head of {hps.detail_channels} channels at full resolution" if hps.detail_channels
                      else "") + "); VGG19 only in the loss.",
-                  f"- Content loss at {STYLIZER_CONTENT_LAYERS[0]} on instance-normalised VGG19 features; style loss on "
-                  f"the means and standard deviations of {', '.join(STYLIZER_STYLE_LAYERS)} (weight {hps.style_weight:g})"
+                  f"- Content loss at {', '.join(self.content_layers)} on instance-normalised VGG19 features; style "
+                  f"loss on the means and standard deviations of {', '.join(STYLIZER_STYLE_LAYERS)} (weight "
+                  f"{hps.style_weight:g})"
                   + (f"; VGG19 sees every image within {hps.loss_context} pixels of reflected context, its features "
                      "cropped back." if hps.loss_context else "."),
                   *([f"- Distillation from `{hps.teacher}` (weight {hps.distillation_weight:g}): its picture of the same "

@@ -142,6 +142,22 @@ def arbitrary_use(config, run_root, dest, statistics: str) -> list:
             f"(photo + {statistics} + alpha -> stylized photo); `export/manifest.json` says how they connect.", ""]
 
 
+def example_paintings(dest, paths) -> None:
+    """styles/ of an arbitrary-style release: held-out paintings (`paths`) with their rows of
+    PROVENANCE.csv, which its web page offers as examples and `scripts/benchmark_grid.py` stylizes."""
+    folder = Path(dest) / "styles"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    rows = []
+    for path in map(Path, paths):
+        shutil.copy2(path, folder / path.name)
+        rows.append(provenance(path) or {"file": path.name})
+    with open(folder / PROVENANCE, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def held_out_pairs(run_root, dest) -> list:
     """The run's last picture of held-out photos in held-out styles, copied into the release."""
     grids = sorted((Path(run_root) / "images").glob("stylized-epoch-*.png"))
@@ -182,6 +198,7 @@ def adain_card(config, run_root, dest, statistics: int) -> list:
     styles = Path(c["styles"])
     if styles.is_dir():
         train, held = split_paintings(styles)
+        example_paintings(dest, held)
         lines += ["## Paintings", "",
                   f"{len(train)} paintings trained on and {len(held)} held out (every {HOLD_OUT_PAINTINGS_EVERY}th "
                   f"in name order, never seen in training), from {styles}, rebuilt by `{BUILD_COMMAND}`:",
