@@ -48,6 +48,14 @@ def run_cli(module, *args, env=None, timeout=600, cwd=None):
                           env=full_env, timeout=timeout, cwd=cwd or ROOT)
 
 
+def release(run, dest) -> Path:
+    """`python scripts/release_model.py run dest`, as a user releases a run; `dest` once it succeeded."""
+    result = subprocess.run([sys.executable, "scripts/release_model.py", str(run), str(dest)], capture_output=True,
+                            text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dest
+
+
 def call_cli(capsys, module, *args):
     """`python -m module args...` run by its `main()` in this process, as `run_cli` reports it
     (exit status, both streams): for the cases that end before a model is built (a refused flag,

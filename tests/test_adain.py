@@ -225,16 +225,10 @@ def test_cli_run_has_held_out_grids_and_metrics(exported):
 def test_release_card_names_the_paintings_and_shows_the_held_out_pairs(exported, tmp_path):
     """scripts/release_model.py on an AdaIN run: the model without its optimizer, and a card with
     the use, the trained-on and held-out paintings, the loss and the last held-out grid."""
-    import subprocess
-    import sys
-
-    from conftest import ROOT
+    from conftest import release
     from zoo.training.runs import load_keras_model
 
-    dest = tmp_path / "adain-release"
-    result = subprocess.run([sys.executable, "scripts/release_model.py", str(exported), str(dest)],
-                            capture_output=True, text=True, cwd=ROOT, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    dest = release(exported, tmp_path / "adain-release")
     card = (dest / "MODEL_CARD.md").read_text()
     for section in ("## Use", "## Paintings", "## Loss", "## Held-out pairs"):
         assert section in card

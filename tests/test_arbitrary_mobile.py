@@ -347,16 +347,11 @@ def test_release_card_and_example_paintings(exported, tmp_path):
     """scripts/release_model.py on the tiny run as released: a card with the use, the style corpus
     (held out and trained on), the networks and the loss, and the held-out paintings in styles/ with their
     provenance, which the web page offers and benchmark_grid.py stylizes."""
-    import subprocess
-    import sys
     from pathlib import Path
 
-    from conftest import ROOT
+    from conftest import release
 
-    dest = tmp_path / "arbitrary-release"
-    result = subprocess.run([sys.executable, "scripts/release_model.py", str(exported), str(dest)],
-                            capture_output=True, text=True, cwd=ROOT, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    dest = release(exported, tmp_path / "arbitrary-release")
     card = (dest / "MODEL_CARD.md").read_text()
     for section in ("## Use", "## Style images", "## Networks and loss", "Content loss at block4_conv1"):
         assert section in card
