@@ -34,7 +34,8 @@ float32, half that in fp16):
 
 Loss, computed by a frozen VGG19 (zoo.style.vgg) that is not part of the saved model: content at
 relu4_1 on instance-normalised features (the photo's structure, not its statistics, as in
-MicroAST; `--content-layers 3,4` adds relu3_1's term, for edges and thin shapes), style as the means and standard deviations of relu1_1 ... relu4_1 (AdaIN's loss and
+MicroAST; `--content-layers 3,4` adds relu3_1's term, for edges and thin shapes), style as the
+means and standard deviations of relu1_1 ... relu4_1 (AdaIN's loss and
 its per-layer scaling to the paper's normalised VGG19, `zoo.models.adain.LAYER_SCALES`),
 L = Lc + style_weight * Ls. MicroAST weighs style 3 next to a style contrastive loss of weight 3
 that this recipe leaves out; the default is AdaIN's 10: with the skips the photo's structure
